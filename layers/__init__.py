@@ -1,0 +1,23 @@
+"""Jurisdiction layer packs: the bundled Qingshuihe pack and the loaders and validators for any pack.
+
+A pack is a folder with ``pack.json`` (metadata and squads) and GeoJSON/GeoPackage/Shapefile layers
+of communities, key roads, stations and, optionally, places. Loaders return validated
+GeoDataFrames in EPSG:4326.
+"""
+
+from . import loader as loader
+from . import pack as pack
+from . import validation as validation
+from .pack import LayerPack, bundled_pack_path, read_pack
+from .validation import ensure_valid, validate_pack
+
+__all__ = [
+    "LayerPack",
+    "bundled_pack_path",
+    "ensure_valid",
+    "loader",
+    "pack",
+    "read_pack",
+    "validate_pack",
+    "validation",
+]
