@@ -180,12 +180,17 @@ class _SegmentIndex:
         t = np.clip(np.divide(px * dx + py * dy, length2, out=np.zeros_like(px),
                               where=length2 > 0), 0.0, 1.0)
         d = np.hypot(px - t * dx, py - t * dy)
-        # Sort by point, then distance, then owner: the first pair of each point is its answer.
-        order = np.lexsort((self.owner[seg], d, point))
-        first = order[np.flatnonzero(np.r_[True, point[order][1:] != point[order][:-1]])]
-        ok = d[first] <= self.radius
-        dist[point[first][ok]] = d[first][ok]
-        owner[point[first][ok]] = self.owner[seg[first][ok]]
+        # Pairs come grouped by point, so per-point minima are segment reductions, no sort.
+        points_with = np.flatnonzero(counts)
+        starts = group_start[points_with]
+        best = np.minimum.reduceat(d, starts)
+        # Equidistant segments: the lowest owner wins, so ties never depend on input order.
+        tied_owner = np.where(d <= np.repeat(best, counts[points_with]), self.owner[seg],
+                              np.iinfo(np.int32).max)
+        best_owner = np.minimum.reduceat(tied_owner, starts)
+        ok = best <= self.radius
+        dist[points_with[ok]] = best[ok]
+        owner[points_with[ok]] = best_owner[ok]
         return dist, owner
 
 
@@ -467,10 +472,11 @@ def _category_codes(values: NDArray[np.object_], categories: NDArray[np.object_]
 
 
 def _categorical(codes: NDArray[np.int32], categories: NDArray[np.object_]) -> pd.Categorical:
-    if len(categories) == 0:
-        return pd.Categorical.from_codes(np.full(len(codes), -1), categories=pd.Index([],
-                                                                                       dtype=object))
-    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
+    """Values ``categories[codes]`` (missing where ``codes`` is -1) as a pandas Categorical."""
+    # Labels may repeat (one road split into two squads' segments keeps its name).
+    labels, position = np.unique(categories.astype(str), return_inverse=True)
+    mapped = np.where(codes >= 0, position[np.maximum(codes, 0)] if len(position) else -1, -1)
+    return pd.Categorical.from_codes(mapped, categories=pd.Index(labels, dtype=object))
 
 
 def resolve(points: gpd.GeoSeries, jurisdiction: Jurisdiction) -> pd.DataFrame:

@@ -8,7 +8,7 @@ GeoDataFrames in EPSG:4326.
 from . import loader as loader
 from . import pack as pack
 from . import validation as validation
-from .pack import LayerPack, bundled_pack_path, read_pack
+from .pack import LayerPack, bundled_pack_path, pack_from_areas, read_pack
 from .validation import ensure_valid, validate_pack
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "bundled_pack_path",
     "ensure_valid",
     "loader",
+    "pack_from_areas",
     "pack",
     "read_pack",
     "validate_pack",

@@ -126,7 +126,9 @@ def _with_columns(frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> gpd.GeoD
     frame = frame.copy()
     for column in columns:
         if column not in frame.columns:
-            frame[column] = None
+            # Shapefiles cut field names at 10 characters (name_pinyin -> name_pinyi).
+            truncated = column[:10]
+            frame[column] = frame.pop(truncated) if truncated in frame.columns else None
     ordered = [*columns, *[c for c in frame.columns if c not in columns and c != "geometry"]]
     return gpd.GeoDataFrame(frame[[*ordered, "geometry"]], geometry="geometry", crs=frame.crs)
 

@@ -59,13 +59,18 @@ def _geometry_issues(frame: gpd.GeoDataFrame, layer: str, id_column: str,
             yield LayerIssue(layer, name, f"is invalid ({shapely.is_valid_reason(geom)}).",
                              "repair it (shapely.make_valid, or QGIS 'Fix geometries') and "
                              "check the result.")
-        minx, miny, maxx, maxy = geom.bounds
-        lon_min, lat_min, lon_max, lat_max = CHINA_BOUNDS
-        if not (lon_min <= minx and maxx <= lon_max and lat_min <= miny and maxy <= lat_max):
+        if not _plausible(geom):
+            minx, miny, maxx, maxy = geom.bounds
             yield LayerIssue(layer, name,
                              f"has coordinates out of any plausible range "
                              f"(bounds {minx:.4f}, {miny:.4f}, {maxx:.4f}, {maxy:.4f}).",
                              _CRS_FIX + ".")
+
+
+def _plausible(geom: shapely.Geometry) -> bool:
+    minx, miny, maxx, maxy = geom.bounds
+    lon_min, lat_min, lon_max, lat_max = CHINA_BOUNDS
+    return bool(lon_min <= minx and maxx <= lon_max and lat_min <= miny and maxy <= lat_max)
 
 
 def _id_issues(frame: pd.DataFrame, layer: str, column: str,
@@ -103,7 +108,7 @@ def _squad_issues(frame: pd.DataFrame, layer: str, id_column: str, known: set[st
 def _overlap_and_gap_issues(communities: gpd.GeoDataFrame) -> Iterable[LayerIssue]:
     geoms = np.asarray(communities.geometry.values, dtype=object)
     usable = np.asarray([g is not None and not shapely.is_empty(g) and shapely.is_valid(g)
-                         for g in geoms])
+                         and _plausible(g) for g in geoms])
     if usable.sum() < 1:
         return
     metric = np.asarray(communities[usable].to_crs(METRIC_CRS).geometry.values, dtype=object)

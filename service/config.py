@@ -1,0 +1,75 @@
+"""Settings of the jiedao service, read once from ``JIEDAO_*`` environment variables and ``.env``.
+
+Every distance is in metres and every duration in hours. The database defaults to an embedded
+SpatiaLite file; a PostGIS server is chosen by giving a ``postgresql://`` URL, which is normalised
+to the psycopg 3 driver.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo.jurisdiction import ResolveParams
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Typed settings; each field is also ``JIEDAO_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="JIEDAO_", env_file=".env",
+                                      env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = "sqlite:///./var/jiedao.sqlite"
+    spatialite_library: str = "mod_spatialite"
+    # A layer pack folder imported when the database has no layer version; None = bundled pack.
+    layer_pack: Path | None = None
+    key_road_m: float = Field(15.0, ge=0)
+    near_boundary_m: float = Field(30.0, ge=0)
+    boundary_search_m: float = Field(100.0, ge=0)
+    duplicate_radius_m: float = Field(50.0, gt=0)
+    duplicate_window_hours: float = Field(24.0, gt=0)
+    max_body_bytes: int = Field(1_000_000, gt=0)
+    incident_id_prefix: str = Field("QSH", pattern=r"^[A-Z]{2,8}$")
+    tianditu_key: str | None = None
+    amap_tiles: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg_driver(cls, value: str) -> str:
+        # SQLAlchemy's bare "postgresql://" means psycopg2, which jiedao does not install.
+        for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix):]
+        if not value.startswith(("sqlite:", "postgresql+psycopg:")):
+            msg = (f"Unsupported database URL {value!r}: use sqlite:///path/to/file.sqlite "
+                   "(SpatiaLite) or postgresql://user@host/dbname (PostGIS).")
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _check_distances(self) -> Settings:
+        self.resolve_params()  # raises with a message naming the setting to fix
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is an embedded SpatiaLite file."""
+        return self.database_url.startswith("sqlite")
+
+    def resolve_params(self) -> ResolveParams:
+        """The jurisdiction parameters these settings ask for."""
+        return ResolveParams(key_road_m=self.key_road_m, near_boundary_m=self.near_boundary_m,
+                             boundary_search_m=self.boundary_search_m)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return Settings()

@@ -1,0 +1,268 @@
+"""API schemas (Pydantic), apart from the ORM models; :mod:`service.crud` converts between them.
+
+Input rules worth knowing:
+
+- coordinates are finite numbers in range; NaN and Infinity are refused even though Python's
+  JSON parser accepts them;
+- ``crs`` is declared per location (``wgs84``, ``gcj02`` for Amap/Tencent, ``bd09`` for Baidu);
+- times carry a zone (``2026-11-27T09:30:00+08:00``); naive times are refused;
+- unknown fields are refused, so a typo such as ``lng`` is reported instead of ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
+
+from geo.crs import parse_crs
+from geo.errors import UnknownCRSError
+
+from .categories import get_category
+from .models import INCIDENT_SOURCES, INCIDENT_STATUSES
+
+__all__ = [
+    "ActiveLayerRead",
+    "CategoryRead",
+    "DuplicateCandidate",
+    "ErrorItem",
+    "ErrorResponse",
+    "IncidentCreate",
+    "IncidentCreated",
+    "IncidentList",
+    "IncidentRead",
+    "LayerVersionRead",
+    "Location",
+    "LocationRead",
+    "Resolution",
+    "ResolveResult",
+]
+
+Source = Literal["daily_inspection", "complaint", "special_inspection", "patrol"]
+Status = Literal["reported", "filed", "dispatched", "in_progress", "handled", "closed",
+                 "rejected", "duplicate", "on_hold"]
+assert set(Source.__args__) == set(INCIDENT_SOURCES)  # type: ignore[attr-defined]
+assert set(Status.__args__) == set(INCIDENT_STATUSES)  # type: ignore[attr-defined]
+
+Longitude = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False,
+                                   description="Degrees east, in the declared crs.")]
+Latitude = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False,
+                                  description="Degrees north, in the declared crs.")]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Location(_Input):
+    """A point as submitted, with its declared coordinate system."""
+
+    lon: Longitude
+    lat: Latitude
+    crs: str = Field("wgs84", description="wgs84 (GPS), gcj02 (Amap, Tencent) or bd09 (Baidu).")
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, value: str) -> str:
+        try:
+            return parse_crs(value)
+        except UnknownCRSError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class IncidentCreate(_Input):
+    """A new incident report."""
+
+    category: str = Field(description="Category code C01..C21 (see GET /categories).")
+    location: Location
+    occurred_at: AwareDatetime = Field(description="When the problem was seen, with zone.")
+    reported_at: AwareDatetime | None = Field(
+        None, description="When it was reported, with zone; default: when received.")
+    source: Source
+    reporter: ShortText | None = Field(
+        None, description="Information group (info-group:440303010002) or reporter id; "
+                          "no personal names.")
+    urgent: bool = False
+    description: str = Field("", max_length=5000)
+    photo_urls: list[HttpUrl] = Field(default_factory=list, max_length=20)
+    address: str | None = Field(None, max_length=500)
+    actor: ShortText | None = Field(
+        None, description="Who makes this write; the X-Actor header takes precedence.")
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        try:
+            return get_category(value).code
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0]) if exc.args else str(exc)) from None
+
+    @model_validator(mode="after")
+    def _ordered_times(self) -> IncidentCreate:
+        if self.reported_at is not None and self.occurred_at > self.reported_at:
+            msg = (f"occurred_at ({self.occurred_at.isoformat()}) is after reported_at "
+                   f"({self.reported_at.isoformat()}): a problem is reported after it is seen.")
+            raise ValueError(msg)
+        return self
+
+
+class LocationRead(BaseModel):
+    """A point: WGS84 as stored, or as submitted with its crs."""
+
+    lon: float
+    lat: float
+    crs: str = "wgs84"
+
+
+class Resolution(BaseModel):
+    """Who answers for a point: community, squad, key road, and how sure the answer is."""
+
+    layer_version: str
+    community_code: str
+    community_name: str
+    community_squad: str
+    squad: str
+    squad_name: str | None = None
+    key_road_id: str | None = None
+    key_road_name: str | None = None
+    key_road_m: float | None = None
+    boundary_m: float | None = Field(
+        None, description="Distance to the nearest community boundary (null beyond 100 m).")
+    near_boundary: bool = False
+
+
+class DuplicateCandidate(BaseModel):
+    """An open incident of the same category, near in space and time."""
+
+    id: str
+    category: str
+    status: str
+    occurred_at: datetime
+    distance_m: float
+    hours_apart: float
+    community_code: str
+
+
+class IncidentRead(BaseModel):
+    """A stored incident with its stored resolution."""
+
+    id: str = Field(description="Public id, e.g. QSH-2026-000123.")
+    number: int = Field(description="Database id; GET /incidents/{number} works too.")
+    category: str
+    category_name: str
+    location: LocationRead
+    input_location: LocationRead
+    occurred_at: datetime
+    reported_at: datetime
+    received_at: datetime
+    updated_at: datetime
+    source: str
+    reporter: str | None
+    urgent: bool
+    description: str
+    photo_urls: list[str]
+    address: str | None
+    status: str
+    resolution: Resolution
+    flags: list[str] = Field(description="urgent, near_boundary, on_key_road.")
+    created_by: str
+
+
+class IncidentCreated(IncidentRead):
+    """The response to a new incident: the incident plus possible duplicates."""
+
+    possible_duplicates: list[DuplicateCandidate]
+
+
+class IncidentList(BaseModel):
+    """A page of incidents, newest first."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[IncidentRead]
+
+
+class ResolveResult(BaseModel):
+    """The resolution of a point, without storing anything."""
+
+    input_location: LocationRead
+    location: LocationRead
+    layer_version: str
+    outside: bool
+    community_code: str | None
+    community_name: str | None
+    community_squad: str | None
+    squad: str | None
+    squad_name: str | None
+    key_road_id: str | None
+    key_road_name: str | None
+    key_road_m: float | None
+    boundary_m: float | None
+    near_boundary: bool
+    nearest_community_code: str | None
+    outside_m: float | None
+
+
+class CategoryRead(BaseModel):
+    """One of the 21 enforcement categories."""
+
+    code: str
+    number: int
+    name_zh: str
+    name_en: str
+    lead_department: str
+    time_limit_hours: float
+    gbt_major: str | None
+    gbt_minor: str | None
+    keywords: list[str]
+    urgent_by_default: bool
+
+
+class LayerVersionRead(BaseModel):
+    """A stored layer version."""
+
+    id: int
+    label: str
+    name: str
+    version: str
+    title: str | None
+    active: bool
+    created_at: datetime
+    created_by: str
+    activated_at: datetime | None
+    activated_by: str | None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ActiveLayerRead(LayerVersionRead):
+    """The active layer version with its features as GeoJSON FeatureCollections."""
+
+    squads: list[dict[str, Any]]
+    communities: dict[str, Any]
+    key_roads: dict[str, Any]
+    stations: dict[str, Any]
+
+
+class ErrorItem(BaseModel):
+    """One problem with a request."""
+
+    field: str | None = Field(description="Dotted path of the input at fault, e.g. location.lat.")
+    message: str
+    fix: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error of the jiedao API (Open311 routes use the Open311 error format)."""
+
+    detail: list[ErrorItem]
