@@ -165,7 +165,7 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArr
 def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Undo Baidu's BD-09 transform (iterative inverse of :func:`gcj02_to_bd09`)."""
     lon_a, lat_a = check_lonlat(lon, lat)
-    # Start from the plain shift; the closed-form inverse in circulation is off by up to a metre; refine it by iteration.
+    # The closed-form inverse in circulation is off by up to a metre: iterate from the shift.
     return _invert(gcj02_to_bd09, lon_a, lat_a, shift=(0.0065, 0.006))
 
 

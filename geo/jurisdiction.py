@@ -203,8 +203,8 @@ def _segments(lines: NDArray[np.object_], owners: NDArray[np.intp]
     same_part = coord_idx[:-1] == coord_idx[1:]
     starts = coords[:-1][same_part]
     ends = coords[1:][same_part]
-    segs = shapely.linestrings(np.stack([starts, ends], axis=1))
-    return segs, owners[part_idx[coord_idx[:-1][same_part]]]
+    segs = np.asarray(shapely.linestrings(np.stack([starts, ends], axis=1)), dtype=object)
+    return segs, np.asarray(owners[part_idx[coord_idx[:-1][same_part]]], dtype=np.intp)
 
 
 def _rasterize(lines: NDArray[np.object_], lon0: float, lat0: float, dlon: float, dlat: float,
@@ -220,14 +220,17 @@ def _rasterize(lines: NDArray[np.object_], lon0: float, lat0: float, dlon: float
     ok = (col >= 0) & (col < shape[1]) & (row >= 0) & (row < shape[0])
     marked[row[ok], col[ok]] = True
     # A line grazing a cell corner between two samples can touch a cell no sample fell in.
-    return ndimage.binary_dilation(marked, structure=np.ones((3, 3), dtype=bool))
+    grown: NDArray[np.bool_] = ndimage.binary_dilation(marked,
+                                                       structure=np.ones((3, 3), dtype=bool))
+    return grown
 
 
 def _distance_lower_bound(marked: NDArray[np.bool_], cell_w_m: float, cell_h_m: float
                           ) -> NDArray[np.float32]:
     if not marked.any():
         return np.full(marked.shape, np.inf, dtype=np.float32)
-    dist = ndimage.distance_transform_edt(~marked, sampling=(cell_h_m, cell_w_m))
+    dist: NDArray[np.float64] = ndimage.distance_transform_edt(~marked,
+                                                              sampling=(cell_h_m, cell_w_m))
     diagonal = math.hypot(cell_w_m, cell_h_m)
     return np.maximum(dist * _BOUND_SLACK - diagonal, 0.0).astype(np.float32)
 

@@ -1,4 +1,4 @@
-"""Jurisdiction layer packs: the bundled Qingshuihe pack and the loaders and validators for any pack.
+"""Jurisdiction layer packs: the bundled Qingshuihe pack, and loaders and validators for any.
 
 A pack is a folder with ``pack.json`` (metadata and squads) and GeoJSON/GeoPackage/Shapefile layers
 of communities, key roads, stations and, optionally, places. Loaders return validated
@@ -16,8 +16,8 @@ __all__ = [
     "bundled_pack_path",
     "ensure_valid",
     "loader",
-    "pack_from_areas",
     "pack",
+    "pack_from_areas",
     "read_pack",
     "validate_pack",
     "validation",

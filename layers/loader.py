@@ -18,6 +18,7 @@ import shapely
 from numpy.typing import NDArray
 
 from geo import crs as geocrs
+from geo.errors import UnknownCRSError
 
 __all__ = ["SUPPORTED_SUFFIXES", "read_layer", "read_metadata"]
 
@@ -60,7 +61,7 @@ def read_layer(path: str | Path, *, layer: str | None = None, source_crs: str | 
     if source_crs is not None:
         try:
             declared = geocrs.parse_crs(source_crs)
-        except geocrs.UnknownCRSError:
+        except UnknownCRSError:
             declared = None
             frame = frame.set_crs(source_crs, allow_override=True)
     if declared in ("gcj02", "bd09"):

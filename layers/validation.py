@@ -52,7 +52,8 @@ def _geometry_issues(frame: gpd.GeoDataFrame, layer: str, id_column: str,
                              "digitize its shape or drop the feature.")
             continue
         if geom.geom_type not in allowed:
-            yield LayerIssue(layer, name, f"is a {geom.geom_type}, expected {' or '.join(allowed)}.",
+            yield LayerIssue(layer, name,
+                             f"is a {geom.geom_type}, expected {' or '.join(allowed)}.",
                              f"store it as a {allowed[0]}.")
             continue
         if not shapely.is_valid(geom):
@@ -60,7 +61,7 @@ def _geometry_issues(frame: gpd.GeoDataFrame, layer: str, id_column: str,
                              "repair it (shapely.make_valid, or QGIS 'Fix geometries') and "
                              "check the result.")
         if not _plausible(geom):
-            minx, miny, maxx, maxy = geom.bounds
+            minx, miny, maxx, maxy = shapely.bounds(geom)
             yield LayerIssue(layer, name,
                              f"has coordinates out of any plausible range "
                              f"(bounds {minx:.4f}, {miny:.4f}, {maxx:.4f}, {maxy:.4f}).",
@@ -68,7 +69,7 @@ def _geometry_issues(frame: gpd.GeoDataFrame, layer: str, id_column: str,
 
 
 def _plausible(geom: shapely.Geometry) -> bool:
-    minx, miny, maxx, maxy = geom.bounds
+    minx, miny, maxx, maxy = shapely.bounds(geom)
     lon_min, lat_min, lon_max, lat_max = CHINA_BOUNDS
     return bool(lon_min <= minx and maxx <= lon_max and lat_min <= miny and maxy <= lat_max)
 
@@ -97,7 +98,7 @@ def _squad_issues(frame: pd.DataFrame, layer: str, id_column: str, known: set[st
     for i, squad in enumerate(frame["squad"] if "squad" in frame.columns else [None] * len(frame)):
         name = _label(frame, i, id_column)
         if _missing(squad):
-            yield LayerIssue(layer, name, f"has no squad.",
+            yield LayerIssue(layer, name, "has no squad.",
                              f"set 'squad' to the squad responsible for {what} "
                              f"({', '.join(sorted(known)) or 'see pack.json squads'}).")
         elif known and str(squad) not in known:

@@ -68,7 +68,7 @@ _HOURS: Final[dict[str, tuple[float, ...]]] = {
 _WEEKEND: Final = {"city": 1.1, "stalls": 1.2, "noise": 1.3, "market": 1.1, "predawn": 1.0,
                    "construction": 0.5, "office": 0.4, "long_day": 0.9, "night_venue": 1.4}
 
-_DEFAULT_SOURCES: Final = (0.45, 0.30, 0.05, 0.20)
+_DEFAULT_SOURCES: Final = (0.55, 0.25, 0.05, 0.15)
 _LICENSING_SOURCES: Final = (0.45, 0.25, 0.25, 0.05)
 # When each source can produce a report: information groups walk round 08:00-20:00, special
 # inspections run 09:00-23:00, squads patrol in their two shifts 07:00-23:00; residents call at
@@ -91,7 +91,7 @@ class _Spec:
 _SPECS: Final[dict[str, _Spec]] = {
     "C01": _Spec(0.27, "city", {"urban_village": 3, "market": 2, "commercial_street": 2,
                                 "residential": 2, "park": 1.5, "bus_hub": 1, "logistics": 1},
-                 0.2, 0.15, (0.50, 0.25, 0.05, 0.20), 0.01,
+                 0.2, 0.15, (0.60, 0.20, 0.05, 0.15), 0.01,
                  ("{place}附近有暴露垃圾未及时清运", "{place}墙面有乱张贴小广告",
                   "{place}绿化带内堆放杂物", "{place}有人遛犬未拴绳",
                   "{place}沿街商铺擅自设置户外广告牌")),
@@ -235,7 +235,7 @@ class _Sampler:
 
 def _hour_p(profile: str) -> NDArray[np.float64]:
     weights = np.asarray(_HOURS[profile], dtype=np.float64)
-    return weights / weights.sum()
+    return np.asarray(weights / weights.sum(), dtype=np.float64)
 
 
 def _locate(rng: np.random.Generator, sampler: _Sampler, spec: _Spec, n: int
@@ -315,7 +315,7 @@ def _report_delay(rng: np.random.Generator, source: NDArray[np.int_], urgent: ND
     seconds[daily] = daily_s[daily]
     # Urgent cases (big ones, safety hazards): within 15 minutes, whatever the source.
     seconds[urgent] = rng.uniform(60.0, 900.0, size=int(urgent.sum()))
-    return pd.to_timedelta(np.floor(seconds), unit="s")
+    return pd.to_timedelta(np.floor(seconds), unit="s").as_unit("us")
 
 
 def generate_demo_incidents(pack: LayerPack, *, start: dt.date, days: int = 30, seed: int = 0,
@@ -368,7 +368,7 @@ def generate_demo_incidents(pack: LayerPack, *, start: dt.date, days: int = 30, 
         hour = rng.choice(24, size=n, p=_hour_p(spec.profile))
         second = rng.integers(0, 3600, size=n)
         local = day_ns[day] + (hour * 3600 + second).astype("timedelta64[s]")
-        occurred = pd.DatetimeIndex(local).tz_localize(TIMEZONE)
+        occurred = pd.DatetimeIndex(local).tz_localize(TIMEZONE).as_unit("us")
 
         allowed = np.array([[lo <= h < hi for lo, hi in _SOURCE_HOURS] for h in range(24)])
         source_w = np.asarray(spec.sources)[None, :] * allowed[hour]

@@ -33,7 +33,7 @@ from layers.pack import (
 )
 
 from .crud.audit import record
-from .crud.errors import ConflictError, NotFoundError, UnavailableError
+from .crud.errors import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from .models import Community, KeyRoad, LayerVersion, Place, Squad, Station
 
 __all__ = [
@@ -41,10 +41,12 @@ __all__ = [
     "JurisdictionCache",
     "activate_version",
     "active_version",
+    "community_codes",
     "get_version",
     "import_pack",
     "list_versions",
     "load_pack",
+    "squad_codes",
 ]
 
 
@@ -262,3 +264,35 @@ class JurisdictionCache:
         return ActiveLayer(version_id=version_id, label=label, pack=pack,
                            jurisdiction=jurisdiction, community_lookup=pack.community_lookup(),
                            squad_names=squad_names)
+
+
+def community_codes(session: Session, name: str) -> set[str]:
+    """Codes of the communities called ``name`` (code, Chinese name, pinyin, English name or
+    alias, in any stored version): 坭岗 and 泥岗 give the same code."""
+    key = name.strip().lower()
+    found: set[str] = set()
+    for code, name_zh, pinyin, name_en, aliases in session.execute(
+            select(Community.code, Community.name_zh, Community.name_pinyin, Community.name_en,
+                   Community.aliases)).tuples():
+        spellings = {code, name_zh, pinyin, name_en, *(aliases or [])}
+        if key in {s.strip().lower() for s in spellings if s}:
+            found.add(code)
+    if not found:
+        known = sorted({n for (n,) in session.execute(select(Community.name_zh)).tuples()})
+        raise InvalidInputError("community", f"No community is called {name!r}.",
+                                f"use a code, name or alias of one of: {', '.join(known)}.")
+    return found
+
+
+def squad_codes(session: Session, name: str) -> set[str]:
+    """Codes of the squads called ``name`` (code, Chinese or English name, any version)."""
+    key = name.strip().lower()
+    found = {code for code, name_zh, name_en in session.execute(
+        select(Squad.code, Squad.name_zh, Squad.name_en)).tuples()
+        if key in {s.strip().lower() for s in (code, name_zh, name_en) if s}}
+    if not found:
+        known = sorted({f"{c} ({n})" for c, n in session.execute(
+            select(Squad.code, Squad.name_zh)).tuples()})
+        raise InvalidInputError("squad", f"No squad is called {name!r}.",
+                                f"use the code or name of one of: {', '.join(known)}.")
+    return found

@@ -1,0 +1,10 @@
+"""Folium renderers: functions that take data and return a ``folium.Map``.
+
+No database, no files: callers pass the data in and render or serve the result.
+"""
+
+from . import basemaps as basemaps
+from . import jurisdiction as jurisdiction
+from .jurisdiction import render_jurisdiction as render_jurisdiction
+
+__all__ = ["basemaps", "jurisdiction", "render_jurisdiction"]

@@ -1,0 +1,336 @@
+"""The jurisdiction map: communities by squad, key roads, stations and recent incidents.
+
+:func:`render_jurisdiction` is a pure renderer: it takes a layer pack (and optionally incidents)
+and returns a :class:`folium.Map`; it reads no files and no database. Geometry is stored in WGS84;
+on the Amap basemap (GCJ-02 tiles) every overlay vertex is shifted to GCJ-02 for display only,
+so a page shows one basemap family and links to the others (``?basemap=amap``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from html import escape
+from typing import Any, Final
+from urllib.parse import urlencode
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Figure
+from folium.plugins import MarkerCluster
+from numpy.typing import NDArray
+
+from geo import crs as geocrs
+from geo.jurisdiction import Jurisdiction
+from layers.pack import LayerPack
+
+from . import basemaps
+from ._style import category_colour, squad_colour
+
+__all__ = ["DEFAULT_TITLE", "render_jurisdiction"]
+
+DEFAULT_TITLE: Final = "清水河街道 综合执法进社区 — jurisdiction"
+_TIMEZONE: Final = "Asia/Shanghai"
+_STATION_ICONS: Final = {"enforcement_base": ("darkblue", "flag", "执法队驻点 enforcement base"),
+                         "police_station": ("red", "shield-halved", "派出所 police station")}
+_OTHER_STATION: Final = ("gray", "circle-info", "其他站点 other station")
+_SOURCES_ZH: Final = {"daily_inspection": "日常巡查 daily inspection",
+                      "complaint": "群众投诉 complaint",
+                      "special_inspection": "专项检查 special inspection",
+                      "patrol": "中队巡查 patrol"}
+_BOX_CSS: Final = ("position: fixed; z-index: 9999; background: rgba(255,255,255,0.93); "
+                   "border: 1px solid #888; border-radius: 4px; padding: 6px 10px; "
+                   "font: 12px/1.45 sans-serif; box-shadow: 0 1px 4px rgba(0,0,0,0.3);")
+
+_Shift = Callable[[NDArray[np.object_]], NDArray[np.object_]]
+
+
+def _shifter(target: basemaps.DisplayCRS) -> _Shift:
+    """A function moving geometries (WGS84) to the basemap's display coordinates."""
+    if target == "wgs84":
+        return lambda geoms: geoms
+
+    def to_display(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        lon, lat = geocrs.from_wgs84(xy[:, 0], xy[:, 1], target=target)
+        return np.column_stack([lon, lat])
+
+    return lambda geoms: np.asarray(shapely.transform(geoms, to_display), dtype=object)
+
+
+def _display_frame(frame: gpd.GeoDataFrame, columns: list[str], shift: _Shift
+                   ) -> gpd.GeoDataFrame:
+    frame = frame.to_crs(geocrs.STORAGE_CRS)
+    data = {c: frame[c].astype(object).where(frame[c].notna(), "").astype(str) for c in columns}
+    geoms = shift(np.asarray(frame.geometry.values, dtype=object))
+    return gpd.GeoDataFrame(data, geometry=list(geoms), crs=geocrs.STORAGE_CRS)
+
+
+def _incident_frame(incidents: pd.DataFrame, pack: LayerPack) -> pd.DataFrame:
+    """Incidents as a plain frame with lon/lat (WGS84) and the resolved jurisdiction columns."""
+    if isinstance(incidents, gpd.GeoDataFrame):
+        points = incidents.to_crs(geocrs.STORAGE_CRS) if incidents.crs else incidents
+        frame = pd.DataFrame(incidents.drop(columns=incidents.geometry.name))
+        frame["lon"], frame["lat"] = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+    elif {"lon", "lat"} <= set(incidents.columns):
+        frame = incidents.copy()
+    else:
+        msg = ("incidents need lon and lat columns (WGS84) or a GeoDataFrame geometry; got "
+               f"columns {', '.join(map(str, incidents.columns))}.")
+        raise ValueError(msg)
+    frame = frame.reset_index(drop=True)
+    if "category" not in frame.columns:
+        frame["category"] = "C21"
+    wanted = ("community_name", "squad", "key_road_name")
+    if len(frame) and not all(c in frame.columns for c in wanted):
+        resolved = Jurisdiction.build(pack.communities, pack.key_roads).resolve(
+            frame["lon"].to_numpy(), frame["lat"].to_numpy())
+        for column in ("community_code", *wanted):
+            if column not in frame.columns:
+                frame[column] = resolved[column].astype(object).to_numpy()
+    return frame
+
+
+def _text(value: Any) -> str:
+    if value is None or (not isinstance(value, (list, tuple, np.ndarray)) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def _time_text(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(_TIMEZONE)
+    return stamp.strftime("%Y-%m-%d %H:%M")
+
+
+def _popup_html(row: Mapping[str, Any], category_name: str, squad_names: Mapping[str, str]
+                ) -> str:
+    squad = _text(row.get("squad"))
+    lines = [
+        ("时间 time", _time_text(row.get("occurred_at"))),
+        ("来源 source", _SOURCES_ZH.get(_text(row.get("source")), _text(row.get("source")))),
+        ("社区 community", _text(row.get("community_name")) or _text(row.get("community_code"))),
+        ("中队 squad", squad_names.get(squad, squad)),
+        ("重点路段 key road", _text(row.get("key_road_name"))),
+    ]
+    body = "".join(f"<tr><th style='text-align:left;padding-right:6px'>{escape(k)}</th>"
+                   f"<td>{escape(v)}</td></tr>" for k, v in lines if v)
+    urgent = " <span style='color:#c00'>紧急 urgent</span>" if row.get("urgent") is True else ""
+    description = escape(_text(row.get("description")))
+    return (f"<b>{escape(category_name)}</b>{urgent}<table>{body}</table>"
+            f"<div style='margin-top:4px'>{description}</div>")
+
+
+def _add_incidents(m: folium.Map, frame: pd.DataFrame, shift_points: _Shift,
+                   categories: Mapping[str, str], squad_names: Mapping[str, str],
+                   cluster_threshold: int) -> list[tuple[str, str, int]]:
+    """One FeatureGroup per category (a MarkerCluster inside when it has many markers)."""
+    points = shift_points(np.asarray(
+        shapely.points(frame["lon"].to_numpy(), frame["lat"].to_numpy()), dtype=object))
+    frame = frame.assign(_x=shapely.get_x(points), _y=shapely.get_y(points))
+    shown: list[tuple[str, str, int]] = []
+    for code in sorted(frame["category"].astype(str).unique()):
+        rows = frame[frame["category"].astype(str) == code]
+        label = f"{code} {categories.get(code, '')}".strip()
+        group = folium.FeatureGroup(name=f"{label} ({len(rows)})", show=True)
+        target: Any = (MarkerCluster(name=f"{label} cluster",  # type: ignore[no-untyped-call]
+                                     control=False).add_to(group)
+                       if len(rows) > cluster_threshold else group)
+        colour = category_colour(code)
+        for row in rows.to_dict(orient="records"):
+            folium.CircleMarker(
+                location=(row["_y"], row["_x"]), radius=6, color="#222222", weight=1,
+                fill=True, fill_color=colour, fill_opacity=0.85,
+                popup=folium.Popup(_popup_html(row, label, squad_names), max_width=340),
+                tooltip=escape(label)).add_to(target)
+        group.add_to(m)
+        shown.append((code, label, len(rows)))
+    return shown
+
+
+def _title_html(title: str, note: str | None, basemap: str, basemap_note: str | None,
+                link_params: Mapping[str, str]) -> str:
+    links = []
+    for code, item in basemaps.BASEMAPS.items():
+        query = urlencode({**link_params, "basemap": code})
+        style = "font-weight:bold" if code == basemap else ""
+        links.append(f"<a href='?{escape(query)}' style='{style}'>{escape(item.name)}</a>")
+    parts = [f"<div style='font-size:15px;font-weight:bold'>{escape(title)}</div>",
+             f"<div>底图 basemap: {' | '.join(links)}</div>"]
+    if basemap == "amap":
+        parts.append("<div style='color:#555'>图层已转换为 GCJ-02 仅用于显示 "
+                     "(overlays shifted to GCJ-02 for display; data stay WGS84)</div>")
+    if basemap_note:
+        parts.append(f"<div style='color:#8a4b00'>{escape(basemap_note)}</div>")
+    if note:
+        parts.append(f"<div style='color:#b00020'>⚠ {escape(note)}</div>")
+    return (f"<div id='jiedao-title' style='{_BOX_CSS} top: 10px; left: 60px; max-width: 460px;'>"
+            + "".join(parts) + "</div>")
+
+
+def _swatch(colour: str, *, shape: str = "square") -> str:
+    radius = "50%" if shape == "circle" else "2px"
+    return (f"<span style='display:inline-block;width:12px;height:12px;margin-right:5px;"
+            f"vertical-align:middle;background:{colour};border:1px solid #333;"
+            f"border-radius:{radius}'></span>")
+
+
+def _legend_html(squads: list[tuple[str, str, str]], station_kinds: list[str],
+                 incidents: list[tuple[str, str, int]]) -> str:
+    rows = ["<div style='font-weight:bold'>图例 legend</div>",
+            "<div style='margin-top:2px'>巡查中队 squads (communities and key roads)</div>"]
+    rows += [f"<div>{_swatch(colour)}{escape(name)}</div>" for _, name, colour in squads]
+    rows.append("<div style='color:#555'>粗线 = 重点路段 (路面由该中队负责)</div>")
+    if station_kinds:
+        rows.append("<div style='margin-top:4px'>站点 stations</div>")
+        for kind in station_kinds:
+            colour, _, text = _STATION_ICONS.get(kind, _OTHER_STATION)
+            rows.append(f"<div>{_swatch(colour, shape='circle')}{escape(text)}</div>")
+    if incidents:
+        rows.append("<div style='margin-top:4px'>事件 incidents (by category)</div>")
+        rows += [f"<div>{_swatch(category_colour(code), shape='circle')}{escape(label)} ({n})"
+                 "</div>" for code, label, n in incidents]
+    return (f"<div id='jiedao-legend' style='{_BOX_CSS} bottom: 24px; left: 10px; "
+            "max-height: 55vh; overflow-y: auto;'>" + "".join(rows) + "</div>")
+
+
+def _pack_note(pack: LayerPack) -> str | None:
+    """The pack's "approximate, not official" warning, shown on every map of it."""
+    meta = pack.metadata
+    if meta.get("official") is True:
+        return None
+    status = str(meta.get("status") or meta.get("note") or "").strip()
+    text = "示意边界，非官方 Approximate, not official"
+    return f"{text}: {status}" if status else text
+
+
+def render_jurisdiction(pack: LayerPack, *,
+                        incidents: pd.DataFrame | gpd.GeoDataFrame | None = None,
+                        basemap: str = "osm", tianditu_key: str | None = None,
+                        categories: Mapping[str, str] | None = None,
+                        title: str | None = None,
+                        link_params: Mapping[str, str] | None = None,
+                        cluster_threshold: int = 200) -> folium.Map:
+    """Render the jurisdiction: communities by squad, key roads, stations and incidents.
+
+    Parameters
+    ----------
+    pack
+        The layer pack (EPSG:4326).
+    incidents
+        Recent incidents: ``lon``/``lat`` (WGS84) or a point geometry, ``category`` and
+        optionally ``occurred_at``, ``source``, ``description``, ``urgent``; the community, squad
+        and key road are resolved from the pack when the frame lacks them.
+    basemap
+        ``osm``, ``tianditu`` (needs ``tianditu_key``; falls back to OSM with a note) or
+        ``amap`` (overlays shifted to GCJ-02 for display).
+    tianditu_key
+        Tianditu key (tk); without it Tianditu is not offered.
+    categories
+        Category code to name (e.g. ``{"C02": "占道施工与摆摊设点"}``) for labels and popups.
+    title
+        The title box's text (default :data:`DEFAULT_TITLE`).
+    link_params
+        Extra query parameters kept in the basemap switch links (e.g. ``{"days": "7"}``).
+    cluster_threshold
+        Categories with more markers than this are clustered.
+
+    Returns
+    -------
+    folium.Map
+        Render it with ``m.get_root().render()``.
+    """
+    chosen = basemaps.parse_basemap(basemap)
+    basemap_note = basemaps.unavailable_reason("tianditu", tianditu_key=tianditu_key)
+    if chosen == "tianditu" and basemap_note is not None:
+        basemap_note = f"{basemap_note} Showing OpenStreetMap."
+        chosen = "osm"
+    shift = _shifter(basemaps.display_crs(chosen))
+    categories = categories or {}
+    squad_order = [str(s) for s in pack.squads["code"]] if len(pack.squads) else []
+    squad_order += sorted({str(s) for s in pack.communities["squad"]} - set(squad_order))
+    squad_names = {str(r.code): str(r.name_zh or r.code) for r in pack.squads.itertuples()}
+    squad_label = {s: f"{squad_names.get(s, s)} ({s})" for s in squad_order}
+    colours = {s: squad_colour(s, squad_order) for s in squad_order}
+
+    communities = _display_frame(pack.communities, ["code", "name_zh", "squad"], shift)
+    communities["squad_label"] = [squad_label.get(s, s) for s in communities["squad"]]
+    west, south, east, north = communities.total_bounds
+    m = folium.Map(location=((south + north) / 2, (west + east) / 2), zoom_start=14, tiles=None,
+                   control_scale=True)
+    if chosen == "amap":
+        for layer in basemaps.tile_layers("amap"):
+            layer.add_to(m)
+    else:
+        # Both WGS84 basemaps can share the page; the chosen one is shown first.
+        offered = [chosen] + [b for b in ("osm", "tianditu") if b != chosen
+                              and basemaps.unavailable_reason(b, tianditu_key=tianditu_key) is None]
+        for code in offered:
+            for layer in basemaps.tile_layers(code, tianditu_key=tianditu_key,
+                                              show=code == chosen):
+                layer.add_to(m)
+
+    folium.GeoJson(
+        communities.__geo_interface__, name="社区 communities (by squad)",
+        style_function=lambda f: {"fillColor": colours.get(f["properties"]["squad"], "#888"),
+                                  "color": colours.get(f["properties"]["squad"], "#888"),
+                                  "weight": 2, "fillOpacity": 0.12},
+        highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.25},
+        tooltip=folium.GeoJsonTooltip(fields=["code", "name_zh", "squad_label"],
+                                      aliases=["社区代码 code", "社区 community", "中队 squad"]),
+    ).add_to(m)
+    labels = folium.FeatureGroup(name="社区名称 community names")
+    anchors = shapely.point_on_surface(np.asarray(communities.geometry.values, dtype=object))
+    for name, point in zip(communities["name_zh"], anchors, strict=True):
+        folium.Marker(location=(point.y, point.x), icon=folium.DivIcon(
+            html=(f"<div style='font: bold 13px sans-serif; color: #222; white-space: nowrap; "
+                  f"text-shadow: 0 0 3px #fff, 0 0 3px #fff'>{escape(name)}</div>"),
+            icon_size=(90, 18), icon_anchor=(45, 9))).add_to(labels)
+    labels.add_to(m)
+
+    if len(pack.key_roads):
+        roads = _display_frame(pack.key_roads, ["road_id", "name_zh", "squad"], shift)
+        roads["squad_label"] = [squad_label.get(s, s) for s in roads["squad"]]
+        folium.GeoJson(
+            roads.__geo_interface__, name="重点路段 key roads",
+            style_function=lambda f: {"color": colours.get(f["properties"]["squad"], "#555"),
+                                      "weight": 7, "opacity": 0.85},
+            tooltip=folium.GeoJsonTooltip(fields=["name_zh", "squad_label"],
+                                          aliases=["重点路段 key road", "负责中队 squad"]),
+        ).add_to(m)
+
+    station_kinds: list[str] = []
+    if len(pack.stations):
+        stations = _display_frame(pack.stations, ["code", "name_zh", "name_en", "kind"], shift)
+        group = folium.FeatureGroup(name="站点 stations")
+        for row in stations.itertuples():
+            colour, icon, kind_text = _STATION_ICONS.get(row.kind, _OTHER_STATION)
+            station_kinds.append(row.kind)
+            folium.Marker(
+                location=(row.geometry.y, row.geometry.x), tooltip=escape(row.name_zh),
+                popup=folium.Popup(f"<b>{escape(row.name_zh)}</b><br>{escape(row.name_en)}"
+                                   f"<br>{escape(kind_text)}", max_width=300),
+                icon=folium.Icon(color=colour, icon=icon, prefix="fa")).add_to(group)
+        group.add_to(m)
+
+    shown: list[tuple[str, str, int]] = []
+    if incidents is not None and len(incidents):
+        shown = _add_incidents(m, _incident_frame(incidents, pack), shift, categories,
+                               squad_names, cluster_threshold)
+
+    folium.LayerControl(collapsed=len(shown) > 12).add_to(m)
+    root = m.get_root()
+    if not isinstance(root, Figure):  # folium maps always sit in a branca Figure
+        msg = "Expected the map's root to be a branca Figure."
+        raise TypeError(msg)
+    root.html.add_child(folium.Element(_title_html(
+        title or DEFAULT_TITLE, _pack_note(pack), chosen, basemap_note, link_params or {})))
+    root.html.add_child(folium.Element(_legend_html(
+        [(s, squad_label[s], colours[s]) for s in squad_order],
+        list(dict.fromkeys(station_kinds)), shown)))
+    m.fit_bounds([(south, west), (north, east)])
+    return m

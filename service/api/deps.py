@@ -1,0 +1,62 @@
+"""Request dependencies: settings, a database session, the active layer and the actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..crud import IntakeParams
+from ..layerstore import ActiveLayer, JurisdictionCache
+
+__all__ = [
+    "ActorDep",
+    "IntakeDep",
+    "LayerDep",
+    "SessionDep",
+    "SettingsDep",
+    "get_db",
+]
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """A session per request; a write commits explicitly, anything left is rolled back."""
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_layer(request: Request, session: SessionDep) -> ActiveLayer:
+    """The active layer version and its resolver."""
+    cache: JurisdictionCache = request.app.state.jurisdiction_cache
+    return cache.get(session)
+
+
+def get_actor(x_actor: Annotated[str | None, Header(max_length=200,
+              description="Who makes this write (user or system id).")] = None) -> str | None:
+    """The ``X-Actor`` header, if sent."""
+    return x_actor.strip() if x_actor and x_actor.strip() else None
+
+
+def get_intake(settings: SettingsDep) -> IntakeParams:
+    """Intake parameters from the settings."""
+    return IntakeParams(id_prefix=settings.incident_id_prefix,
+                        duplicate_radius_m=settings.duplicate_radius_m,
+                        duplicate_window_hours=settings.duplicate_window_hours)
+
+
+LayerDep = Annotated[ActiveLayer, Depends(get_layer)]
+ActorDep = Annotated[str | None, Depends(get_actor)]
+IntakeDep = Annotated[IntakeParams, Depends(get_intake)]

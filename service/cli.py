@@ -1,0 +1,263 @@
+"""The ``jiedao`` command line: serve, demo data, point resolution and layer versions.
+
+Thin on purpose: each command parses its options, calls the service or the spatial core, and
+prints. Long steps show a progress bar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+import layers
+from geo.errors import CoordinateError, LayerValidationError, UnknownCRSError
+from geo.jurisdiction import Jurisdiction
+from service import crud, layerstore
+from service.config import Settings, get_settings
+from service.crud.errors import ServiceError
+from service.db import make_engine, make_sessionmaker, migrate, session_scope
+from service.demo import generate_demo_incidents
+from service.models import Incident
+from service.schemas import IncidentCreate
+
+app = typer.Typer(help="jiedao: GIS dispatch for the sub-district law-enforcement team.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+layers_app = typer.Typer(help="Validate, import, list and activate jurisdiction layer versions.",
+                         no_args_is_help=True)
+app.add_typer(layers_app, name="layers")
+console = Console()
+err = Console(stderr=True)
+
+ActorOption = Annotated[str, typer.Option(help="Who makes this write (recorded in the audit).")]
+_DEFAULT_ACTOR = f"cli:{getpass.getuser()}"
+_DEMO_CHUNK = 500
+
+
+def _engine(settings: Settings) -> Engine:
+    engine = make_engine(settings.database_url, spatialite_library=settings.spatialite_library)
+    migrate(engine)
+    return engine
+
+
+def _fail(message: str, fix: str | None = None) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    if fix:
+        err.print(f"[bold]fix:[/] {fix}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+          port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+          reload: Annotated[bool, typer.Option(help="Reload on code changes.")] = False) -> None:
+    """Run the web service: map at /, API docs at /docs."""
+    import uvicorn
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    console.print(f"jiedao on [bold]http://{host}:{port}/[/] (API docs at /docs), "
+                  f"database {settings.database_url}")
+    uvicorn.run("service.main:create_app", factory=True, host=host, port=port, reload=reload)
+
+
+@app.command()
+def demo(days: Annotated[int, typer.Option(min=1, max=366, help="Days of incidents.")] = 30,
+         seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 0,
+         start: Annotated[str | None, typer.Option(
+             help="First day, YYYY-MM-DD (default: DAYS days before today).")] = None,
+         daily_mean: Annotated[float, typer.Option(min=1.0, help="Incidents a day.")] = 60.0,
+         if_empty: Annotated[bool, typer.Option(
+             help="Do nothing when the database already holds incidents.")] = False,
+         actor: ActorOption = "demo") -> None:
+    """Create the embedded database, load the bundled layers and a seeded demo month."""
+    settings = get_settings()
+    try:
+        first_day = dt.date.fromisoformat(start) if start else \
+            dt.date.today() - dt.timedelta(days=days)
+    except ValueError:
+        raise _fail(f"--start {start!r} is not a date.", "give it as YYYY-MM-DD.") from None
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as progress:
+        step = progress.add_task("database and migrations", total=None)
+        engine = _engine(settings)
+        factory = make_sessionmaker(engine)
+        with session_scope(factory) as session:
+            existing = session.scalar(select(func.count()).select_from(Incident)) or 0
+            if if_empty and existing:
+                progress.update(step, total=1, completed=1)
+                console.print(f"The database already holds {existing:,} incidents; "
+                              "nothing to do.")
+                return
+            progress.update(step, description="layers", total=1, completed=0)
+            _ensure_layer(session, settings, actor=actor)
+        with factory() as session:
+            active = layerstore.JurisdictionCache(settings.resolve_params()).get(session)
+        progress.update(step, completed=1)
+
+        draw = progress.add_task(f"drawing {days} days of incidents (seed {seed})", total=1)
+        frame = generate_demo_incidents(active.pack, start=first_day, days=days, seed=seed,
+                                        daily_mean=daily_mean)
+        progress.update(draw, completed=1)
+        store = progress.add_task("storing incidents", total=len(frame))
+        items = [IncidentCreate.model_validate(_demo_item(row))
+                 for row in frame.to_dict("records")]
+        # One transaction for the whole month: a failed demo leaves no partial month behind.
+        with session_scope(factory) as session:
+            for i in range(0, len(items), _DEMO_CHUNK):
+                chunk = items[i:i + _DEMO_CHUNK]
+                crud.create_incidents_bulk(session=session, items=chunk, actor=actor,
+                                           jurisdiction=active.jurisdiction,
+                                           layer_version_id=active.version_id)
+                progress.advance(store, len(chunk))
+    console.print(f"Stored {len(items):,} demo incidents from {first_day} on layer "
+                  f"{active.label}. Run [bold]jiedao serve[/] and open http://"
+                  f"{settings.host}:{settings.port}/")
+
+
+def _demo_item(row: dict[Any, Any]) -> dict[str, Any]:
+    return {"category": row["category"],
+            "location": {"lon": row["lon"], "lat": row["lat"], "crs": "wgs84"},
+            "occurred_at": row["occurred_at"].to_pydatetime(),
+            "reported_at": row["reported_at"].to_pydatetime(), "source": row["source"],
+            "reporter": row["reporter"], "urgent": bool(row["urgent"]),
+            "description": row["description"], "photo_urls": list(row["photo_urls"])}
+
+
+def _ensure_layer(session: Session, settings: Settings, *, actor: str) -> None:
+    if layerstore.list_versions(session):
+        return
+    pack = layers.read_pack(settings.layer_pack)
+    layerstore.import_pack(session, pack, actor=actor, activate=True)
+
+
+@app.command()
+def resolve(lon: Annotated[float, typer.Argument(help="Longitude.")],
+            lat: Annotated[float, typer.Argument(help="Latitude.")],
+            crs: Annotated[str, typer.Option(help="wgs84, gcj02 (Amap) or bd09 (Baidu).")]
+            = "wgs84",
+            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+            pack: Annotated[Path | None, typer.Option(
+                help="Resolve against this layer pack folder instead of the database's "
+                     "active layer.")] = None) -> None:
+    """Resolve a point to its community, squad and key road."""
+    from geo import crs as geocrs
+
+    settings = get_settings()
+    try:
+        wlon, wlat = geocrs.to_wgs84([lon], [lat], source=crs)
+    except (UnknownCRSError, CoordinateError) as exc:
+        raise _fail(str(exc)) from None
+    if pack is not None:
+        layer = layers.read_pack(pack)
+        layers.ensure_valid(layer)
+        jurisdiction = Jurisdiction.build(layer.communities, layer.key_roads,
+                                          params=settings.resolve_params())
+        label = layer.label
+    else:
+        factory = make_sessionmaker(_engine(settings))
+        with session_scope(factory) as session:
+            _ensure_layer(session, settings, actor=_DEFAULT_ACTOR)
+        with factory() as session:
+            active = layerstore.JurisdictionCache(settings.resolve_params()).get(session)
+        jurisdiction, label = active.jurisdiction, active.label
+    result = {"lon_wgs84": float(wlon[0]), "lat_wgs84": float(wlat[0]), "layer": label,
+              **jurisdiction.resolve_one(float(wlon[0]), float(wlat[0]))}
+    if as_json:
+        console.print_json(json.dumps(result, ensure_ascii=False))
+        return
+    table = Table(title=f"({lon}, {lat}) {crs} on {label}", show_header=False)
+    for key, value in result.items():
+        table.add_row(key, "—" if value is None else str(value))
+    console.print(table)
+    if result["outside"]:
+        err.print(f"[yellow]Outside the jurisdiction:[/] {result['outside_m']:.0f} m from "
+                  f"{result['nearest_community_code']}. Check the declared crs and lon/lat order.")
+
+
+@layers_app.command("validate")
+def layers_validate(path: Annotated[Path, typer.Argument(help="Layer pack folder.")],
+                    source_crs: Annotated[str | None, typer.Option(
+                        help="Declare the layers' coordinates: wgs84, gcj02, bd09 or EPSG:xxxx."
+                    )] = None) -> None:
+    """Check a layer pack; every problem names the feature and the fix."""
+    try:
+        pack = layers.read_pack(path, source_crs=source_crs)
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    issues = layers.validate_pack(pack)
+    for issue in issues:
+        colour = "red" if issue.severity == "error" else "yellow"
+        console.print(f"[{colour}]{issue.severity}[/] {issue}")
+    errors = sum(issue.severity == "error" for issue in issues)
+    console.print(f"{pack.label}: {len(pack.communities)} communities, "
+                  f"{len(pack.key_roads)} key roads, {len(pack.stations)} stations; "
+                  f"{errors} error(s), {len(issues) - errors} warning(s).")
+    if errors:
+        raise typer.Exit(code=1)
+
+
+@layers_app.command("import")
+def layers_import(path: Annotated[Path, typer.Argument(help="Layer pack folder.")],
+                  activate: Annotated[bool, typer.Option(
+                      help="Make it the active version for new incidents.")] = False,
+                  version: Annotated[str | None, typer.Option(
+                      help="Store under this version instead of pack.json's.")] = None,
+                  source_crs: Annotated[str | None, typer.Option(
+                      help="wgs84, gcj02, bd09 or EPSG:xxxx.")] = None,
+                  actor: ActorOption = _DEFAULT_ACTOR) -> None:
+    """Validate a layer pack and store it as a new layer version."""
+    settings = get_settings()
+    try:
+        pack = layers.read_pack(path, source_crs=source_crs)
+        if version:
+            pack = pack.with_version(version)
+        with session_scope(make_sessionmaker(_engine(settings))) as session:
+            stored = layerstore.import_pack(session, pack, actor=actor, activate=activate)
+            label, active = stored.label, stored.active
+    except LayerValidationError as exc:
+        raise _fail(str(exc), "fix the listed features and import again; nothing was stored."
+                    ) from None
+    except (ServiceError, FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"Imported {label}" + (" and activated it." if active else
+                                         f"; activate it with: jiedao layers activate {label}"))
+
+
+@layers_app.command("list")
+def layers_list() -> None:
+    """List the stored layer versions; * marks the active one."""
+    with session_scope(make_sessionmaker(_engine(get_settings()))) as session:
+        versions = layerstore.list_versions(session)
+        table = Table("", "id", "label", "title", "created", "by")
+        for v in versions:
+            table.add_row("*" if v.active else "", str(v.id), v.label, v.title or "",
+                          f"{v.created_at:%Y-%m-%d %H:%M}", v.created_by)
+    console.print(table if versions else "No layer versions yet: run jiedao demo or "
+                  "jiedao layers import PATH.")
+
+
+@layers_app.command("activate")
+def layers_activate(label: Annotated[str, typer.Argument(help="Label (name@version) or id.")],
+                    actor: ActorOption = _DEFAULT_ACTOR) -> None:
+    """Make a stored layer version the active one; stored incidents keep their resolution."""
+    try:
+        with session_scope(make_sessionmaker(_engine(get_settings()))) as session:
+            version = layerstore.activate_version(
+                session, int(label) if label.isdigit() else label, actor=actor)
+            activated = version.label
+    except ServiceError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"Active layer version: {activated}. New incidents resolve on it; stored "
+                  "incidents keep the version they were resolved on.")
