@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from html import escape
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
 
 import folium
@@ -24,10 +24,12 @@ from numpy.typing import NDArray
 
 from geo import crs as geocrs
 from geo.jurisdiction import Jurisdiction
-from layers.pack import LayerPack
 
 from . import basemaps
 from ._style import category_colour, squad_colour
+
+if TYPE_CHECKING:  # maps depends on geo only; a pack is duck-typed data here (design.md)
+    from layers.pack import LayerPack
 
 __all__ = ["DEFAULT_TITLE", "render_jurisdiction"]
 

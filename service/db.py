@@ -4,7 +4,9 @@ SpatiaLite needs a sqlite driver that can load extensions. Many Python builds ca
 uses ``sqlean.py`` for sqlite URLs, loads ``mod_spatialite`` on every new connection and
 initialises the spatial metadata once per file. Transactions on SpatiaLite start with
 ``BEGIN IMMEDIATE``: the writer lock is taken up front, so concurrent writers wait for each other
-(up to the busy timeout) instead of failing when a read lock cannot be upgraded.
+(up to the busy timeout) instead of failing when a read lock cannot be upgraded. Sessions made
+with ``make_sessionmaker(engine, readonly=True)`` begin without the lock (WAL lets them read
+while a writer works).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ __all__ = [
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 _INSTALL_HINT: Final = "apt-get install libsqlite3-mod-spatialite"
 _BUSY_TIMEOUT_S: Final = 30.0
+READONLY_OPTION: Final = "jiedao_readonly"
 
 
 class SpatiaLiteMissingError(RuntimeError):
@@ -65,8 +68,10 @@ def _load_spatialite(library: str) -> Any:
     return on_connect
 
 
-def _begin_immediate(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(conn: Any) -> None:
+    # Writers lock up front; read-only sessions (GET requests) take no lock and never wait.
+    readonly = conn.get_execution_options().get(READONLY_OPTION, False)
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, spatialite_library: str = "mod_spatialite",
@@ -93,7 +98,7 @@ def make_engine(url: str, *, spatialite_library: str = "mod_spatialite",
                                connect_args={"timeout": _BUSY_TIMEOUT_S,
                                              "check_same_thread": False})
         event.listen(engine, "connect", _load_spatialite(spatialite_library))
-        event.listen(engine, "begin", _begin_immediate)
+        event.listen(engine, "begin", _begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
@@ -104,9 +109,15 @@ def make_engine(url: str, *, spatialite_library: str = "mod_spatialite",
     raise ValueError(msg)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit.
+
+    ``readonly`` sessions start SpatiaLite transactions without the writer lock, so reads never
+    queue behind a long write; do not write through them (a write after a read can then fail
+    with "database is locked" when another writer committed in between).
+    """
+    bind = engine.execution_options(**{READONLY_OPTION: True}) if readonly else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
 
 
 @contextmanager

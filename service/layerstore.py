@@ -68,7 +68,7 @@ def _multi(geom: shapely.Geometry) -> shapely.Geometry:
 
 
 def _wkb(geom: shapely.Geometry) -> Any:
-    return from_shape(_multi(geom), srid=4326)
+    return from_shape(_multi(geom), srid=4326)  # type: ignore[arg-type]
 
 
 def import_pack(session: Session, pack: layers.LayerPack, *, actor: str,
@@ -273,12 +273,12 @@ def community_codes(session: Session, name: str) -> set[str]:
     found: set[str] = set()
     for code, name_zh, pinyin, name_en, aliases in session.execute(
             select(Community.code, Community.name_zh, Community.name_pinyin, Community.name_en,
-                   Community.aliases)).tuples():
+                   Community.aliases)).all():
         spellings = {code, name_zh, pinyin, name_en, *(aliases or [])}
         if key in {s.strip().lower() for s in spellings if s}:
             found.add(code)
     if not found:
-        known = sorted({n for (n,) in session.execute(select(Community.name_zh)).tuples()})
+        known = sorted({n for (n,) in session.execute(select(Community.name_zh)).all()})
         raise InvalidInputError("community", f"No community is called {name!r}.",
                                 f"use a code, name or alias of one of: {', '.join(known)}.")
     return found
@@ -288,11 +288,11 @@ def squad_codes(session: Session, name: str) -> set[str]:
     """Codes of the squads called ``name`` (code, Chinese or English name, any version)."""
     key = name.strip().lower()
     found = {code for code, name_zh, name_en in session.execute(
-        select(Squad.code, Squad.name_zh, Squad.name_en)).tuples()
+        select(Squad.code, Squad.name_zh, Squad.name_en))
         if key in {s.strip().lower() for s in (code, name_zh, name_en) if s}}
     if not found:
         known = sorted({f"{c} ({n})" for c, n in session.execute(
-            select(Squad.code, Squad.name_zh)).tuples()})
+            select(Squad.code, Squad.name_zh)).all()})
         raise InvalidInputError("squad", f"No squad is called {name!r}.",
                                 f"use the code or name of one of: {', '.join(known)}.")
     return found

@@ -20,6 +20,7 @@ import layers
 from . import layerstore
 from .api.main import install
 from .config import Settings, get_settings
+from .crud.errors import UnavailableError
 from .db import make_engine, make_sessionmaker, migrate
 from .models import LayerVersion
 
@@ -58,10 +59,11 @@ def _startup(app: FastAPI, settings: Settings) -> Engine:
     with factory() as session:
         try:
             cache.get(session)  # build the resolver now, not on the first request
-        except layerstore.UnavailableError as exc:
+        except UnavailableError as exc:
             log.warning("%s", exc)
     app.state.engine = engine
     app.state.sessionmaker = factory
+    app.state.read_sessionmaker = make_sessionmaker(engine, readonly=True)
     app.state.jurisdiction_cache = cache
     return engine
 

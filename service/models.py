@@ -12,7 +12,7 @@ it, so activating a new version changes the answers for new incidents only.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
@@ -76,7 +76,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         # SQLite stores text; drop the zone so every row has the same (UTC) format and sorts.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None,
+                             dialect: Dialect) -> datetime | None:  # noqa: ARG002
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -93,8 +94,8 @@ def _now() -> datetime:
 class Base(DeclarativeBase):
     """Declarative base of every jiedao table."""
 
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType,
-                           list[str]: JSONType}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(), dict[str, Any]: JSONType, list[str]: JSONType}
 
 
 class LayerVersion(Base):

@@ -29,8 +29,13 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """A session per request; a write commits explicitly, anything left is rolled back."""
-    with request.app.state.sessionmaker() as session:
+    """A session per request; a write commits explicitly, anything left is rolled back.
+
+    GET and HEAD requests get a read-only session, which on SpatiaLite takes no writer lock.
+    """
+    readonly = request.method in ("GET", "HEAD")
+    factory = request.app.state.read_sessionmaker if readonly else request.app.state.sessionmaker
+    with factory() as session:
         yield session
 
 

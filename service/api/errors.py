@@ -18,8 +18,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geo.errors import CoordinateError, LayerValidationError, OutsideJurisdictionError
-from geo.errors import UnknownCRSError
+from geo.errors import (
+    CoordinateError,
+    LayerValidationError,
+    OutsideJurisdictionError,
+    UnknownCRSError,
+)
 
 from ..crud.errors import (
     ConflictError,

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Final
+
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from .errors import BodySizeLimit, install_error_handlers
-from .routes import incidents, jurisdiction, layers, open311
+from .routes import incidents, jurisdiction, layers, map, open311
 
-__all__ = ["api_router", "install"]
+__all__ = ["STATIC_DIR", "api_router", "install"]
+
+# The map's JavaScript and CSS (Leaflet and friends), served at /static for offline intranets.
+STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
 
 api_router = APIRouter()
 api_router.include_router(incidents.router)
@@ -15,6 +22,7 @@ api_router.include_router(incidents.categories_router)
 api_router.include_router(jurisdiction.router)
 api_router.include_router(layers.router)
 api_router.include_router(open311.router)
+api_router.include_router(map.router)
 
 
 @api_router.get("/healthz", tags=["health"])
@@ -26,5 +34,7 @@ def healthz() -> dict[str, str]:
 def install(app: FastAPI, *, max_body_bytes: int) -> None:
     """Mount the routers, the error handlers and the body size limit on ``app``."""
     app.include_router(api_router)
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)

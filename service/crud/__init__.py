@@ -25,6 +25,7 @@ from .incidents import (
     list_incidents,
     parse_incident_id,
     public_id,
+    request_fingerprint,
 )
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "parse_incident_id",
     "public_id",
     "record",
+    "request_fingerprint",
 ]

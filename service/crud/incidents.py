@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Final
@@ -54,6 +55,7 @@ __all__ = [
     "list_incidents",
     "parse_incident_id",
     "public_id",
+    "request_fingerprint",
 ]
 
 BEIJING: Final = timezone(timedelta(hours=8), "CST")
@@ -88,10 +90,10 @@ def parse_incident_id(text_id: str) -> int:
     return int(match.group(1))
 
 
-def _fingerprint(incident_in: IncidentCreate, actor: str) -> str:
-    payload = incident_in.model_dump(mode="json", exclude={"actor"})
+def request_fingerprint(payload: Mapping[str, Any], actor: str) -> str:
+    """SHA-256 of a request's fields and its actor: what an idempotent retry must repeat."""
     canonical = json.dumps({"input": payload, "actor": actor}, sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False)
+                           separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -140,7 +142,7 @@ def find_duplicates(session: Session, incident: Incident, *, params: IntakeParam
     found = [
         DuplicateCandidate(
             id=public_id(c, params.id_prefix), category=c.category, status=c.status,
-            occurred_at=c.occurred_at, distance_m=round(float(d), 1),
+            occurred_at=_utc(c.occurred_at), distance_m=round(float(d), 1),
             hours_apart=round(abs((c.occurred_at - incident.occurred_at).total_seconds())
                               / 3600.0, 2),
             community_code=c.community_code)
@@ -162,10 +164,10 @@ def _names(session: Session, version_ids: set[int]) -> _Names:
     if not version_ids:
         return _Names({}, {})
     labels = dict(session.execute(select(LayerVersion.id, LayerVersion.label)
-                                  .where(LayerVersion.id.in_(version_ids))).tuples().all())
+                                  .where(LayerVersion.id.in_(version_ids))).all())
     squads = {(vid, code): name for vid, code, name in session.execute(
         select(Squad.version_id, Squad.code, Squad.name_zh)
-        .where(Squad.version_id.in_(version_ids))).tuples()}
+        .where(Squad.version_id.in_(version_ids))).all()}
     return _Names(labels, squads)
 
 
@@ -180,6 +182,11 @@ def _flags(incident: Incident) -> list[str]:
     return flags
 
 
+def _utc(value: datetime) -> datetime:
+    # Rows just written still hold the zone they were sent in; answer in UTC either way.
+    return value.astimezone(UTC)
+
+
 def _read(incident: Incident, names: _Names, prefix: str) -> IncidentRead:
     vid = incident.layer_version_id
     return IncidentRead(
@@ -188,8 +195,8 @@ def _read(incident: Incident, names: _Names, prefix: str) -> IncidentRead:
         location=LocationRead(lon=incident.lon, lat=incident.lat),
         input_location=LocationRead(lon=incident.input_lon, lat=incident.input_lat,
                                     crs=incident.input_crs),
-        occurred_at=incident.occurred_at, reported_at=incident.reported_at,
-        received_at=incident.received_at, updated_at=incident.updated_at,
+        occurred_at=_utc(incident.occurred_at), reported_at=_utc(incident.reported_at),
+        received_at=_utc(incident.received_at), updated_at=_utc(incident.updated_at),
         source=incident.source, reporter=incident.reporter, urgent=incident.urgent,
         description=incident.description, photo_urls=list(incident.photo_urls),
         address=incident.address, status=incident.status,
@@ -240,16 +247,21 @@ def _outside_error(jurisdiction: Jurisdiction, lon: float, lat: float,
 
 def create_incident(*, session: Session, incident_in: IncidentCreate, actor: str,
                     jurisdiction: Jurisdiction, layer_version_id: int,
-                    params: IntakeParams | None = None, idempotency_key: str | None = None
-                    ) -> tuple[IncidentCreated, bool]:
+                    params: IntakeParams | None = None, idempotency_key: str | None = None,
+                    fingerprint: str | None = None) -> tuple[IncidentCreated, bool]:
     """Resolve and store one incident with its audit row, and commit.
 
     Returns the stored incident with possible duplicates, and whether it was created now
-    (False for an idempotent replay). Raises :class:`InvalidInputError` for a point outside the
-    jurisdiction or a time in the future, :class:`ConflictError` for a reused key.
+    (False for an idempotent replay). ``fingerprint`` identifies the request for
+    idempotency (default: the validated input and the actor; give one when the input holds
+    server-made values, such as Open311's receive time). Raises :class:`InvalidInputError`
+    for a point outside the jurisdiction or a time in the future, :class:`ConflictError` for
+    a reused key.
     """
     params = params or IntakeParams()
-    fingerprint = _fingerprint(incident_in, actor)
+    if fingerprint is None:
+        fingerprint = request_fingerprint(
+            incident_in.model_dump(mode="json", exclude={"actor"}), actor)
     if idempotency_key is not None:
         replay = _replay(session, idempotency_key, fingerprint, params)
         if replay is not None:
@@ -299,7 +311,7 @@ def create_incident(*, session: Session, incident_in: IncidentCreate, actor: str
     return created, True
 
 
-def _resolution_columns(resolved: dict[str, Any]) -> dict[str, Any]:
+def _resolution_columns(resolved: Mapping[Any, Any]) -> dict[str, Any]:
     return {key: resolved[key] for key in (
         "community_code", "community_name", "community_squad", "squad", "key_road_id",
         "key_road_name", "key_road_m", "boundary_m", "near_boundary", "outside",
@@ -358,11 +370,11 @@ def create_incidents_bulk(*, session: Session, items: list[IncidentCreate], acto
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     rows = []
     for i, (item, resolved) in enumerate(zip(items, records, strict=True)):
+        x, y = float(lon[i]), float(lat[i])
         rows.append({
             "category": item.category, "description": item.description,
             "photo_urls": [str(u) for u in item.photo_urls], "address": item.address,
-            "lon": float(lon[i]), "lat": float(lat[i]),
-            "geom": f"SRID=4326;POINT({lon[i]!r} {lat[i]!r})",
+            "lon": x, "lat": y, "geom": f"SRID=4326;POINT({x!r} {y!r})",
             "input_crs": item.location.crs, "input_lon": item.location.lon,
             "input_lat": item.location.lat, "occurred_at": item.occurred_at,
             "reported_at": item.reported_at or item.occurred_at, "received_at": received_at,
@@ -410,7 +422,7 @@ class IncidentFilter:
 
 def _filtered(session: Session, query: Select[Any], flt: IncidentFilter) -> Select[Any]:
     time_column = getattr(Incident, flt.time_field)
-    conditions = []
+    conditions: list[Any] = []
     if flt.ids is not None:
         conditions.append(Incident.id.in_(flt.ids))
     if flt.community_codes is not None:

@@ -22,7 +22,8 @@ def _include_object(obj: object, name: str | None, type_: str, reflected: bool,
     # Never touch tables we do not model (SpatiaLite's and PostGIS's own metadata tables).
     if type_ == "table" and reflected and compare_to is None:
         return False
-    return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
+    return bool(alembic_helpers.include_object(  # type: ignore[no-untyped-call]
+        obj, name, type_, reflected, compare_to))
 
 
 def _engine() -> Engine:

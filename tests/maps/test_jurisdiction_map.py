@@ -1,6 +1,7 @@
 """The jurisdiction map renderer, on hand-made squares."""
 
 import datetime as dt
+import json
 
 import folium
 import geopandas as gpd
@@ -11,10 +12,11 @@ import shapely
 from shapely.geometry import LineString, Point, box
 
 from geo import crs as geocrs
-from layers.pack import LayerPack
+from layers.pack import LayerPack, read_pack
 from maps import basemaps, render_jurisdiction
 
-NAMES = {"C01": "市容环境卫生与户外广告", "C02": "占道施工与摆摊设点", "C03": "生活噪音与焚烧废弃物"}
+NAMES = {"C01": "市容环境卫生与户外广告", "C02": "占道施工与摆摊设点",
+         "C03": "生活噪音与焚烧废弃物"}
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,11 @@ def incidents() -> pd.DataFrame:
     })
 
 
+def shows(html: str, text: str) -> bool:
+    """Text appears in the page as HTML or inside a script (folium JSON-escapes layer names)."""
+    return text in html or json.dumps(text)[1:-1] in html
+
+
 def geojson_layer(m: folium.Map, name: str) -> folium.GeoJson:
     for child in m._children.values():
         if isinstance(child, folium.GeoJson) and child.layer_name == name:
@@ -75,14 +82,19 @@ def test_osm_map_has_layers_legend_and_names(pack, incidents):
     m = render_jurisdiction(pack, incidents=incidents, categories=NAMES)
     html = m.get_root().render()
     for text in ("社区 communities (by squad)", "重点路段 key roads", "站点 stations",
-                 "社区名称 community names", "C02 占道施工与摆摊设点 (2)", "C01 市容环境卫生与户外广告 (1)",
+                 "社区名称 community names", "C02 占道施工与摆摊设点 (2)",
+                 "C01 市容环境卫生与户外广告 (1)",
                  "图例 legend", "巡查一中队 (west)", "巡查二中队 (east)", "西社区", "东社区",
                  "清水河街道 综合执法进社区 — jurisdiction", "Approximate, not official",
                  "hand-made test squares", "tile.openstreetmap.org", "派出所 police station",
                  "?basemap=amap"):
-        assert text in html, text
+        assert shows(html, text), text
     # Popups carry the resolved community, squad and key road; descriptions are escaped.
-    assert "东路" in html and "中队巡查 patrol" in html and "2026-11-02 19:30" in html
+    assert "重点路段 key road</th><td>东路</td>" in html
+    assert "社区 community</th><td>东社区</td>" in html
+    assert "中队 squad</th><td>巡查二中队</td>" in html
+    assert "中队巡查 patrol" in html
+    assert "2026-11-02 19:30" in html
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
 
@@ -93,14 +105,17 @@ def test_no_tianditu_without_a_key(pack):
     assert "needs a key" in html
     fallback = render_jurisdiction(pack, basemap="tianditu").get_root().render()
     assert "tianditu.gov.cn/vec_w" not in fallback
-    assert "tile.openstreetmap.org" in fallback and "Showing OpenStreetMap" in fallback
+    assert "tile.openstreetmap.org" in fallback
+    assert "Showing OpenStreetMap" in fallback
 
 
 def test_tianditu_with_a_key(pack):
     html = render_jurisdiction(pack, basemap="tianditu", tianditu_key="abc123"
                                ).get_root().render()
-    assert "tianditu.gov.cn/vec_w" in html and "tianditu.gov.cn/cva_w" in html
-    assert "tk=abc123" in html and "needs a key" not in html
+    assert "tianditu.gov.cn/vec_w" in html
+    assert "tianditu.gov.cn/cva_w" in html
+    assert "tk=abc123" in html
+    assert "needs a key" not in html
     assert "tile.openstreetmap.org" in html  # the other WGS84 basemap stays on offer
 
 
@@ -121,9 +136,10 @@ def test_amap_shifts_overlays_to_gcj02(pack, incidents):
     assert "webrd0{s}.is.autonavi.com" in html
     assert "tile.openstreetmap.org" not in html
     assert "GCJ-02" in html
-    marker = [c for c in amap._children.values() if isinstance(c, folium.FeatureGroup)
-              and c.layer_name.startswith("C03")][0]
-    circle = next(iter(marker._children.values()))
+    marker = next(c for c in amap._children.values() if isinstance(c, folium.FeatureGroup)
+              and c.layer_name.startswith("C03"))
+    circle = next(c for c in marker._children.values() if isinstance(c, folium.CircleMarker))
+    assert circle.location is not None
     assert circle.location[1] - 114.105 == pytest.approx(0.0050, abs=0.0005)
 
 
@@ -167,4 +183,16 @@ def test_renders_demo_incidents_with_dates(pack):
 
     demo = generate_demo_incidents(pack, start=dt.date(2026, 11, 2), days=2, seed=3)
     html = render_jurisdiction(pack, incidents=demo).get_root().render()
-    assert "C01" in html and "C02" in html
+    assert "C01" in html
+    assert "C02" in html
+
+
+def test_bundled_qingshuihe_pack():
+    try:
+        pack = read_pack()
+    except FileNotFoundError:
+        pytest.skip("the bundled layers/qingshuihe pack is not in this tree yet")
+    html = render_jurisdiction(pack).get_root().render()
+    for name in ("泥岗", "梅园", "玉龙", "银湖", "清水河", "草埔西", "龙湖", "清水河派出所"):
+        assert shows(html, name), name
+    assert "Approximate, not official" in html

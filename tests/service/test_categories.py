@@ -16,13 +16,17 @@ def test_twenty_one_unique_codes_in_plan_order():
 
 @pytest.mark.parametrize("category", CATEGORIES, ids=lambda c: c.code)
 def test_required_fields_filled(category: Category):
-    assert category.name_zh and category.name_en and category.lead_department
+    assert category.name_zh
+    assert category.name_en
+    assert category.lead_department
     assert category.basis, "every time limit says why"
     assert 0 < category.time_limit_hours <= 160
-    assert category.keywords and all(category.keywords)
+    assert category.keywords
+    assert all(category.keywords)
     assert category.crosswalk_confidence in ("exact", "approximate", "none")
     if category.crosswalk_confidence == "none":
-        assert category.gbt_major is None and category.gbt_minor is None
+        assert category.gbt_major is None
+        assert category.gbt_minor is None
     else:
         assert category.gbt_major in ("市容环境", "宣传广告", "施工管理", "突发事件", "街面秩序",
                                        "其他事件")
@@ -43,7 +47,8 @@ def test_known_rows_match_the_plan_and_practice():
     assert get_category("C01").time_limit_hours == 4
     assert get_category("C08").time_limit_hours == 4
     assert get_category("C10").gbt_major is None
-    assert get_category("C14").urgent_by_default and get_category("C19").urgent_by_default
+    assert get_category("C14").urgent_by_default
+    assert get_category("C19").urgent_by_default
     assert not get_category("C02").urgent_by_default
 
 

@@ -11,7 +11,7 @@ import shapely
 from shapely.geometry import LineString, Point, box
 
 from geo import crs as geocrs
-from layers.pack import LayerPack
+from layers.pack import LayerPack, read_pack
 from service.demo import DEMO_COLUMNS, generate_demo_incidents
 
 START = dt.date(2026, 11, 2)  # a Monday
@@ -118,6 +118,7 @@ def test_less_construction_at_weekends(demo: pd.DataFrame):
 
 def test_stalls_cluster_near_their_places(pack: LayerPack, demo: pd.DataFrame):
     stalls = demo[demo["category"] == "C02"]
+    assert pack.places is not None
     x, y = geocrs.to_metric(stalls["lon"], stalls["lat"])
     kinds = pack.places[pack.places["kind"].isin(
         ["metro", "market", "urban_village", "school", "commercial_street"])]
@@ -174,3 +175,17 @@ def test_zero_days_gives_an_empty_frame(pack: LayerPack):
 def test_rejects_bad_arguments(pack: LayerPack):
     with pytest.raises(ValueError, match="daily_mean"):
         generate_demo_incidents(pack, start=START, days=-1)
+
+
+def test_bundled_qingshuihe_pack():
+    try:
+        pack = read_pack()
+    except FileNotFoundError:
+        pytest.skip("the bundled layers/qingshuihe pack is not in this tree yet")
+    demo = generate_demo_incidents(pack, start=START, days=7, seed=0)
+    area = shapely.union_all(pack.communities.geometry.values)
+    assert shapely.covers(area, shapely.points(demo["lon"], demo["lat"])).all()
+    places = set(pack.places["name_zh"]) if pack.places is not None else set()
+    # Most descriptions name the place, road or community they happen at.
+    named = [any(p in text for p in places) for text in demo["description"]]
+    assert np.mean(named) > 0.5

@@ -97,7 +97,7 @@ def list_incidents(
             description="minlon,minlat,maxlon,maxlat in WGS84.")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
-        format: Annotated[Literal["json", "geojson"] | None, Query(  # noqa: A002
+        format: Annotated[Literal["json", "geojson"] | None, Query(
             description="json (default) or geojson; or send Accept: application/geo+json."
         )] = None,
         accept: Annotated[str | None, Header()] = None) -> Any:

@@ -11,10 +11,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from maps import render_jurisdiction
-from service.api.deps import SessionDep
+from maps.assets import offline_html
+from service.api.deps import LayerDep, SessionDep, SettingsDep
 from service.categories import CATEGORIES
-from service.config import get_settings
-from service.layerstore import load_pack
 from service.models import Incident
 
 __all__ = ["router"]
@@ -26,7 +25,7 @@ _COLUMNS = ("category", "lon", "lat", "occurred_at", "source", "urgent", "descri
 
 
 @router.get("/", response_class=HTMLResponse)
-def jurisdiction_map(session: SessionDep,
+def jurisdiction_map(session: SessionDep, settings: SettingsDep, layer: LayerDep,
                      basemap: Literal["osm", "tianditu", "amap"] = "osm",
                      days: int = Query(7, ge=0, le=366)) -> HTMLResponse:
     """The jurisdiction map with the incidents of the last ``days`` days."""
@@ -34,8 +33,8 @@ def jurisdiction_map(session: SessionDep,
     rows = session.scalars(select(Incident).where(Incident.occurred_at >= since)).all()
     incidents = pd.DataFrame([{c: getattr(r, c) for c in _COLUMNS} for r in rows],
                              columns=list(_COLUMNS))
-    m = render_jurisdiction(load_pack(session), incidents=incidents, basemap=basemap,
-                            tianditu_key=get_settings().tianditu_key,
+    m = render_jurisdiction(layer.pack, incidents=incidents, basemap=basemap,
+                            tianditu_key=settings.tianditu_key,
                             categories={c.code: c.name_zh for c in CATEGORIES},
                             link_params={"days": str(days)})
-    return HTMLResponse(m.get_root().render())
+    return HTMLResponse(offline_html(m, asset_base="/static/vendor"))

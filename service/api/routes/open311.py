@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from ... import crud
 from ...categories import CATEGORIES, Category, get_category
-from ...crud.incidents import BEIJING
+from ...crud.incidents import BEIJING, request_fingerprint
 from ...models import CLOSED_STATUSES
 from ...schemas import IncidentCreate, IncidentRead
 from ..deps import ActorDep, IntakeDep, LayerDep, SessionDep
@@ -227,10 +227,13 @@ def create_request(fmt: Format, session: SessionDep, layer: LayerDep, intake: In
         ("media_url", media_url), ("account_id", account_id), ("device_id", device_id),
         ("crs", crs)) if value is not None}
     incident_in = _incident_from_form(form)
+    actor = actor or "open311"
     created, _ = crud.create_incident(
-        session=session, incident_in=incident_in, actor=actor or "open311",
+        session=session, incident_in=incident_in, actor=actor,
         jurisdiction=layer.jurisdiction, layer_version_id=layer.version_id, params=intake,
-        idempotency_key=idempotency_key)
+        idempotency_key=idempotency_key,
+        # The form, not the model: the model holds the receive time, which a retry changes.
+        fingerprint=request_fingerprint(form, actor))
     answer = {"service_request_id": created.id, "service_notice": _notice(created),
               "account_id": account_id or None}
     return _render(fmt, [answer], "service_requests", "request", status_code=201)

@@ -1,0 +1,67 @@
+"""Serve a map's JavaScript and CSS from the service itself instead of public CDNs.
+
+A sub-district office often works on an intranet (政务内网) where public CDNs do not answer, and a
+map whose Leaflet never loads is a blank page. jiedao ships the libraries folium uses under
+``service/static/vendor`` and :func:`offline_html` points a rendered map at them. Basemap tiles
+still come from their providers; everything jiedao draws works without them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Final
+
+import folium
+from branca.element import Element
+
+__all__ = ["LOCAL_ASSETS", "offline_html"]
+
+# folium's asset names -> paths under the vendor folder (versions as folium 0.20 asks for).
+LOCAL_ASSETS: Final[dict[str, str]] = {
+    "leaflet": "leaflet/leaflet.js",
+    "leaflet_css": "leaflet/leaflet.css",
+    "jquery": "jquery/jquery.min.js",
+    "bootstrap": "bootstrap/bootstrap.bundle.min.js",
+    "bootstrap_css": "bootstrap/bootstrap.min.css",
+    "awesome_markers": "awesome-markers/leaflet.awesome-markers.js",
+    "awesome_markers_css": "awesome-markers/leaflet.awesome-markers.css",
+    "awesome_markers_font_css": "fontawesome/css/all.min.css",
+    "markerclusterjs": "markercluster/leaflet.markercluster.js",
+    "markercluster_js": "markercluster/leaflet.markercluster.js",
+    "markerclustercss": "markercluster/MarkerCluster.css",
+    "markerclusterdefaultcss": "markercluster/MarkerCluster.Default.css",
+}
+# Assets jiedao's maps never use (Bootstrap 3 glyphs, rotated marker icons): left out.
+UNUSED_ASSETS: Final = frozenset({"glyphicons_css", "awesome_rotate_css"})
+
+
+def _elements(root: Element) -> Iterable[Element]:
+    yield root
+    for child in root._children.values():
+        yield from _elements(child)
+
+
+def offline_html(m: folium.Map, *, asset_base: str) -> str:
+    """Render ``m`` to a full HTML page whose scripts and styles load from ``asset_base``.
+
+    Raises ``ValueError`` naming any asset with no local copy, so a folium upgrade that adds one
+    fails loudly in the tests instead of silently reaching for a CDN.
+    """
+    urls: dict[str, str] = {}
+    for element in _elements(m):
+        for name, url in [*getattr(element, "default_js", []), *getattr(element, "default_css",
+                                                                          [])]:
+            urls[name] = url
+    html = m.get_root().render()
+    base = asset_base.rstrip("/")
+    for name, url in urls.items():
+        if name in LOCAL_ASSETS:
+            html = html.replace(url, f"{base}/{LOCAL_ASSETS[name]}")
+        elif name in UNUSED_ASSETS:
+            html = re.sub(rf"<link[^>]*{re.escape(url)}[^>]*>\s*", "", html)
+        else:
+            msg = (f"The map needs asset {name!r} ({url}) that jiedao does not ship: add it to "
+                   "service/static/vendor and maps.assets.LOCAL_ASSETS.")
+            raise ValueError(msg)
+    return html

@@ -1,0 +1,55 @@
+"""Helpers for service tests: request bodies and row counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from geo import crs as geocrs
+from service.crud.incidents import BEIJING
+
+# Points in the test pack (tests/data/pack): three 0.01-degree squares side by side.
+NIGANG = (114.105, 22.574)  # 泥岗 (alias 坭岗), west squad, away from boundaries and the road
+MEIYUAN = (114.115, 22.574)  # 梅园, west squad
+QINGSHUIHE = (114.125, 22.574)  # 清水河, east squad
+ON_ROAD = (114.115, 22.5781)  # 梅园, ~11 m from key road R1 (east squad)
+OUTSIDE = (114.20, 22.575)  # ~7 km east of 清水河
+
+
+def hours_ago(hours: float) -> str:
+    """An ISO 8601 time with zone, ``hours`` before now (Beijing time)."""
+    return (datetime.now(UTC).astimezone(BEIJING) - timedelta(hours=hours)).isoformat()
+
+
+def body(point: tuple[float, float] = MEIYUAN, *, crs: str = "wgs84", **fields: Any
+         ) -> dict[str, Any]:
+    """A valid POST /incidents body, with fields overridden."""
+    data: dict[str, Any] = {
+        "category": "C02",
+        "location": {"lon": point[0], "lat": point[1], "crs": crs},
+        "occurred_at": hours_ago(1),
+        "source": "daily_inspection",
+        "reporter": "info-group:440303010002",
+        "urgent": False,
+        "description": "流动摊贩占道经营",
+        "photo_urls": ["https://example.org/photo/1.jpg"],
+    }
+    data.update(fields)
+    return data
+
+
+def offset_m(point: tuple[float, float], east_m: float, north_m: float = 0.0
+             ) -> tuple[float, float]:
+    """The point ``east_m`` metres east and ``north_m`` north of ``point`` (in EPSG:4547)."""
+    x, y = geocrs.to_metric([point[0]], [point[1]])
+    lon, lat = geocrs.from_metric(x + east_m, y + north_m)
+    return float(lon[0]), float(lat[0])
+
+
+def count_rows(client: Any, model: type) -> int:
+    """Rows in a table, read through the app's own database."""
+    factory = client.app.state.sessionmaker
+    with factory() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)

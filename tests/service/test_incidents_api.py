@@ -1,0 +1,434 @@
+"""POST/GET /incidents on both databases: resolution, bad input, idempotency, duplicates."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+from typing import Any
+
+import pytest
+
+from geo import crs as geocrs
+from service.models import AuditLog, Incident
+
+from .helpers import (
+    MEIYUAN,
+    NIGANG,
+    ON_ROAD,
+    OUTSIDE,
+    QINGSHUIHE,
+    body,
+    count_rows,
+    hours_ago,
+    offset_m,
+)
+
+
+def _fields(response: Any) -> list[str | None]:
+    return [item["field"] for item in response.json()["detail"]]
+
+
+def _assert_nothing_stored(client: Any) -> None:
+    assert count_rows(client, Incident) == 0
+    assert count_rows(client, AuditLog) == 0
+
+
+# -- create ---------------------------------------------------------------------------------
+
+
+def test_create_resolves_and_records(client):
+    response = client.post("/incidents", json=body(), headers={"X-Actor": "dispatcher-1"})
+    assert response.status_code == 201, response.text
+    data = response.json()
+    assert data["id"].startswith("QSH-")
+    assert response.headers["location"] == f"/incidents/{data['id']}"
+    resolution = data["resolution"]
+    assert resolution["community_code"] == "440303010002"
+    assert resolution["community_name"] == "梅园"
+    assert resolution["squad"] == "west"
+    assert resolution["squad_name"] == "巡查一中队"
+    assert resolution["layer_version"] == "squares@1"
+    assert resolution["near_boundary"] is False
+    assert data["created_by"] == "dispatcher-1"
+    assert data["status"] == "reported"
+    assert data["possible_duplicates"] == []
+    assert count_rows(client, Incident) == 1
+    assert count_rows(client, AuditLog) == 1
+    stored = client.get(f"/incidents/{data['id']}").json()
+    assert stored["resolution"] == resolution
+    assert client.get(f"/incidents/{data['number']}").json()["id"] == data["id"]
+
+
+def test_actor_from_body_and_default(client):
+    assert client.post("/incidents", json=body(actor="info-officer-7")).json()[
+        "created_by"] == "info-officer-7"
+    assert client.post("/incidents", json=body()).json()["created_by"] == "anonymous"
+
+
+def test_key_road_gives_the_road_squad(client):
+    data = client.post("/incidents", json=body(ON_ROAD)).json()
+    resolution = data["resolution"]
+    assert resolution["community_squad"] == "west"
+    assert resolution["squad"] == "east"
+    assert resolution["key_road_id"] == "R1"
+    assert resolution["key_road_m"] == pytest.approx(11.0, abs=1.0)
+    assert "on_key_road" in data["flags"]
+
+
+def test_near_boundary_flag(client):
+    point = offset_m((114.11, 22.574), 10.0)  # 10 m east of the 泥岗/梅园 boundary
+    data = client.post("/incidents", json=body(point, urgent=True)).json()
+    assert data["resolution"]["community_code"] == "440303010002"
+    assert data["resolution"]["near_boundary"] is True
+    assert data["resolution"]["boundary_m"] == pytest.approx(10.0, abs=0.5)
+    assert {"near_boundary", "urgent"} <= set(data["flags"])
+
+
+@pytest.mark.parametrize("crs", ["gcj02", "bd09"])
+def test_gcj02_and_bd09_resolve_like_wgs84(client, crs):
+    for point, code in ((NIGANG, "440303010001"), (MEIYUAN, "440303010002"),
+                        (QINGSHUIHE, "440303010003")):
+        lon, lat = geocrs.from_wgs84([point[0]], [point[1]], target=crs)
+        response = client.post("/incidents", json=body((float(lon[0]), float(lat[0])), crs=crs))
+        assert response.status_code == 201, response.text
+        data = response.json()
+        assert data["resolution"]["community_code"] == code
+        assert data["input_location"]["crs"] == crs
+        # Stored in WGS84, within a metre of the true point.
+        x, y = geocrs.to_metric([data["location"]["lon"], point[0]],
+                                [data["location"]["lat"], point[1]])
+        assert abs(x[0] - x[1]) < 1.0
+        assert abs(y[0] - y[1]) < 1.0
+
+
+def test_undeclared_gcj02_point_resolves_elsewhere(client):
+    # Why crs matters: a GCJ-02 point sent as WGS84 lands hundreds of metres away.
+    lon, lat = geocrs.wgs84_to_gcj02([114.1095], [22.574])
+    declared = client.post("/incidents", json=body((float(lon[0]), float(lat[0])), crs="gcj02"))
+    undeclared = client.post("/incidents", json=body((float(lon[0]), float(lat[0]))))
+    assert declared.json()["resolution"]["community_code"] == "440303010001"
+    assert undeclared.json()["resolution"]["community_code"] == "440303010002"
+
+
+# -- bad input: named field, a fix, nothing stored -----------------------------------------
+
+BAD_INPUTS = {
+    "lat out of range": ({"location": {"lon": 114.1, "lat": 122.5}}, 422, "location.lat"),
+    "lon out of range": ({"location": {"lon": 214.1, "lat": 22.5}}, 422, "location.lon"),
+    "unknown crs": ({"location": {"lon": 114.115, "lat": 22.574, "crs": "utm50"}}, 422,
+                    "location.crs"),
+    "unknown category": ({"category": "C99"}, 422, "category"),
+    "unknown source": ({"source": "rumour"}, 422, "source"),
+    "naive occurred_at": ({"occurred_at": "2026-11-26T09:00:00"}, 422, "occurred_at"),
+    "naive reported_at": ({"reported_at": "2026-11-26T09:00:00"}, 422, "reported_at"),
+    "malformed time": ({"occurred_at": "yesterday morning"}, 422, "occurred_at"),
+    "future time": ({"occurred_at": "2099-01-01T09:00:00+08:00"}, 422, "occurred_at"),
+    "occurred after reported": ({"occurred_at": hours_ago(1), "reported_at": hours_ago(2)},
+                                422, None),
+    "ftp photo": ({"photo_urls": ["ftp://example.org/a.jpg"]}, 422, "photo_urls[0]"),
+    "not a url": ({"photo_urls": ["photo.jpg"]}, 422, "photo_urls[0]"),
+    "typo field": ({"lng": 114.1}, 422, "lng"),
+    "string lon": ({"location": {"lon": "east", "lat": 22.574}}, 422, "location.lon"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS), ids=list(BAD_INPUTS))
+def test_bad_input_names_field_and_fix(client, case):
+    override, status, field = BAD_INPUTS[case]
+    response = client.post("/incidents", json=body(**override))
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert field in [item["field"] for item in detail]
+    assert all(item["fix"] and item["message"] for item in detail)
+    _assert_nothing_stored(client)
+
+
+@pytest.mark.parametrize("missing", ["category", "location", "occurred_at", "source"])
+def test_missing_fields(client, missing):
+    data = body()
+    del data[missing]
+    response = client.post("/incidents", json=data)
+    assert response.status_code == 422
+    assert _fields(response) == [missing]
+    assert response.json()["detail"][0]["fix"] == f"add {missing}."
+    _assert_nothing_stored(client)
+
+
+def test_naive_time_says_add_a_zone(client):
+    response = client.post("/incidents", json=body(occurred_at="2026-11-26T09:00:00"))
+    assert "+08:00" in response.json()["detail"][0]["fix"]
+
+
+def test_unknown_category_lists_codes(client):
+    item = client.post("/incidents", json=body(category="C99")).json()["detail"][0]
+    assert "C01" in item["message"]
+    assert "C21" in item["message"]
+    assert "/categories" in item["fix"]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_refused(client, literal):
+    raw = json.dumps(body()).replace('"lon": 114.115', f'"lon": {literal}')
+    assert literal in raw
+    response = client.post("/incidents", content=raw,
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert _fields(response) == ["location.lon"]
+    assert "finite" in response.json()["detail"][0]["fix"]
+    _assert_nothing_stored(client)
+
+
+def test_malformed_json(client):
+    response = client.post("/incidents", content=b'{"category": ',
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    _assert_nothing_stored(client)
+
+
+def test_outside_names_distance_and_nearest(client):
+    response = client.post("/incidents", json=body(OUTSIDE))
+    assert response.status_code == 422
+    item = response.json()["detail"][0]
+    assert item["field"] == "location"
+    assert "7,1" in item["message"]  # about 7.1 km
+    assert "m outside" in item["message"]
+    assert "清水河" in item["message"]
+    assert "crs" in item["fix"]
+    assert "swapped" in item["fix"]
+    _assert_nothing_stored(client)
+
+
+def test_swapped_lon_lat_is_pointed_out(client):
+    response = client.post("/incidents", json=body((MEIYUAN[1], MEIYUAN[0])))
+    assert response.status_code == 422
+    assert _fields(response) == ["location.lat"]
+    assert "swapped" in response.json()["detail"][0]["fix"]
+    _assert_nothing_stored(client)
+
+
+def test_oversize_body_413(client, settings):
+    big = body(description="x" * (settings.max_body_bytes + 10))
+    response = client.post("/incidents", json=big)
+    assert response.status_code == 413
+    assert response.json()["detail"][0]["fix"]
+    _assert_nothing_stored(client)
+
+
+def test_oversize_streamed_body_413(client, settings):
+    # No Content-Length: the body arrives in chunks and is counted as it streams.
+    chunk = b"x" * 65536
+    chunks = (settings.max_body_bytes // len(chunk)) + 2
+
+    def stream():
+        yield b'{"description": "'
+        for _ in range(chunks):
+            yield chunk
+        yield b'"}'
+
+    response = client.post("/incidents", content=stream(),
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    _assert_nothing_stored(client)
+
+
+# -- idempotency ----------------------------------------------------------------------------
+
+
+def test_idempotent_retry_stores_one(client):
+    data = body()
+    headers = {"Idempotency-Key": "report-0001", "X-Actor": "info-officer-3"}
+    first = client.post("/incidents", json=data, headers=headers)
+    second = client.post("/incidents", json=data, headers=headers)
+    assert first.status_code == 201
+    assert second.status_code == 200
+    assert second.headers["idempotent-replayed"] == "true"
+    assert second.json() == first.json()
+    assert count_rows(client, Incident) == 1
+    assert count_rows(client, AuditLog) == 1
+
+
+def test_idempotency_key_with_other_body_conflicts(client):
+    headers = {"Idempotency-Key": "report-0002"}
+    assert client.post("/incidents", json=body(), headers=headers).status_code == 201
+    response = client.post("/incidents", json=body(description="另一件事"), headers=headers)
+    assert response.status_code == 409
+    item = response.json()["detail"][0]
+    assert item["field"] == "Idempotency-Key"
+    assert "report-0002" in item["message"]
+    assert count_rows(client, Incident) == 1
+
+
+def test_concurrent_retries_store_one(client):
+    data = body()
+    headers = {"Idempotency-Key": "report-concurrent"}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(lambda _: client.post("/incidents", json=data,
+                                                        headers=headers), range(6)))
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert count_rows(client, Incident) == 1
+    assert count_rows(client, AuditLog) == 1
+
+
+# -- duplicates -----------------------------------------------------------------------------
+
+
+def _post(client, point, **fields):
+    response = client.post("/incidents", json=body(point, **fields))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_duplicate_within_50m_and_24h(client):
+    first = _post(client, MEIYUAN, occurred_at=hours_ago(10))
+    second = _post(client, offset_m(MEIYUAN, 30.0, 30.0), occurred_at=hours_ago(1))
+    [candidate] = second["possible_duplicates"]
+    assert candidate["id"] == first["id"]
+    assert candidate["distance_m"] == pytest.approx(42.4, abs=0.5)
+    assert candidate["hours_apart"] == pytest.approx(9.0, abs=0.01)
+
+
+@pytest.mark.parametrize(("east_m", "hours", "category", "expected"), [
+    (45.0, 1.0, "C02", 1),
+    (60.0, 1.0, "C02", 0),   # too far
+    (10.0, 25.0, "C02", 0),  # too long before
+    (10.0, 1.0, "C01", 0),   # another category
+])
+def test_duplicate_rule(client, east_m, hours, category, expected):
+    _post(client, MEIYUAN, occurred_at=hours_ago(hours + 0.5))
+    data = _post(client, offset_m(MEIYUAN, east_m), occurred_at=hours_ago(0.5),
+                 category=category)
+    assert len(data["possible_duplicates"]) == expected
+
+
+def test_closed_incidents_are_not_duplicates(client):
+    first = _post(client, MEIYUAN)
+    factory = client.app.state.sessionmaker
+    with factory() as session:
+        session.get(Incident, first["number"]).status = "closed"
+        session.commit()
+    assert _post(client, MEIYUAN)["possible_duplicates"] == []
+
+
+# -- read and filter ------------------------------------------------------------------------
+
+
+def _seed(client):
+    _post(client, NIGANG, category="C01", source="complaint", occurred_at=hours_ago(50))
+    _post(client, NIGANG, category="C02", occurred_at=hours_ago(5))
+    _post(client, MEIYUAN, category="C02", source="patrol", occurred_at=hours_ago(3))
+    _post(client, QINGSHUIHE, category="C04", occurred_at=hours_ago(2))
+    _post(client, ON_ROAD, category="C02", occurred_at=hours_ago(1))
+
+
+def _ids(response):
+    assert response.status_code == 200, response.text
+    return [item["resolution"]["community_code"] for item in response.json()["items"]]
+
+
+def test_list_newest_first_and_pages(client):
+    _seed(client)
+    everything = client.get("/incidents").json()
+    assert everything["total"] == 5
+    times = [item["occurred_at"] for item in everything["items"]]
+    assert times == sorted(times, reverse=True)
+    page = client.get("/incidents", params={"limit": 2, "offset": 2}).json()
+    assert [i["id"] for i in page["items"]] == [i["id"] for i in everything["items"][2:4]]
+
+
+@pytest.mark.parametrize("name", ["坭岗", "泥岗", "440303010001", "Nigang", "nigang"])
+def test_filter_community_by_code_name_or_alias(client, name):
+    _seed(client)
+    assert _ids(client.get("/incidents", params={"community": name})) == ["440303010001"] * 2
+
+
+def test_filter_unknown_community(client):
+    response = client.get("/incidents", params={"community": "火星"})
+    assert response.status_code == 422
+    assert _fields(response) == ["community"]
+    assert "泥岗" in response.json()["detail"][0]["fix"]
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"squad": "east"}, 2),            # 清水河 and the key-road incident
+    ({"squad": "巡查一中队"}, 4),       # community squad west, incl. the road incident
+    ({"category": "C02"}, 3),
+    ({"category": "2"}, 3),
+    ({"source": "complaint"}, 1),
+    ({"status": "reported"}, 5),
+    ({"status": "closed"}, 0),
+    ({"bbox": "114.10,22.57,114.11,22.58"}, 2),
+    ({"bbox": "114.11,22.57,114.13,22.58", "category": "C02"}, 2),
+])
+def test_filters(client, params, expected):
+    _seed(client)
+    assert client.get("/incidents", params=params).json()["total"] == expected
+
+
+def test_filter_since_until(client):
+    _seed(client)
+    assert client.get("/incidents", params={"since": hours_ago(4)}).json()["total"] == 3
+    assert client.get("/incidents", params={"until": hours_ago(4)}).json()["total"] == 2
+    response = client.get("/incidents", params={"since": "2026-11-26T09:00:00"})
+    assert response.status_code == 422
+    assert _fields(response) == ["since"]
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"),
+    ({"category": "C99"}, "category"), ({"status": "lost"}, "status"),
+    ({"limit": 0}, "limit"), ({"format": "kml"}, "format"), ({"squad": "巡查九中队"}, "squad"),
+])
+def test_bad_filters(client, params, field):
+    response = client.get("/incidents", params=params)
+    assert response.status_code == 422
+    assert _fields(response) == [field]
+
+
+@pytest.mark.parametrize("how", ["format", "accept"])
+def test_geojson(client, how):
+    _seed(client)
+    kwargs: dict[str, Any] = ({"params": {"format": "geojson"}} if how == "format" else
+                              {"headers": {"Accept": "application/geo+json"}})
+    response = client.get("/incidents", **kwargs)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/geo+json")
+    collection = response.json()
+    assert collection["type"] == "FeatureCollection"
+    assert len(collection["features"]) == 5
+    feature = collection["features"][-1]
+    assert feature["geometry"]["type"] == "Point"
+    assert feature["geometry"]["coordinates"] == pytest.approx(list(NIGANG))
+    assert feature["properties"]["resolution"]["community_name"] == "泥岗"
+    assert feature["id"] == feature["properties"]["id"]
+
+
+@pytest.mark.parametrize("incident_id", ["QSH-2026-999999", "999999", "nonsense", "XX-1-1"])
+def test_read_missing_incident_404(client, incident_id):
+    response = client.get(f"/incidents/{incident_id}")
+    assert response.status_code == 404
+    assert _fields(response) == ["id"]
+    assert response.json()["detail"][0]["fix"]
+
+
+def test_categories(client):
+    categories = client.get("/categories").json()
+    assert [c["code"] for c in categories] == [f"C{i:02d}" for i in range(1, 22)]
+    assert all(c["name_zh"] and c["lead_department"] for c in categories)
+
+
+def test_unknown_route_uses_error_format(client):
+    response = client.get("/no-such-thing")
+    assert response.status_code == 404
+    assert response.json()["detail"][0]["fix"]
+
+
+def test_healthz_and_docs(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/docs").status_code == 200
+    page = client.get("/")  # the map page, from routes/map.py
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/incidents", "/incidents/{incident_id}", "/categories", "/resolve", "/layers",
+            "/layers/active", "/open311/v2/requests.{fmt}"} <= set(paths)

@@ -1,0 +1,244 @@
+"""Open311 GeoReport v2, tested as a client uses it: form POSTs, JSON and XML parsed back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from defusedxml import ElementTree as SafeET
+from sqlalchemy import select
+
+from geo import crs as geocrs
+from service.categories import get_category
+from service.models import Incident
+
+from .helpers import MEIYUAN, NIGANG, OUTSIDE, QINGSHUIHE, count_rows
+
+BASE = "/open311/v2"
+REQUEST_FIELDS = ("service_request_id", "status", "status_notes", "service_name",
+                  "service_code", "description", "agency_responsible", "service_notice",
+                  "requested_datetime", "updated_datetime", "expected_datetime", "address",
+                  "lat", "long", "media_url")
+
+
+def _form(point=MEIYUAN, **fields):
+    data = {"service_code": "C01", "lat": str(point[1]), "long": str(point[0]),
+            "description": "暴露垃圾", "account_id": "resident-42",
+            "media_url": "https://example.org/p.jpg"}
+    data.update(fields)
+    return data
+
+
+def _xml(response):
+    assert response.headers["content-type"].startswith("application/xml")
+    return SafeET.fromstring(response.content)
+
+
+def test_services_json_and_xml(client):
+    services = client.get(f"{BASE}/services.json").json()
+    assert len(services) == 21
+    first = services[0]
+    assert first["service_code"] == "C01"
+    assert first["metadata"] is False
+    assert first["type"] == "realtime"
+    assert first["group"] == get_category("C01").lead_department
+    assert "暴露垃圾" in first["keywords"].split(",")
+
+    root = _xml(client.get(f"{BASE}/services.xml"))
+    assert root.tag == "services"
+    nodes = root.findall("service")
+    assert len(nodes) == 21
+    assert [n.findtext("service_code") for n in nodes] == [s["service_code"] for s in services]
+    assert nodes[0].findtext("metadata") == "false"
+    assert nodes[0].findtext("service_name") == services[0]["service_name"]
+
+
+def test_service_definition(client):
+    assert client.get(f"{BASE}/services/C05.json").json() == {"service_code": "C05",
+                                                              "attributes": []}
+    root = _xml(client.get(f"{BASE}/services/C05.xml"))
+    assert root.tag == "service_definition"
+    assert root.findtext("service_code") == "C05"
+    assert root.find("attributes") is not None
+
+
+def test_unknown_service_404_in_both_formats(client):
+    response = client.get(f"{BASE}/services/C99.json")
+    assert response.status_code == 404
+    [error] = response.json()
+    assert error["code"] == 404
+    assert "services.json" in error["description"]
+    root = _xml(client.get(f"{BASE}/services/C99.xml"))
+    assert root.tag == "errors"
+    assert root.find("error").findtext("code") == "404"
+
+
+def test_post_json_round_trip(client):
+    response = client.post(f"{BASE}/requests.json", data=_form(
+        email="someone@example.org", first_name="张", last_name="三", phone="13800000000",
+        address_string="梅园路 12 号", api_key="demo", **{"attribute[size]": "big"}))
+    assert response.status_code == 201, response.text
+    [created] = response.json()
+    assert created["account_id"] == "resident-42"
+    assert "梅园" in created["service_notice"]
+    request_id = created["service_request_id"]
+
+    [request] = client.get(f"{BASE}/requests/{request_id}.json").json()
+    assert set(REQUEST_FIELDS) <= set(request)
+    assert request["service_request_id"] == request_id
+    assert request["status"] == "open"
+    assert request["service_code"] == "C01"
+    assert request["agency_responsible"] == "巡查一中队"
+    assert request["address"] == "梅园路 12 号"
+    assert request["lat"] == pytest.approx(MEIYUAN[1])
+    assert request["long"] == pytest.approx(MEIYUAN[0])
+    assert request["media_url"] == "https://example.org/p.jpg"
+    requested = datetime.fromisoformat(request["requested_datetime"])
+    expected = datetime.fromisoformat(request["expected_datetime"])
+    assert requested.utcoffset() == timedelta(hours=8)
+    assert expected - requested == timedelta(hours=get_category("C01").time_limit_hours)
+
+    # Stored on the incidents table as a complaint; no personal data kept.
+    factory = client.app.state.sessionmaker
+    with factory() as session:
+        incident = session.scalars(select(Incident)).one()
+        assert incident.source == "complaint"
+        assert incident.reporter == "open311-account:resident-42"
+        stored = " ".join(str(v) for v in vars(incident).values())
+    for personal in ("someone@example.org", "13800000000", "张", "三"):
+        assert personal not in stored
+    assert client.get(f"/incidents/{request_id}").json()["source"] == "complaint"
+
+
+def test_post_xml_round_trip(client):
+    response = client.post(f"{BASE}/requests.xml", data=_form(QINGSHUIHE, account_id="",
+                                                               device_id="phone-7"))
+    assert response.status_code == 201
+    root = _xml(response)
+    assert root.tag == "service_requests"
+    request_id = root.find("request").findtext("service_request_id")
+    assert request_id.startswith("QSH-")
+
+    root = _xml(client.get(f"{BASE}/requests/{request_id}.xml"))
+    [node] = root.findall("request")
+    assert node.findtext("service_request_id") == request_id
+    assert node.findtext("status") == "open"
+    assert node.findtext("agency_responsible") == "巡查二中队"
+    assert float(node.findtext("lat")) == pytest.approx(QINGSHUIHE[1])
+    assert float(node.findtext("long")) == pytest.approx(QINGSHUIHE[0])
+    assert node.findtext("status_notes") == ""
+    with client.app.state.sessionmaker() as session:
+        assert session.scalars(select(Incident.reporter)).one() == "open311-device:phone-7"
+
+
+def test_post_with_crs_extension(client):
+    lon, lat = geocrs.from_wgs84([NIGANG[0]], [NIGANG[1]], target="bd09")
+    response = client.post(f"{BASE}/requests.json", data=_form(
+        (float(lon[0]), float(lat[0])), crs="bd09"))
+    assert response.status_code == 201
+    [request] = client.get(f"{BASE}/requests/{response.json()[0]['service_request_id']}.json"
+                           ).json()
+    assert request["long"] == pytest.approx(NIGANG[0], abs=1e-5)
+
+
+@pytest.mark.parametrize(("fields", "words"), [
+    ({"service_code": ""}, "service_code"),
+    ({"service_code": "C99"}, "C99"),
+    ({"lat": "", "long": ""}, "lat and long"),
+    ({"lat": "", "long": "", "address_string": "梅园路"}, "address_string"),
+    ({"lat": "north"}, "lat"),
+    ({"lat": "nan"}, "finite"),
+    ({"long": "inf"}, "finite"),
+    ({"lat": "122.5"}, "lat"),
+    ({"crs": "mars"}, "crs"),
+    ({"media_url": "ftp://example.org/x.jpg"}, "media_url"),
+    ({"lat": str(OUTSIDE[1]), "long": str(OUTSIDE[0])}, "outside"),
+])
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_post_errors(client, fields, words, fmt):
+    response = client.post(f"{BASE}/requests.{fmt}", data=_form(**fields))
+    assert response.status_code in (400, 404), response.text
+    if fmt == "json":
+        [error] = response.json()
+        assert error["code"] == response.status_code
+        description = error["description"]
+    else:
+        root = _xml(response)
+        assert root.tag == "errors"
+        description = root.find("error").findtext("description")
+        assert root.find("error").findtext("code") == str(response.status_code)
+    assert words in description
+    assert count_rows(client, Incident) == 0
+
+
+def test_get_requests_filters(client):
+    ids = {}
+    for name, point, code in (("a", NIGANG, "C01"), ("b", MEIYUAN, "C02"),
+                              ("c", QINGSHUIHE, "C02")):
+        created = client.post(f"{BASE}/requests.json",
+                              data=_form(point, service_code=code)).json()[0]
+        ids[name] = created["service_request_id"]
+    with client.app.state.sessionmaker() as session:
+        incident = session.get(Incident, int(ids["c"].rsplit("-", 1)[1]))
+        incident.status = "closed"
+        session.commit()
+
+    def listed(**params):
+        response = client.get(f"{BASE}/requests.json", params=params)
+        assert response.status_code == 200, response.text
+        return sorted(r["service_request_id"] for r in response.json())
+
+    assert listed() == sorted(ids.values())
+    assert listed(service_code="C02") == sorted([ids["b"], ids["c"]])
+    assert listed(status="open") == sorted([ids["a"], ids["b"]])
+    assert listed(status="closed") == [ids["c"]]
+    assert listed(service_request_id=f"{ids['a']},{ids['c']}") == sorted([ids["a"], ids["c"]])
+    assert listed(start_date="2000-01-01T00:00:00+08:00",
+                  end_date="2000-02-01T00:00:00+08:00") == []
+    assert listed(end_date="2099-01-01T00:00:00Z") == []  # 90 days before 2099: nothing
+    closed = client.get(f"{BASE}/requests/{ids['c']}.json").json()[0]
+    assert closed["status"] == "closed"
+    root = _xml(client.get(f"{BASE}/requests.xml", params={"service_code": "C02"}))
+    assert len(root.findall("request")) == 2
+
+
+@pytest.mark.parametrize(("params", "words"), [
+    ({"start_date": "yesterday"}, "start_date"),
+    ({"start_date": "2026-01-01T00:00:00"}, "zone"),
+    ({"status": "pending"}, "open or closed"),
+    ({"service_request_id": "what?"}, "service_request_id"),
+])
+def test_get_requests_errors(client, params, words):
+    response = client.get(f"{BASE}/requests.json", params=params)
+    assert response.status_code == 400
+    assert words in response.json()[0]["description"]
+
+
+def test_unknown_request_404(client):
+    response = client.get(f"{BASE}/requests/QSH-2026-424242.json")
+    assert response.status_code == 404
+    assert response.json()[0]["code"] == 404
+    root = _xml(client.get(f"{BASE}/requests/QSH-2026-424242.xml"))
+    assert root.find("error").findtext("code") == "404"
+
+
+def test_unknown_format_is_an_open311_error(client):
+    response = client.get(f"{BASE}/services.csv")
+    assert response.status_code == 400
+    assert response.json()[0]["code"] == 400
+
+
+def test_oversize_post_is_an_open311_413(client, settings):
+    response = client.post(f"{BASE}/requests.xml",
+                           data=_form(description="x" * (settings.max_body_bytes + 1)))
+    assert response.status_code == 413
+    assert _xml(response).find("error").findtext("code") == "413"
+    assert count_rows(client, Incident) == 0
+
+
+def test_post_retry_with_idempotency_key(client):
+    headers = {"Idempotency-Key": "app-submit-77"}
+    first = client.post(f"{BASE}/requests.json", data=_form(), headers=headers)
+    second = client.post(f"{BASE}/requests.json", data=_form(), headers=headers)
+    assert first.json() == second.json()
+    assert count_rows(client, Incident) == 1
