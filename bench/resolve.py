@@ -57,8 +57,8 @@ def bench(label: str, communities: gpd.GeoDataFrame, roads: gpd.GeoDataFrame | N
         return tree.query(points_array, predicate="intersects")
 
     timings = {
-        "assign (community, squad)": _median_seconds(lambda: jurisdiction.assign(lon, lat),
-                                                     repeats),
+        "assign (community, squad)": _median_seconds(
+            lambda: jurisdiction.squad_of(jurisdiction.assign(lon, lat)), repeats),
         "resolve (full)": _median_seconds(lambda: jurisdiction.resolve(lon, lat), repeats),
         "bare STRtree.query": _median_seconds(strtree, repeats),
         "geopandas.sjoin": _median_seconds(

@@ -26,6 +26,7 @@ __all__ = [
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "check_lonlat",
+    "degree_box",
     "from_metric",
     "from_wgs84",
     "gcj02_to_bd09",
@@ -50,6 +51,8 @@ _Transform = Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]]
 _A: Final = 6378245.0
 _EE: Final = 0.00669342162296594323
 _X_PI: Final = np.pi * 3000.0 / 180.0
+# Metres per degree of latitude (and of longitude at the equator), for coarse search boxes.
+M_PER_DEG: Final = 111_320.0
 # The inverse iterations stop when the forward image is this close (degrees, about 0.1 mm).
 _INVERSE_TOLERANCE_DEG: Final = 1e-9
 _INVERSE_MAX_ITERATIONS: Final = 30
@@ -194,6 +197,17 @@ def from_wgs84(lon: ArrayLike, lat: ArrayLike, *, target: str = "wgs84"
     if system == "bd09":
         return wgs84_to_bd09(lon, lat)
     return check_lonlat(lon, lat)
+
+
+def degree_box(lon: float, lat: float, radius_m: float, *, margin: float = 1.05
+               ) -> tuple[float, float, float, float]:
+    """A lon/lat box holding every point within ``radius_m`` of (lon, lat), a little larger.
+
+    For index pre-filters only: the exact distance is measured afterwards in :data:`METRIC_CRS`.
+    """
+    dlat = radius_m * margin / M_PER_DEG
+    dlon = radius_m * margin / (M_PER_DEG * max(np.cos(np.radians(lat)), 1e-6))
+    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
 
 
 @cache

@@ -40,8 +40,6 @@ __all__ = ["Jurisdiction", "ResolveParams", "resolve"]
 
 _OUTSIDE: Final = -1
 _MIXED: Final = -2
-# Metres per degree of latitude; longitude is scaled by cos(lat) at the grid's centre.
-_M_PER_DEG: Final = 111_320.0
 # Safety factor on the grid's distance bounds: the degree grid is not exactly square in metres
 # and EPSG:4547 has a small scale error; 2 % covers both for any extent of a city.
 _BOUND_SLACK: Final = 0.98
@@ -276,7 +274,8 @@ class Jurisdiction:
             key_roads = gpd.GeoDataFrame({"road_id": [], "name_zh": [], "squad": []},
                                          geometry=gpd.GeoSeries([], crs=geocrs.STORAGE_CRS))
         _check_columns(key_roads, ("road_id", "name_zh", "squad"), "key_roads")
-        key_roads = key_roads.to_crs(geocrs.STORAGE_CRS)
+        # Sorted so that ties between equidistant roads never depend on file order.
+        key_roads = key_roads.to_crs(geocrs.STORAGE_CRS).sort_values("road_id", kind="stable")
 
         polygons = np.asarray(communities.geometry.values, dtype=object)
         shapely.prepare(polygons)
@@ -316,6 +315,14 @@ class Jurisdiction:
         """Index into :attr:`codes` of the community covering each point, -1 when outside."""
         lon_a, lat_a = geocrs.check_lonlat(lon, lat)
         return self._assign(lon_a.ravel(), lat_a.ravel())[0]
+
+    def squad_of(self, community: NDArray[np.int32]) -> NDArray[np.int32]:
+        """Index into :attr:`squads` of each community's squad (-1 where ``community`` is -1).
+
+        The community's squad only: a key road's squad needs :meth:`resolve`.
+        """
+        squad = _category_codes(self.community_squads, self.squads)
+        return np.where(community >= 0, squad[np.maximum(community, 0)], -1).astype(np.int32)
 
     def _assign(self, lon: NDArray[np.float64], lat: NDArray[np.float64]
                 ) -> tuple[NDArray[np.int32], NDArray[np.intp], NDArray[np.bool_]]:
@@ -389,7 +396,7 @@ class Jurisdiction:
             "key_road_name": _categorical(road, self.road_names),
             "key_road_m": road_m,
             "boundary_m": np.where(outside, np.nan, boundary_m),
-            "near_boundary": ~outside & (boundary_m <= self.params.near_boundary_m),
+            "near_boundary": ~outside & (boundary_m < self.params.near_boundary_m),
             "outside": outside,
             "nearest_community_code": _categorical(nearest, self.codes),
             "outside_m": outside_m,
@@ -417,22 +424,22 @@ def _build_grid(polygons: NDArray[np.object_], roads: NDArray[np.object_],
                 params: ResolveParams) -> tuple[_Grid, float, float]:
     minx, miny, maxx, maxy = shapely.total_bounds(polygons)
     mid_lat = (miny + maxy) / 2.0
-    m_per_lon = _M_PER_DEG * math.cos(math.radians(mid_lat))
+    m_per_lon = geocrs.M_PER_DEG * math.cos(math.radians(mid_lat))
     # Points this far out still find their distances through the grid.
     margin_m = max(params.boundary_search_m, params.key_road_m) + 50.0
     minx -= margin_m / m_per_lon
     maxx += margin_m / m_per_lon
-    miny -= margin_m / _M_PER_DEG
-    maxy += margin_m / _M_PER_DEG
+    miny -= margin_m / geocrs.M_PER_DEG
+    maxy += margin_m / geocrs.M_PER_DEG
     width_m = (maxx - minx) * m_per_lon
-    height_m = (maxy - miny) * _M_PER_DEG
+    height_m = (maxy - miny) * geocrs.M_PER_DEG
     cell_m = params.cell_m or min(max(math.sqrt(width_m * height_m / _TARGET_CELLS), 5.0), 250.0)
     cols = max(1, math.ceil(width_m / cell_m))
     rows = max(1, math.ceil(height_m / cell_m))
     dlon = (maxx - minx) / cols
     dlat = (maxy - miny) / rows
     shape = (rows, cols)
-    cell_w_m, cell_h_m = dlon * m_per_lon, dlat * _M_PER_DEG
+    cell_w_m, cell_h_m = dlon * m_per_lon, dlat * geocrs.M_PER_DEG
 
     lon_grid, lat_grid = np.meshgrid(minx + (np.arange(cols) + 0.5) * dlon,
                                      miny + (np.arange(rows) + 0.5) * dlat)

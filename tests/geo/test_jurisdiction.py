@@ -181,6 +181,24 @@ def test_assign_matches_resolve(jurisdiction):
         .tolist()
 
 
+def test_squad_of_matches_the_communities_squad(jurisdiction):
+    lon, lat = _lonlat([300, 1700, -500], [200, 200, 200])
+    squads = jurisdiction.squad_of(jurisdiction.assign(lon, lat))
+    assert [jurisdiction.squads[i] if i >= 0 else None for i in squads] == ["west", "east", None]
+
+
+def test_equidistant_key_roads_resolve_the_same_in_any_file_order(squares):
+    communities, roads = squares
+    # A second road mirrored 20 m either side of a point: both 10 m away.
+    twin = roads.assign(road_id=["a-lu"], squad=["west"])
+    twin["geometry"] = [_to_wgs(shapely.LineString([(200, 520), (1800, 520)]))]
+    both = pd.concat([roads, twin], ignore_index=True)
+    point = _lonlat([700], [510])
+    first = Jurisdiction.build(communities, both).resolve(*point)
+    second = Jurisdiction.build(communities, both.iloc[::-1]).resolve(*point)
+    assert first["key_road_id"].iloc[0] == second["key_road_id"].iloc[0] == "a-lu"
+
+
 def test_resolve_one_returns_plain_values(jurisdiction):
     result = jurisdiction.resolve_one(*[float(v[0]) for v in _lonlat([400], [510])])
     assert result["community_code"] == "440303010002"

@@ -1,0 +1,629 @@
+"""Per-shift patrol planning: a team orienteering problem with time windows, solved by OR-Tools.
+
+Shaped like PyVRP's ``solve()``: plain frozen dataclasses in (:class:`PatrolProblem` of
+:class:`Unit` and :class:`Target`, :class:`PlanParams`), a frozen :class:`PatrolPlan` out, no I/O.
+The model and the search live in :mod:`geo._toptw`.
+
+Time and numbers
+    All public times are float seconds (of the day, or from any origin the caller likes, as
+    long as matrix, shifts and windows agree). They are converted to integer ticks exactly once,
+    in :func:`_ticks`: ``ticks = ceil(seconds * time_scale)`` for durations, openings and shift
+    starts, ``floor`` for closings and shift ends, so rounding can only make the integer model
+    stricter than the float one and every plan stays feasible when re-timed in seconds. The
+    default ``time_scale`` is the largest power of ten that keeps the horizon below 10^7 ticks
+    (x100 for a day in seconds, x10^4 for Cordeau's 2-decimal distances, which stay exact).
+    Priorities are rounded to 1/1000 for the objective only; reported prizes are the inputs.
+
+Determinism
+    OR-Tools stops on wall time, so two runs with the same seed can differ when the time limit
+    is what stops the search. With ``PlanParams(solution_limit=...)`` the search stops after a
+    fixed number of accepted solutions and the plan is identical for the same seed and input
+    (the time limit then only guards against runaway runs). Tests rely on this.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ._toptw import EngineInput, EngineResult, SearchKnobs, solve_engine
+
+__all__ = [
+    "DROP_REASONS",
+    "Dropped",
+    "InfeasiblePlanError",
+    "PatrolPlan",
+    "PatrolProblem",
+    "PlanParams",
+    "Target",
+    "Unit",
+    "UnitRoute",
+    "Visit",
+    "plan_patrols",
+    "replan",
+]
+
+DROP_REASONS = ("no time", "window missed", "unreachable")
+_FIRST_SOLUTIONS = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION",
+                    "SEQUENTIAL_CHEAPEST_INSERTION", "BEST_INSERTION", "SAVINGS",
+                    "PATH_CHEAPEST_ARC", "GLOBAL_CHEAPEST_ARC", "ALL_UNPERFORMED")
+_LOCAL_SEARCHES = ("ILS", "GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH",
+                   "GREEDY_DESCENT")
+_EPS = 1e-6
+
+
+class InfeasiblePlanError(ValueError):
+    """Input that admits no plan: names the target or unit at fault and what to change."""
+
+
+@dataclass(frozen=True)
+class PlanParams:
+    """Search settings for :func:`plan_patrols`.
+
+    Parameters
+    ----------
+    time_limit_s
+        Wall-clock budget of the search.
+    seed
+        Seed of the randomised ruin-and-recreate steps and of the restarts.
+    threads
+        1 or 2: with 2, two searches with different seeds run in separate processes and the
+        better plan wins (OR-Tools routing itself is single-threaded).
+    solution_limit
+        Stop after this many accepted solutions; makes the result reproducible (see module doc).
+    first_solution
+        OR-Tools first-solution strategy name.
+    local_search
+        ``"ILS"`` (iterated local search with ruin and recreate, the default) or an OR-Tools
+        local-search metaheuristic name.
+    restarts
+        Independent searches that split the budget; the best plan is returned.
+    time_scale
+        Integer ticks per second; ``None`` picks a power of ten automatically.
+    """
+
+    time_limit_s: float = 10.0
+    seed: int = 0
+    threads: int = 1
+    solution_limit: int | None = None
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    local_search: str = "ILS"
+    restarts: int = 1
+    time_scale: float | None = None
+    knobs: SearchKnobs = field(default_factory=SearchKnobs)
+
+    def __post_init__(self) -> None:
+        if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
+            msg = f"Expected time_limit_s > 0, got {self.time_limit_s}; pass e.g. 10.0."
+            raise ValueError(msg)
+        if self.threads not in (1, 2):
+            msg = f"Expected threads in {{1, 2}}, got {self.threads}."
+            raise ValueError(msg)
+        if self.solution_limit is not None and self.solution_limit < 1:
+            msg = f"Expected solution_limit >= 1 or None, got {self.solution_limit}."
+            raise ValueError(msg)
+        if self.first_solution not in _FIRST_SOLUTIONS:
+            msg = f"Expected first_solution in {_FIRST_SOLUTIONS}, got {self.first_solution!r}."
+            raise ValueError(msg)
+        if self.local_search not in _LOCAL_SEARCHES:
+            msg = f"Expected local_search in {_LOCAL_SEARCHES}, got {self.local_search!r}."
+            raise ValueError(msg)
+        if self.restarts < 1:
+            msg = f"Expected restarts >= 1, got {self.restarts}."
+            raise ValueError(msg)
+        if self.time_scale is not None and not self.time_scale > 0:
+            msg = f"Expected time_scale > 0 or None, got {self.time_scale}."
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A patrol unit on duty: where it starts and ends, its shift, its mode and its break.
+
+    ``matrix_key`` names the travel-time matrix of its mode (units of one mode share it).
+    ``break_window`` is the interval that must contain the whole break of ``break_s`` seconds.
+    """
+
+    unit_id: str
+    start: int
+    end: int
+    shift_start_s: float
+    shift_end_s: float
+    matrix_key: str = "default"
+    break_window: tuple[float, float] | None = None
+    break_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.start < 0 or self.end < 0:
+            msg = f"Unit {self.unit_id!r}: start/end must be location indices >= 0."
+            raise ValueError(msg)
+        if not self.shift_end_s > self.shift_start_s:
+            msg = (f"Unit {self.unit_id!r}: shift_end_s ({self.shift_end_s}) must be after "
+                   f"shift_start_s ({self.shift_start_s}).")
+            raise ValueError(msg)
+        if self.break_window is not None:
+            lo, hi = self.break_window
+            if not self.break_s > 0:
+                msg = f"Unit {self.unit_id!r}: break_window given, so set break_s > 0."
+                raise ValueError(msg)
+            if hi - lo < self.break_s:
+                msg = (f"Unit {self.unit_id!r}: break_window {self.break_window} is shorter "
+                       f"than break_s={self.break_s}; widen it.")
+                raise ValueError(msg)
+        elif self.break_s:
+            msg = f"Unit {self.unit_id!r}: break_s given without break_window; give both."
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something to visit: a hot spot, a road sweep, a mandatory inspection.
+
+    ``windows`` bound the start of service (inclusive; empty = any time in the shift).
+    ``alternatives`` are further locations any one of which serves the target (a road segment
+    swept in either direction). ``priority`` is the prize collected by a visit.
+    """
+
+    target_id: str
+    location: int
+    dwell_s: float = 0.0
+    priority: float = 1.0
+    windows: tuple[tuple[float, float], ...] = ()
+    mandatory: bool = False
+    kind: str = "hotspot"
+    alternatives: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.location < 0 or any(a < 0 for a in self.alternatives):
+            msg = f"Target {self.target_id!r}: locations must be indices >= 0."
+            raise ValueError(msg)
+        if not (self.dwell_s >= 0 and math.isfinite(self.dwell_s)):
+            msg = f"Target {self.target_id!r}: dwell_s must be finite and >= 0."
+            raise ValueError(msg)
+        if not (self.priority >= 0 and math.isfinite(self.priority)):
+            msg = f"Target {self.target_id!r}: priority must be finite and >= 0."
+            raise ValueError(msg)
+        for lo, hi in self.windows:
+            if not lo <= hi:
+                msg = (f"Target {self.target_id!r}: window ({lo}, {hi}) opens after it "
+                       f"closes; give (open_s, close_s).")
+                raise ValueError(msg)
+
+    @property
+    def locations(self) -> tuple[int, ...]:
+        """The main location followed by the alternatives."""
+        return (self.location, *self.alternatives)
+
+
+@dataclass(frozen=True)
+class PatrolProblem:
+    """Units, targets and one travel-time matrix (seconds, ``np.inf`` = no path) per mode."""
+
+    units: tuple[Unit, ...]
+    targets: tuple[Target, ...]
+    travel: Mapping[str, np.ndarray]
+
+    def __post_init__(self) -> None:
+        sizes = set()
+        for key, matrix in self.travel.items():
+            if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+                msg = f"travel[{key!r}] must be a square matrix, got shape {matrix.shape}."
+                raise ValueError(msg)
+            if np.isnan(matrix).any() or (matrix < 0).any():
+                msg = f"travel[{key!r}] has NaN or negative entries; use np.inf for no path."
+                raise ValueError(msg)
+            sizes.add(matrix.shape[0])
+        if len(sizes) > 1:
+            msg = f"All travel matrices must cover the same locations, got sizes {sizes}."
+            raise ValueError(msg)
+        size = sizes.pop() if sizes else 0
+        ids = [u.unit_id for u in self.units]
+        if len(set(ids)) != len(ids):
+            msg = "Unit ids must be unique."
+            raise ValueError(msg)
+        tids = [t.target_id for t in self.targets]
+        if len(set(tids)) != len(tids):
+            msg = "Target ids must be unique."
+            raise ValueError(msg)
+        for u in self.units:
+            if u.matrix_key not in self.travel:
+                msg = (f"Unit {u.unit_id!r}: no travel matrix for mode {u.matrix_key!r}; "
+                       f"add travel[{u.matrix_key!r}].")
+                raise ValueError(msg)
+            if max(u.start, u.end) >= size:
+                msg = f"Unit {u.unit_id!r}: start/end outside the {size} matrix locations."
+                raise ValueError(msg)
+        for t in self.targets:
+            if max(t.locations) >= size:
+                msg = f"Target {t.target_id!r}: location outside the {size} matrix locations."
+                raise ValueError(msg)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One stop of a route; ``kind == "break"`` marks the unit's break (no target)."""
+
+    target_id: str
+    location: int
+    kind: str
+    arrival_s: float
+    start_s: float
+    departure_s: float
+    prize: float
+    done: bool = False
+
+    @property
+    def wait_s(self) -> float:
+        """Idle time between arrival and start of service."""
+        return self.start_s - self.arrival_s
+
+
+@dataclass(frozen=True)
+class UnitRoute:
+    """A unit's ordered visits with time totals (travel, dwell incl. break, waiting)."""
+
+    unit_id: str
+    visits: tuple[Visit, ...]
+    start_s: float
+    end_s: float
+    travel_s: float
+    dwell_s: float
+    wait_s: float
+    prize: float
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A target left out, with one of :data:`DROP_REASONS`."""
+
+    target_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PatrolPlan:
+    """The result of :func:`plan_patrols` or :func:`replan`.
+
+    ``objective`` is the collected prize (the quantity maximised); ``status`` is OR-Tools'
+    routing status; ``wall_time_s`` includes model building.
+    """
+
+    routes: tuple[UnitRoute, ...]
+    dropped: tuple[Dropped, ...]
+    objective: float
+    status: str
+    wall_time_s: float
+
+    def route(self, unit_id: str) -> UnitRoute:
+        """The route of ``unit_id``."""
+        for r in self.routes:
+            if r.unit_id == unit_id:
+                return r
+        msg = f"No route for unit {unit_id!r}."
+        raise KeyError(msg)
+
+
+# ----------------------------------------------------------------------------- scaling
+
+
+def _auto_scale(problem: PatrolProblem) -> float:
+    horizon = max(abs(u.shift_end_s) for u in problem.units)
+    scale = 1e6
+    while scale > 1e-3 and horizon * scale > 1e7:
+        scale /= 10
+    return scale
+
+
+def _ticks(seconds: float | np.ndarray, scale: float, *, up: bool) -> np.ndarray:
+    """Seconds to int64 ticks; ``up`` rounds towards stricter (longer/later) values."""
+    # Rounding to 6 decimals first keeps values already on the tick grid exact (12.34*100).
+    x = np.round(np.asarray(seconds, dtype=float) * scale, 6)
+    out = np.ceil(x) if up else np.floor(x)
+    return np.where(np.isfinite(out), out, 0).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- feasibility
+
+
+def _alone(problem: PatrolProblem, target: Target) -> tuple[bool, str]:
+    """Can any unit alone serve ``target``? If not, why (a :data:`DROP_REASONS` entry)."""
+    reachable = in_window = False
+    for u in problem.units:
+        m = problem.travel[u.matrix_key]
+        for loc in target.locations:
+            go, back = float(m[u.start, loc]), float(m[loc, u.end])
+            if not (math.isfinite(go) and math.isfinite(back)):
+                continue
+            reachable = True
+            arrive = u.shift_start_s + go
+            for lo, hi in target.windows or ((u.shift_start_s, u.shift_end_s),):
+                begin = max(arrive, lo)
+                if begin > hi + _EPS:
+                    continue
+                in_window = True
+                if begin + target.dwell_s + back <= u.shift_end_s + _EPS:
+                    return True, ""
+    if not reachable:
+        return False, "unreachable"
+    return False, "window missed" if not in_window else "no time"
+
+
+def _check_feasible(problem: PatrolProblem) -> None:
+    if not problem.units:
+        msg = "No unit on duty: add at least one Unit to the problem."
+        raise InfeasiblePlanError(msg)
+    for u in problem.units:
+        leg = float(problem.travel[u.matrix_key][u.start, u.end])
+        need = leg + u.break_s
+        if not math.isfinite(leg) or u.shift_start_s + need > u.shift_end_s + _EPS:
+            msg = (f"Unit {u.unit_id!r} cannot even go from its start {u.start} to its end "
+                   f"{u.end} within its shift ({need:.0f} s needed, "
+                   f"{u.shift_end_s - u.shift_start_s:.0f} s available); extend the shift "
+                   f"or change the stations.")
+            raise InfeasiblePlanError(msg)
+        if u.break_window is not None and (u.break_window[0] + u.break_s > u.shift_end_s
+                                           or u.break_window[1] < u.shift_start_s):
+            msg = f"Unit {u.unit_id!r}: break_window {u.break_window} lies outside the shift."
+            raise InfeasiblePlanError(msg)
+    for t in problem.targets:
+        if t.mandatory:
+            ok, reason = _alone(problem, t)
+            if not ok:
+                msg = (f"Mandatory target {t.target_id!r} cannot be served by any unit "
+                       f"({reason}): widen its windows {list(t.windows)}, extend a shift or "
+                       f"make it optional.")
+                raise InfeasiblePlanError(msg)
+
+
+# ----------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class _Nodes:
+    target_of: list[int]  # node -> target index (-1 for unit starts/ends)
+    loc: list[int]
+
+
+def _engine_input(problem: PatrolProblem, scale: float) -> tuple[EngineInput, _Nodes]:
+    units = problem.units
+    target_of = [-1] * (2 * len(units))
+    loc: list[int] = []
+    for u in units:
+        loc += [u.start, u.end]
+    groups: list[tuple[list[int], int | None]] = []
+    for ti, t in enumerate(problem.targets):
+        members = []
+        for location in t.locations:
+            members.append(len(loc))
+            target_of.append(ti)
+            loc.append(location)
+        prize = None if t.mandatory else round(t.priority * 1000)
+        groups.append((members, prize))
+    index = np.asarray(loc)
+    keys = sorted({u.matrix_key for u in units})
+    transit = []
+    for key in keys:
+        sub = problem.travel[key][np.ix_(index, index)]
+        ticks = _ticks(sub, scale, up=True)
+        ticks[~np.isfinite(sub)] = 10**12
+        transit.append(ticks)
+    dwell = np.zeros(len(loc), dtype=np.int64)
+    windows: list[list[tuple[int, int]]] = [[] for _ in loc]
+    for node, ti in enumerate(target_of):
+        if ti < 0:
+            continue
+        t = problem.targets[ti]
+        dwell[node] = int(_ticks(t.dwell_s, scale, up=True))
+        windows[node] = [(int(_ticks(lo, scale, up=True)), int(_ticks(hi, scale, up=False)))
+                         for lo, hi in t.windows]
+        # A window that closes on the tick grid before it opens cannot be used.
+        windows[node] = [w for w in windows[node] if w[0] <= w[1]] or [(1, 0)] * bool(t.windows)
+    breaks: list[tuple[int, int, int] | None] = []
+    for u in units:
+        if u.break_window is None:
+            breaks.append(None)
+            continue
+        dur = int(_ticks(u.break_s, scale, up=True))
+        lo = int(_ticks(u.break_window[0], scale, up=True))
+        hi = int(_ticks(u.break_window[1], scale, up=False)) - dur
+        breaks.append((lo, max(lo, hi), dur))
+    data = EngineInput(
+        transit=transit, dwell=dwell, windows=windows,
+        unit_mode=[keys.index(u.matrix_key) for u in units],
+        unit_start=[int(_ticks(u.shift_start_s, scale, up=True)) for u in units],
+        unit_end=[int(_ticks(u.shift_end_s, scale, up=False)) for u in units],
+        breaks=breaks, groups=groups)
+    return data, _Nodes(target_of, loc)
+
+
+def _run(data: EngineInput, params: PlanParams, seed: int) -> EngineResult:
+    knobs = replace(params.knobs, first_solution=params.first_solution,
+                    metaheuristic=params.local_search, restarts=params.restarts)
+    return solve_engine(data, knobs=knobs, time_limit_s=params.time_limit_s,
+                        solution_limit=params.solution_limit, seed=seed)
+
+
+def _solve(data: EngineInput, params: PlanParams) -> EngineResult:
+    if params.threads == 1:
+        return _run(data, params, params.seed)
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        jobs = [pool.submit(_run, data, params, params.seed * 2 + k) for k in range(2)]
+        results = [j.result() for j in jobs]
+    # Ties go to the first seed so threads=2 stays reproducible under a solution_limit.
+    return min(results, key=lambda r: (r.objective < 0, r.objective))
+
+
+# ----------------------------------------------------------------------------- extraction
+
+
+def _time_route(problem: PatrolProblem, unit: Unit, targets: list[int], locs: list[int],
+                break_after: int | None, start_s: float) -> UnitRoute:
+    """Earliest-start schedule in float seconds for a fixed order of visits.
+
+    ``break_after`` = number of visits done before the break (``None``: no break). Times are
+    recomputed here rather than read from the solver so the plan is in exact seconds.
+    """
+    m = problem.travel[unit.matrix_key]
+    t = start_s
+    here = unit.start
+    visits: list[Visit] = []
+    travel = dwell = wait = prize = 0.0
+
+    def take_break() -> None:
+        nonlocal t, dwell
+        assert unit.break_window is not None
+        begin = max(t, unit.break_window[0])
+        visits.append(Visit(f"break:{unit.unit_id}", here, "break", t, begin,
+                            begin + unit.break_s, 0.0))
+        dwell += unit.break_s
+        t = begin + unit.break_s
+
+    for k, (ti, loc) in enumerate(zip(targets, locs, strict=True)):
+        if break_after == k:
+            take_break()
+        target = problem.targets[ti]
+        leg = float(m[here, loc])
+        arrive = t + leg
+        begin = arrive
+        if target.windows:
+            opens = [lo for lo, hi in target.windows if arrive <= hi + _EPS]
+            begin = max(arrive, min(opens)) if opens else arrive
+        visits.append(Visit(target.target_id, loc, target.kind, arrive, begin,
+                            begin + target.dwell_s, target.priority))
+        travel += leg
+        dwell += target.dwell_s
+        wait += begin - arrive
+        prize += target.priority
+        t = begin + target.dwell_s
+        here = loc
+    if break_after is not None and break_after >= len(targets):
+        take_break()
+    leg = float(m[here, unit.end])
+    travel += leg
+    return UnitRoute(unit.unit_id, tuple(visits), start_s, t + leg, travel, dwell, wait, prize)
+
+
+def _drop_reason(problem: PatrolProblem, target: Target) -> str:
+    ok, reason = _alone(problem, target)
+    return "no time" if ok else reason
+
+
+def _extract(problem: PatrolProblem, nodes: _Nodes, result: EngineResult, scale: float,
+             started: float) -> PatrolPlan:
+    routes = []
+    served: set[int] = set()
+    for u, unit in enumerate(problem.units):
+        seq = result.routes[u]
+        targets = [nodes.target_of[n] for n in seq]
+        served.update(targets)
+        break_after = None
+        tick = result.breaks[u]
+        if unit.break_window is not None and tick is not None:
+            # Place the break where the solver put it: after the last visit that began before.
+            route = _time_route(problem, unit, targets, [nodes.loc[n] for n in seq], None,
+                                unit.shift_start_s)
+            begins = [v.start_s for v in route.visits]
+            break_after = sum(1 for b in begins if b * scale < tick)
+        routes.append(_time_route(problem, unit, targets, [nodes.loc[n] for n in seq],
+                                  break_after, unit.shift_start_s))
+    missing = [t for i, t in enumerate(problem.targets) if i not in served]
+    lost = [t.target_id for t in missing if t.mandatory]
+    if lost:
+        msg = (f"Mandatory targets {lost} could not all be scheduled together (each fits alone); "
+               f"add a unit, widen their windows or make some optional.")
+        raise InfeasiblePlanError(msg)
+    dropped = tuple(Dropped(t.target_id, _drop_reason(problem, t)) for t in missing)
+    return PatrolPlan(tuple(routes), dropped, sum(r.prize for r in routes), result.status,
+                      time.perf_counter() - started)
+
+
+# ----------------------------------------------------------------------------- public
+
+
+def plan_patrols(problem: PatrolProblem, *, params: PlanParams | None = None) -> PatrolPlan:
+    """Plan one shift: which unit visits which targets, in what order and when.
+
+    Parameters
+    ----------
+    problem
+        Units, targets and travel matrices.
+    params
+        Search settings; defaults to ``PlanParams()`` (10 s, seed 0, one thread).
+
+    Returns
+    -------
+    PatrolPlan
+        Routes with times, dropped targets with reasons, collected prize.
+
+    Raises
+    ------
+    InfeasiblePlanError
+        No unit on duty, a unit that cannot go from start to end within its shift, or a
+        mandatory target that no unit can serve within its windows.
+    """
+    params = params or PlanParams()
+    started = time.perf_counter()
+    _check_feasible(problem)
+    scale = params.time_scale or _auto_scale(problem)
+    data, nodes = _engine_input(problem, scale)
+    result = _solve(data, params)
+    if result.objective < 0:
+        msg = f"OR-Tools found no plan ({result.status}); check shifts and mandatory targets."
+        raise InfeasiblePlanError(msg)
+    return _extract(problem, nodes, result, scale, started)
+
+
+def replan(problem: PatrolProblem, plan: PatrolPlan, *, now_s: float,
+           positions: Mapping[str, int], done: Set[str], removed_units: Set[str] = frozenset(),
+           params: PlanParams | None = None) -> PatrolPlan:
+    """Re-plan the rest of a shift from ``now_s``, keeping what is done.
+
+    Each remaining unit starts at ``now_s`` from ``positions[unit_id]`` (a location index; by
+    default where its last completed visit was, else its start). Targets in ``done`` are not
+    planned again and their visits in ``plan`` are kept, first, in each unit's route (marked
+    ``done``). Units in ``removed_units`` keep only their completed visits. A break whose start
+    in ``plan`` is before ``now_s`` counts as taken.
+    """
+    kept: dict[str, list[Visit]] = {}
+    for route in plan.routes:
+        kept[route.unit_id] = [replace(v, done=True) for v in route.visits
+                               if v.target_id in done
+                               or (v.kind == "break" and v.start_s < now_s)]
+    units = []
+    for u in problem.units:
+        if u.unit_id in removed_units:
+            continue
+        here = positions.get(u.unit_id)
+        if here is None:
+            done_visits = [v for v in kept.get(u.unit_id, []) if v.kind != "break"]
+            here = done_visits[-1].location if done_visits else u.start
+        took_break = any(v.kind == "break" for v in kept.get(u.unit_id, []))
+        window = u.break_window
+        brk = u.break_s
+        if window is not None and (took_break or max(window[0], now_s) + brk > window[1]):
+            window, brk = None, 0.0
+        elif window is not None:
+            window = (max(window[0], now_s), window[1])
+        units.append(replace(u, start=here, shift_start_s=max(now_s, u.shift_start_s),
+                             break_window=window, break_s=brk))
+    rest = PatrolProblem(tuple(units), tuple(t for t in problem.targets
+                                             if t.target_id not in done), problem.travel)
+    fresh = plan_patrols(rest, params=params)
+    routes = []
+    for u in problem.units:
+        old = tuple(kept.get(u.unit_id, []))
+        prize_done = sum(v.prize for v in old)
+        if u.unit_id in removed_units:
+            routes.append(UnitRoute(u.unit_id, old, u.shift_start_s, now_s, 0.0, 0.0, 0.0,
+                                    prize_done))
+            continue
+        new = fresh.route(u.unit_id)
+        routes.append(replace(new, visits=old + new.visits, prize=new.prize + prize_done))
+    return PatrolPlan(tuple(routes), fresh.dropped, sum(r.prize for r in routes), fresh.status,
+                      fresh.wall_time_s)
