@@ -1,18 +1,21 @@
-"""Readers that turn road data from the outside world into one plain edge table.
+"""Road classes, their speeds per mode, and readers that turn road data into one edge table.
 
-Three sources: an OSMnx GraphML file, an OSM extract (``.osm`` XML or ``.osm.pbf``, read with
-pyosmium) and a line layer noded at its intersections. Each yields an :class:`EdgeTable` of
-undirected-or-oneway road pieces in WGS84; :mod:`geo.roadgraph` builds the graph from it.
+OSM's ``highway`` vocabulary folds into eight classes (:data:`ROAD_CLASSES`), each with a speed
+per mode in :class:`SpeedParams`. Three sources are read: an OSMnx GraphML file, an OSM
+extract (``.osm`` XML or ``.osm.pbf``, read with pyosmium) and a line layer noded at its
+intersections. Each yields an :class:`EdgeTable` of two-way or one-way road pieces in WGS84;
+:mod:`geo.roadgraph` builds the graph from it.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 import geopandas as gpd
 import numpy as np
@@ -24,7 +27,8 @@ from scipy.spatial import cKDTree
 
 from . import crs as geocrs
 
-__all__ = ["ROAD_CLASSES", "EdgeTable", "RoadGraphError", "road_class"]
+__all__ = ["MODES", "ROAD_CLASSES", "EdgeTable", "Mode", "RoadGraphError", "SpeedParams",
+           "road_class"]
 
 
 class RoadGraphError(ValueError):
@@ -64,6 +68,114 @@ def road_class(highway: object) -> str | None:
         if cls is not None:
             found.append(cls)
     return min(found, key=ROAD_CLASSES.index) if found else None
+
+
+# -- speeds per class and mode -------------------------------------------------------------
+
+Mode = Literal["foot", "ebike", "car"]
+MODES: Final[tuple[str, ...]] = get_args(Mode)
+Shift = str | float
+
+_FOOT: Final = dict.fromkeys(ROAD_CLASSES, 4.5) | {"expressway": None}
+# E-bikes are limited to 25 km/h by GB 17761-2018 and ride the non-motorised lanes.
+_EBIKE: Final = {"expressway": None, "trunk": 15.0, "primary": 18.0, "secondary": 16.0,
+                 "tertiary": 15.0, "residential": 12.0, "service": 10.0, "footway": None}
+_CAR: Final = {"expressway": 60.0, "trunk": 40.0, "primary": 30.0, "secondary": 25.0,
+               "tertiary": 20.0, "residential": 15.0, "service": 10.0, "footway": None}
+_SHIFTS: Final = {"early": {"foot": 1.0, "ebike": 1.0, "car": 1.0},
+                  "late": {"foot": 1.0, "ebike": 1.25, "car": 1.25}}
+
+
+def _speeds(mode: str) -> dict[str, float | None]:
+    return dict({"foot": _FOOT, "ebike": _EBIKE, "car": _CAR}[mode])
+
+
+@dataclass(frozen=True)
+class SpeedParams:
+    """Speeds (km/h) per mode and road class, shift factors and access speeds.
+
+    Parameters
+    ----------
+    foot, ebike, car
+        Speed per road class; ``None`` (or a class left out) closes the class to the mode.
+    shift_factors
+        Travel-time multiplier per shift name and mode (1.25 = a quarter slower in traffic).
+    access_kmh
+        Speed of the off-road access leg per mode (the officer walks from the kerb).
+    oneway_modes
+        Modes bound by one-way streets; the others use every edge in both directions.
+    cap_by_maxspeed
+        Cap a class speed by the edge's posted ``maxspeed`` when it has one.
+    """
+
+    foot: Mapping[str, float | None] = field(default_factory=lambda: _speeds("foot"))
+    ebike: Mapping[str, float | None] = field(default_factory=lambda: _speeds("ebike"))
+    car: Mapping[str, float | None] = field(default_factory=lambda: _speeds("car"))
+    shift_factors: Mapping[str, Mapping[str, float]] = field(
+        default_factory=lambda: {k: dict(v) for k, v in _SHIFTS.items()})
+    access_kmh: Mapping[str, float] = field(
+        default_factory=lambda: {"foot": 4.5, "ebike": 4.5, "car": 4.5})
+    oneway_modes: tuple[str, ...] = ("ebike", "car")
+    cap_by_maxspeed: bool = True
+
+    def __post_init__(self) -> None:
+        for mode in MODES:
+            table = getattr(self, mode)
+            unknown = set(table) - set(ROAD_CLASSES)
+            if unknown:
+                msg = (f"Unknown road class(es) {sorted(unknown)} in {mode} speeds: expected "
+                       f"{', '.join(ROAD_CLASSES)}.")
+                raise ValueError(msg)
+            for cls, kmh in table.items():
+                if kmh is not None and not (math.isfinite(kmh) and 0 < kmh <= 200):
+                    msg = f"Expected {mode} speed on {cls} in (0, 200] km/h or None, got {kmh!r}."
+                    raise ValueError(msg)
+            kmh = self.access_kmh.get(mode)
+            if kmh is None or not (math.isfinite(kmh) and kmh > 0):
+                msg = f"Expected access_kmh[{mode!r}] > 0 km/h, got {kmh!r}."
+                raise ValueError(msg)
+        for shift, factors in self.shift_factors.items():
+            for mode in MODES:
+                value = factors.get(mode, 1.0)
+                if not (math.isfinite(value) and value > 0):
+                    msg = f"Expected shift factor {shift}/{mode} > 0, got {value!r}."
+                    raise ValueError(msg)
+        if set(self.oneway_modes) - set(MODES):
+            msg = f"Expected oneway_modes among {MODES}, got {self.oneway_modes!r}."
+            raise ValueError(msg)
+
+    def factor(self, mode: str, shift: Shift) -> float:
+        """The travel-time factor of ``shift`` (a name or a number) for ``mode``."""
+        _check_mode(mode)
+        if isinstance(shift, str):
+            if shift not in self.shift_factors:
+                msg = f"Unknown shift {shift!r}: use one of {sorted(self.shift_factors)}."
+                raise ValueError(msg)
+            return float(self.shift_factors[shift].get(mode, 1.0))
+        value = float(shift)
+        if not (math.isfinite(value) and value > 0):
+            msg = f"Expected a shift factor > 0, got {shift!r}."
+            raise ValueError(msg)
+        return value
+
+    def class_speeds(self, mode: str) -> NDArray[np.float64]:
+        """Speed (km/h) per class in :data:`ROADROAD_CLASSES` order, NaN where closed."""
+        table = getattr(self, _check_mode(mode))
+        return np.asarray([table.get(c) or np.nan for c in ROAD_CLASSES], dtype=np.float64)
+
+    def speed_kmh(self, mode: str, road_class: str, maxspeed_kmh: float = math.nan) -> float:
+        """Speed of one edge for ``mode`` (NaN when the class is closed to it)."""
+        speed = float(self.class_speeds(mode)[ROAD_CLASSES.index(road_class)])
+        if self.cap_by_maxspeed and math.isfinite(maxspeed_kmh) and maxspeed_kmh > 0:
+            speed = min(speed, maxspeed_kmh)
+        return speed
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in MODES:
+        msg = f"Unknown mode {mode!r}: use one of {', '.join(MODES)}."
+        raise ValueError(msg)
+    return mode
 
 
 def _maxspeed(value: object) -> float:
@@ -178,7 +290,7 @@ def osm_table(path: str | Path) -> EdgeTable:
     processor = (osmium.FileProcessor(str(path)).with_locations()
                  .with_filter(osmium.filter.KeyFilter("highway")))
     for obj in processor:
-        if not obj.is_way():
+        if not isinstance(obj, osmium.osm.Way):
             continue
         tags = {tag.k: tag.v for tag in obj.tags}
         cls = road_class(tags.get("highway"))
@@ -198,7 +310,7 @@ def osm_table(path: str | Path) -> EdgeTable:
             refs, coords = refs[::-1], coords[::-1]
         cut = [i for i in range(1, len(refs) - 1) if use[refs[i]] > 1]
         bounds = [0, *cut, len(refs) - 1]
-        for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        for start, end in itertools.pairwise(bounds):
             u, v = refs[start], refs[end]
             graph_nodes[u], graph_nodes[v] = nodes[u], nodes[v]
             rows.append((u, v, shapely.LineString(coords[start:end + 1]), cls, direction != 0,
@@ -264,7 +376,8 @@ def lines_table(frame: gpd.GeoDataFrame, *, class_column: str | None, oneway_col
     node_of = _cluster(ends, _NODE_MERGE_M)
     n = len(pieces)
     lon, lat = geocrs.from_metric(coords[:, 0], coords[:, 1])
-    wgs = shapely.linestrings(np.column_stack([lon, lat]), indices=which)
+    wgs = np.asarray(shapely.linestrings(np.column_stack([lon, lat]), indices=which),
+                     dtype=object)
     node_lon, node_lat = geocrs.from_metric(ends[:, 0], ends[:, 1])
     nodes = {int(node_of[i]): (float(node_lon[i]), float(node_lat[i])) for i in range(2 * n)}
     feature = owner[source]
@@ -296,7 +409,7 @@ def _weld_ends(lines: NDArray[np.object_], snap_m: float) -> NDArray[np.object_]
         first_of[labels[i]] = i
     coords[end_rows] = coords[end_rows][first_of[labels]]
     welded = np.asarray(shapely.linestrings(coords, indices=which), dtype=object)
-    ends = shapely.points(np.unique(coords[end_rows], axis=0))
+    ends = np.asarray(shapely.points(np.unique(coords[end_rows], axis=0)), dtype=object)
     near = shapely.STRtree(ends).query(welded, predicate="dwithin", distance=snap_m)
     if near.shape[1] == 0:
         return welded
