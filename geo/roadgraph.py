@@ -466,6 +466,9 @@ def _matrix(graph: RoadGraph, origins: Snapped | ArrayLike,
     result[i, j] = np.minimum(result[i, j], direct)
     result += _access_cost(graph, o, mode, weight)[:, None]
     result += _access_cost(graph, d, mode, weight)[None, :]
+    # A trip to the very same (snappable) spot costs nothing: no walk to the road and back.
+    result[(o.query_lon[:, None] == d.query_lon) & (o.query_lat[:, None] == d.query_lat)
+           & o.ok[:, None] & d.ok] = 0.0
     if limit is not None:
         result[result > limit] = np.inf
     return result
