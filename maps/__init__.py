@@ -5,6 +5,8 @@ No database, no files: callers pass the data in and render or serve the result.
 
 from . import basemaps as basemaps
 from . import jurisdiction as jurisdiction
+from . import routes as routes
 from .jurisdiction import render_jurisdiction as render_jurisdiction
+from .routes import render_plan as render_plan
 
-__all__ = ["basemaps", "jurisdiction", "render_jurisdiction"]
+__all__ = ["basemaps", "jurisdiction", "render_jurisdiction", "render_plan", "routes"]

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["CATEGORY_COLOURS", "FALLBACK_COLOURS", "SQUAD_COLOURS", "category_colour",
-           "squad_colour"]
+__all__ = ["BOX_CSS", "CATEGORY_COLOURS", "FALLBACK_COLOURS", "SQUAD_COLOURS", "category_colour",
+           "squad_colour", "swatch"]
+
+# The floating title and legend boxes of every map page.
+BOX_CSS: Final = ("position: fixed; z-index: 9999; background: rgba(255,255,255,0.93); "
+                  "border: 1px solid #888; border-radius: 4px; padding: 6px 10px; "
+                  "font: 12px/1.45 sans-serif; box-shadow: 0 1px 4px rgba(0,0,0,0.3);")
 
 # Two clearly distinct squad colours (blue west, burnt orange east), drawn as light fills so
 # the saturated incident markers on top stay readable.
@@ -37,3 +42,11 @@ def squad_colour(squad: str, order: list[str]) -> str:
 def category_colour(code: str) -> str:
     """The category's fixed colour (grey for codes outside C01-C21)."""
     return CATEGORY_COLOURS.get(code, _UNKNOWN_CATEGORY)
+
+
+def swatch(colour: str, *, shape: str = "square") -> str:
+    """A small coloured square (or circle) for legends."""
+    radius = "50%" if shape == "circle" else "2px"
+    return (f"<span style='display:inline-block;width:12px;height:12px;margin-right:5px;"
+            f"vertical-align:middle;background:{colour};border:1px solid #333;"
+            f"border-radius:{radius}'></span>")

@@ -8,14 +8,20 @@ Tianditu needs a key (tk); without one it is not offered and :func:`unavailable_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 from urllib.parse import quote
 
 import folium
+import numpy as np
+import shapely
+from numpy.typing import NDArray
 
-__all__ = ["BASEMAPS", "Basemap", "display_crs", "parse_basemap", "tile_layers",
-           "unavailable_reason"]
+from geo import crs as geocrs
+
+__all__ = ["BASEMAPS", "Basemap", "Shifter", "display_crs", "display_shifter", "parse_basemap",
+           "tile_layers", "unavailable_reason"]
 
 DisplayCRS = Literal["wgs84", "gcj02"]
 
@@ -133,3 +139,22 @@ def tile_layers(name: str, *, tianditu_key: str | None = None, show: bool = True
             name=f"{basemap.name} 注记 labels", subdomains=basemap.subdomains,
             max_zoom=basemap.max_zoom, overlay=True, show=show))
     return layers
+
+
+Shifter = Callable[[NDArray[np.object_]], NDArray[np.object_]]
+
+
+def display_shifter(name: str) -> Shifter:
+    """A function moving WGS84 geometries to the display coordinates of basemap ``name``.
+
+    Data stay WGS84; only what is drawn on GCJ-02 tiles (Amap) is shifted.
+    """
+    target = display_crs(name)
+    if target == "wgs84":
+        return lambda geoms: geoms
+
+    def to_display(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        lon, lat = geocrs.from_wgs84(xy[:, 0], xy[:, 1], target=target)
+        return np.column_stack([lon, lat])
+
+    return lambda geoms: np.asarray(shapely.transform(geoms, to_display), dtype=object)

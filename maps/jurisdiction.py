@@ -8,7 +8,7 @@ so a page shows one basemap family and links to the others (``?basemap=amap``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
@@ -20,13 +20,12 @@ import pandas as pd
 import shapely
 from branca.element import Figure
 from folium.plugins import MarkerCluster
-from numpy.typing import NDArray
 
 from geo import crs as geocrs
 from geo.jurisdiction import Jurisdiction
 
 from . import basemaps
-from ._style import category_colour, squad_colour
+from ._style import BOX_CSS, category_colour, squad_colour, swatch
 
 if TYPE_CHECKING:  # maps depends on geo only; a pack is duck-typed data here (design.md)
     from layers.pack import LayerPack
@@ -42,26 +41,7 @@ _SOURCES_ZH: Final = {"daily_inspection": "日常巡查 daily inspection",
                       "complaint": "群众投诉 complaint",
                       "special_inspection": "专项检查 special inspection",
                       "patrol": "中队巡查 patrol"}
-_BOX_CSS: Final = ("position: fixed; z-index: 9999; background: rgba(255,255,255,0.93); "
-                   "border: 1px solid #888; border-radius: 4px; padding: 6px 10px; "
-                   "font: 12px/1.45 sans-serif; box-shadow: 0 1px 4px rgba(0,0,0,0.3);")
-
-_Shift = Callable[[NDArray[np.object_]], NDArray[np.object_]]
-
-
-def _shifter(target: basemaps.DisplayCRS) -> _Shift:
-    """A function moving geometries (WGS84) to the basemap's display coordinates."""
-    if target == "wgs84":
-        return lambda geoms: geoms
-
-    def to_display(xy: NDArray[np.float64]) -> NDArray[np.float64]:
-        lon, lat = geocrs.from_wgs84(xy[:, 0], xy[:, 1], target=target)
-        return np.column_stack([lon, lat])
-
-    return lambda geoms: np.asarray(shapely.transform(geoms, to_display), dtype=object)
-
-
-def _display_frame(frame: gpd.GeoDataFrame, columns: list[str], shift: _Shift
+def _display_frame(frame: gpd.GeoDataFrame, columns: list[str], shift: basemaps.Shifter
                    ) -> gpd.GeoDataFrame:
     frame = frame.to_crs(geocrs.STORAGE_CRS)
     data = {c: frame[c].astype(object).where(frame[c].notna(), "").astype(str) for c in columns}
@@ -127,7 +107,7 @@ def _popup_html(row: Mapping[str, Any], category_name: str, squad_names: Mapping
             f"<div style='margin-top:4px'>{description}</div>")
 
 
-def _add_incidents(m: folium.Map, frame: pd.DataFrame, shift_points: _Shift,
+def _add_incidents(m: folium.Map, frame: pd.DataFrame, shift_points: basemaps.Shifter,
                    categories: Mapping[str, str], squad_names: Mapping[str, str],
                    cluster_threshold: int) -> list[tuple[str, str, int]]:
     """One FeatureGroup per category (a MarkerCluster inside when it has many markers)."""
@@ -170,33 +150,26 @@ def _title_html(title: str, note: str | None, basemap: str, basemap_note: str | 
         parts.append(f"<div style='color:#8a4b00'>{escape(basemap_note)}</div>")
     if note:
         parts.append(f"<div style='color:#b00020'>⚠ {escape(note)}</div>")
-    return (f"<div id='jiedao-title' style='{_BOX_CSS} top: 10px; left: 60px; max-width: 460px;'>"
+    return (f"<div id='jiedao-title' style='{BOX_CSS} top: 10px; left: 60px; max-width: 460px;'>"
             + "".join(parts) + "</div>")
-
-
-def _swatch(colour: str, *, shape: str = "square") -> str:
-    radius = "50%" if shape == "circle" else "2px"
-    return (f"<span style='display:inline-block;width:12px;height:12px;margin-right:5px;"
-            f"vertical-align:middle;background:{colour};border:1px solid #333;"
-            f"border-radius:{radius}'></span>")
 
 
 def _legend_html(squads: list[tuple[str, str, str]], station_kinds: list[str],
                  incidents: list[tuple[str, str, int]]) -> str:
     rows = ["<div style='font-weight:bold'>图例 legend</div>",
             "<div style='margin-top:2px'>巡查中队 squads (communities and key roads)</div>"]
-    rows += [f"<div>{_swatch(colour)}{escape(name)}</div>" for _, name, colour in squads]
+    rows += [f"<div>{swatch(colour)}{escape(name)}</div>" for _, name, colour in squads]
     rows.append("<div style='color:#555'>粗线 = 重点路段 (路面由该中队负责)</div>")
     if station_kinds:
         rows.append("<div style='margin-top:4px'>站点 stations</div>")
         for kind in station_kinds:
             colour, _, text = _STATION_ICONS.get(kind, _OTHER_STATION)
-            rows.append(f"<div>{_swatch(colour, shape='circle')}{escape(text)}</div>")
+            rows.append(f"<div>{swatch(colour, shape='circle')}{escape(text)}</div>")
     if incidents:
         rows.append("<div style='margin-top:4px'>事件 incidents (by category)</div>")
-        rows += [f"<div>{_swatch(category_colour(code), shape='circle')}{escape(label)} ({n})"
+        rows += [f"<div>{swatch(category_colour(code), shape='circle')}{escape(label)} ({n})"
                  "</div>" for code, label, n in incidents]
-    return (f"<div id='jiedao-legend' style='{_BOX_CSS} bottom: 24px; left: 10px; "
+    return (f"<div id='jiedao-legend' style='{BOX_CSS} bottom: 24px; left: 10px; "
             "max-height: 55vh; overflow-y: auto;'>" + "".join(rows) + "</div>")
 
 
@@ -251,7 +224,7 @@ def render_jurisdiction(pack: LayerPack, *,
     if chosen == "tianditu" and basemap_note is not None:
         basemap_note = f"{basemap_note} Showing OpenStreetMap."
         chosen = "osm"
-    shift = _shifter(basemaps.display_crs(chosen))
+    shift = basemaps.display_shifter(chosen)
     categories = categories or {}
     squad_order = [str(s) for s in pack.squads["code"]] if len(pack.squads) else []
     squad_order += sorted({str(s) for s in pack.communities["squad"]} - set(squad_order))
