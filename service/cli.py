@@ -30,6 +30,7 @@ from service.db import make_engine, make_sessionmaker, migrate, session_scope
 from service.demo import generate_demo_incidents
 from service.models import Incident
 from service.schemas import IncidentCreate
+from service.timezones import BEIJING
 
 app = typer.Typer(help="jiedao: GIS dispatch for the sub-district law-enforcement team.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -40,7 +41,15 @@ console = Console()
 err = Console(stderr=True)
 
 ActorOption = Annotated[str, typer.Option(help="Who makes this write (recorded in the audit).")]
-_DEFAULT_ACTOR = f"cli:{getpass.getuser()}"
+def _default_actor() -> str:
+    # getpass fails in containers with neither USER nor a passwd entry; the CLI must not.
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+_DEFAULT_ACTOR = _default_actor()
 _DEMO_CHUNK = 500
 
 
@@ -84,8 +93,9 @@ def demo(days: Annotated[int, typer.Option(min=1, max=366, help="Days of inciden
     """Create the embedded database, load the bundled layers and a seeded demo month."""
     settings = get_settings()
     try:
+        # The demo month ends today in Beijing, whatever the machine's zone.
         first_day = dt.date.fromisoformat(start) if start else \
-            dt.date.today() - dt.timedelta(days=days)
+            dt.datetime.now(BEIJING).date() - dt.timedelta(days=days)
     except ValueError:
         raise _fail(f"--start {start!r} is not a date.", "give it as YYYY-MM-DD.") from None
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -136,10 +146,13 @@ def _demo_item(row: dict[Any, Any]) -> dict[str, Any]:
 
 
 def _ensure_layer(session: Session, settings: Settings, *, actor: str) -> None:
-    if layerstore.list_versions(session):
-        return
-    pack = layers.read_pack(settings.layer_pack)
-    layerstore.import_pack(session, pack, actor=actor, activate=True)
+    try:
+        layerstore.ensure_layers(session, settings, actor=actor)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc), "set JIEDAO_LAYER_PACK to a layer pack folder, or unset it to "
+                    "use the bundled Qingshuihe pack.") from None
+    except LayerValidationError as exc:
+        raise _fail(str(exc), "fix the listed features of the layer pack.") from None
 
 
 @app.command()
@@ -160,8 +173,11 @@ def resolve(lon: Annotated[float, typer.Argument(help="Longitude.")],
     except (UnknownCRSError, CoordinateError) as exc:
         raise _fail(str(exc)) from None
     if pack is not None:
-        layer = layers.read_pack(pack)
-        layers.ensure_valid(layer)
+        try:
+            layer = layers.read_pack(pack)
+            layers.ensure_valid(layer)
+        except (FileNotFoundError, ValueError) as exc:
+            raise _fail(str(exc)) from None
         jurisdiction = Jurisdiction.build(layer.communities, layer.key_roads,
                                           params=settings.resolve_params())
         label = layer.label
@@ -176,11 +192,11 @@ def resolve(lon: Annotated[float, typer.Argument(help="Longitude.")],
               **jurisdiction.resolve_one(float(wlon[0]), float(wlat[0]))}
     if as_json:
         console.print_json(json.dumps(result, ensure_ascii=False))
-        return
-    table = Table(title=f"({lon}, {lat}) {crs} on {label}", show_header=False)
-    for key, value in result.items():
-        table.add_row(key, "—" if value is None else str(value))
-    console.print(table)
+    else:
+        table = Table(title=f"({lon}, {lat}) {crs} on {label}", show_header=False)
+        for key, value in result.items():
+            table.add_row(key, "—" if value is None else str(value))
+        console.print(table)
     if result["outside"]:
         err.print(f"[yellow]Outside the jurisdiction:[/] {result['outside_m']:.0f} m from "
                   f"{result['nearest_community_code']}. Check the declared crs and lon/lat order.")

@@ -339,7 +339,10 @@ def generate_demo_incidents(pack: LayerPack, *, start: dt.date, days: int = 30, 
     -------
     pandas.DataFrame
         Columns :data:`DEMO_COLUMNS`, one row per incident, sorted by ``occurred_at``; times are
-        tz-aware (+08:00), ``lon``/``lat`` WGS84.
+        tz-aware (+08:00), ``lon``/``lat`` WGS84. Only incidents *reported* within the days
+        drawn are kept: a daily inspection of the last day, reported the next morning, is left
+        out, so a window that ends today holds no report stamped in the future (which intake
+        refuses).
     """
     if days < 0 or not np.isfinite(daily_mean) or daily_mean < 0:
         msg = f"Expected days >= 0 and a finite daily_mean >= 0, got {days!r}, {daily_mean!r}."
@@ -388,13 +391,17 @@ def generate_demo_incidents(pack: LayerPack, *, start: dt.date, days: int = 30, 
             "source": np.asarray(SOURCES, dtype=object)[source], "urgent": urgent,
             "_label": label, "_template": template, "_photos": photos, "_hotline": hotline,
         }))
-    if not frames:
+    end = pd.Timestamp(start + dt.timedelta(days=days)).tz_localize(TIMEZONE)
+    frame = (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
+    if len(frame):
+        frame = frame[frame["reported_at"] < end]
+    if not len(frame):
         empty = pd.DataFrame({col: pd.Series(dtype=object) for col in DEMO_COLUMNS})
         empty["occurred_at"] = pd.DatetimeIndex([], tz=TIMEZONE)
         empty["reported_at"] = pd.DatetimeIndex([], tz=TIMEZONE)
         return empty
-    frame = (pd.concat(frames, ignore_index=True)
-             .sort_values(["occurred_at", "category"], kind="stable").reset_index(drop=True))
+    frame = (frame.sort_values(["occurred_at", "category"], kind="stable")
+             .reset_index(drop=True))
     return _finish(frame, pack, seed)
 
 

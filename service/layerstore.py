@@ -8,8 +8,10 @@ the active version's id on every use.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +21,7 @@ import pandas as pd
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import layers
@@ -32,6 +35,7 @@ from layers.pack import (
     STATION_COLUMNS,
 )
 
+from .config import Settings
 from .crud.audit import record
 from .crud.errors import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from .models import Community, KeyRoad, LayerVersion, Place, Squad, Station
@@ -42,12 +46,16 @@ __all__ = [
     "activate_version",
     "active_version",
     "community_codes",
+    "ensure_layers",
     "get_version",
     "import_pack",
     "list_versions",
     "load_pack",
     "squad_codes",
 ]
+
+
+log = logging.getLogger(__name__)
 
 
 def _text(value: Any) -> str | None:
@@ -124,6 +132,34 @@ def import_pack(session: Session, pack: layers.LayerPack, *, actor: str,
     if activate or first:
         activate_version(session, vid, actor=actor)
     return version
+
+
+def _any_version(session: Session) -> bool:
+    return session.scalar(select(LayerVersion.id).limit(1)) is not None
+
+
+def ensure_layers(session: Session, settings: Settings, *, actor: str) -> str | None:
+    """Import and activate the configured pack (``settings.layer_pack``, default the bundled
+    one) when the database holds no layer version, in the caller's transaction.
+
+    Returns the label imported, or None when a version is already stored, including when
+    another process (a second worker starting on the same empty database) imported it first:
+    its import is caught as :class:`ConflictError` or :class:`IntegrityError` and undone to a
+    savepoint, so the caller's transaction carries on. Raises :class:`FileNotFoundError` when
+    the database holds no version and there is no pack to import, and
+    :class:`geo.errors.LayerValidationError` for an invalid pack.
+    """
+    if _any_version(session):
+        return None
+    pack = layers.read_pack(settings.layer_pack)
+    try:
+        with session.begin_nested():
+            version = import_pack(session, pack, actor=actor, activate=True)
+    except (ConflictError, IntegrityError) as exc:
+        log.info("Layer version %s was imported by another process meanwhile (%s).",
+                 pack.label, type(exc).__name__)
+        return None
+    return version.label
 
 
 def _jsonable(value: Any) -> Any:
@@ -266,10 +302,20 @@ class JurisdictionCache:
                            squad_names=squad_names)
 
 
-def community_codes(session: Session, name: str) -> set[str]:
+def community_codes(session: Session, name: str, *, lookup: Mapping[str, str] | None = None
+                    ) -> set[str]:
     """Codes of the communities called ``name`` (code, Chinese name, pinyin, English name or
-    alias, in any stored version): 坭岗 and 泥岗 give the same code."""
-    key = name.strip().lower()
+    alias): 坭岗 and 泥岗 give the same code.
+
+    ``lookup`` is the active version's :attr:`ActiveLayer.community_lookup` (cached in memory);
+    a name it does not know is looked up in every stored version, for names of older ones.
+    """
+    key = name.strip()
+    if lookup is not None:
+        code = lookup.get(key) or lookup.get(key.lower())
+        if code is not None:
+            return {code}
+    key = key.lower()
     found: set[str] = set()
     for code, name_zh, pinyin, name_en, aliases in session.execute(
             select(Community.code, Community.name_zh, Community.name_pinyin, Community.name_en,
@@ -284,8 +330,9 @@ def community_codes(session: Session, name: str) -> set[str]:
     return found
 
 
-def squad_codes(session: Session, name: str) -> set[str]:
-    """Codes of the squads called ``name`` (code, Chinese or English name, any version)."""
+def squad_codes(session: Session, name: str, *, field: str = "squad") -> set[str]:
+    """Codes of the squads called ``name`` (code, Chinese or English name, any version);
+    ``field`` is the input named in the error."""
     key = name.strip().lower()
     found = {code for code, name_zh, name_en in session.execute(
         select(Squad.code, Squad.name_zh, Squad.name_en))
@@ -293,6 +340,6 @@ def squad_codes(session: Session, name: str) -> set[str]:
     if not found:
         known = sorted({f"{c} ({n})" for c, n in session.execute(
             select(Squad.code, Squad.name_zh)).all()})
-        raise InvalidInputError("squad", f"No squad is called {name!r}.",
+        raise InvalidInputError(field, f"No squad is called {name!r}.",
                                 f"use the code or name of one of: {', '.join(known)}.")
     return found

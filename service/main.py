@@ -12,47 +12,30 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
-
-import layers
+from sqlalchemy import Engine
 
 from . import layerstore
 from .api.main import install
 from .config import Settings, get_settings
 from .crud.errors import UnavailableError
-from .db import make_engine, make_sessionmaker, migrate
-from .models import LayerVersion
+from .db import make_engine, make_sessionmaker, migrate, session_scope
 
-__all__ = ["create_app", "ensure_layers"]
+__all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
-
-
-def ensure_layers(factory: sessionmaker[Session], settings: Settings) -> str | None:
-    """Import and activate the configured pack when no layer version is stored.
-
-    Returns the label imported, or None when a version was already stored or no pack is there.
-    """
-    with factory() as session:
-        if session.scalar(select(LayerVersion.id).limit(1)) is not None:
-            return None
-        try:
-            pack = layers.read_pack(settings.layer_pack)
-        except FileNotFoundError as exc:
-            log.warning("No layer version stored and no pack to import (%s); incidents cannot "
-                        "be resolved until one is imported.", exc)
-            return None
-        version = layerstore.import_pack(session, pack, actor="system:startup", activate=True)
-        session.commit()
-        return version.label
 
 
 def _startup(app: FastAPI, settings: Settings) -> Engine:
     engine = make_engine(settings.database_url, spatialite_library=settings.spatialite_library)
     migrate(engine)
     factory = make_sessionmaker(engine)
-    label = ensure_layers(factory, settings)
+    label = None
+    with session_scope(factory) as session:
+        try:
+            label = layerstore.ensure_layers(session, settings, actor="system:startup")
+        except FileNotFoundError as exc:
+            log.warning("No layer version stored and no pack to import (%s); incidents cannot "
+                        "be resolved until one is imported.", exc)
     if label:
         log.info("Imported and activated layer version %s.", label)
     cache = layerstore.JurisdictionCache(settings.resolve_params())

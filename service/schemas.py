@@ -20,8 +20,8 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from geo.crs import parse_crs
@@ -107,13 +107,16 @@ class IncidentCreate(_Input):
         except KeyError as exc:
             raise ValueError(str(exc.args[0]) if exc.args else str(exc)) from None
 
-    @model_validator(mode="after")
-    def _ordered_times(self) -> IncidentCreate:
-        if self.reported_at is not None and self.occurred_at > self.reported_at:
-            msg = (f"occurred_at ({self.occurred_at.isoformat()}) is after reported_at "
-                   f"({self.reported_at.isoformat()}): a problem is reported after it is seen.")
+    @field_validator("reported_at")
+    @classmethod
+    def _reported_after_occurred(cls, value: datetime | None, info: ValidationInfo
+                                 ) -> datetime | None:
+        occurred_at = info.data.get("occurred_at")  # absent when it failed validation itself
+        if value is not None and occurred_at is not None and occurred_at > value:
+            msg = (f"reported_at ({value.isoformat()}) is before occurred_at "
+                   f"({occurred_at.isoformat()}): a problem is reported after it is seen.")
             raise ValueError(msg)
-        return self
+        return value
 
 
 class LocationRead(BaseModel):

@@ -1,4 +1,8 @@
-"""Shared fixtures: a test layer pack and the service on both databases.
+"""Shared fixtures: test layer packs and the service on both databases.
+
+``test_pack`` is the pack folder ``tests/data/pack`` (three 0.01-degree squares, as stored by the
+service tests); ``squares_pack`` is an in-memory pack of two 1.5 km squares with places, for the
+demo generator and the map renderer (``squares_pack_without_places`` lacks the places layer).
 
 ``db_url`` is parametrised over SpatiaLite (a temporary file) and PostGIS (the URL in
 ``JIEDAO_TEST_POSTGIS_URL``, e.g. ``postgresql://postgres@/jiedao_test?host=/var/run/postgresql``).
@@ -13,11 +17,15 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
 import pytest
+from shapely.geometry import LineString, Point, box
 from sqlalchemy import delete, select, text
 from starlette.exceptions import StarletteDeprecationWarning
 
 import layers
+from layers.pack import LayerPack
 from service import layerstore
 from service.config import Settings
 from service.db import make_engine
@@ -67,6 +75,53 @@ def _postgis_url() -> str:
 def test_pack() -> layers.LayerPack:
     """The hand-made squares pack: three communities, two squads, one key road."""
     return layers.read_pack(TEST_PACK)
+
+
+def _squares_pack(*, with_places: bool) -> LayerPack:
+    """Two 1.5 km squares near Qingshuihe: west (squad 1) and east (squad 2)."""
+    communities = gpd.GeoDataFrame({
+        "code": ["440303010002", "440303010001"], "name_zh": ["西社区", "东社区"],
+        "name_pinyin": ["Xi", "Dong"], "name_en": ["West", "East"],
+        "aliases": [[], []], "squad": ["west", "east"],
+    }, geometry=[box(114.080, 22.570, 114.095, 22.585), box(114.095, 22.570, 114.110, 22.585)],
+        crs="EPSG:4326")
+    roads = gpd.GeoDataFrame({
+        "road_id": ["w-road", "e-road"], "name_zh": ["西路", "东路"], "name_pinyin": ["", ""],
+        "road_class": ["primary", "primary"], "squad": ["west", "east"],
+    }, geometry=[LineString([(114.081, 22.5775), (114.094, 22.5775)]),
+                 LineString([(114.1025, 22.571), (114.1025, 22.584)])], crs="EPSG:4326")
+    stations = gpd.GeoDataFrame({
+        "code": ["base", "police"], "name_zh": ["执法队驻点", "派出所"],
+        "name_en": ["Base", "Police"], "kind": ["enforcement_base", "police_station"],
+        "squad": ["west", ""],
+    }, geometry=[Point(114.092, 22.576), Point(114.098, 22.578)], crs="EPSG:4326")
+    places = gpd.GeoDataFrame({
+        "place_id": [f"p{i}" for i in range(7)],
+        "name_zh": ["地铁站", "菜市场", "城中村", "学校", "工地", "花园小区", "商业街"],
+        "kind": ["metro", "market", "urban_village", "school", "construction", "residential",
+                 "commercial_street"],
+        "community": ["440303010002"] * 4 + ["440303010001"] * 3,
+    }, geometry=[Point(114.085, 22.575), Point(114.090, 22.580), Point(114.088, 22.573),
+                 Point(114.083, 22.582), Point(114.100, 22.580), Point(114.105, 22.574),
+                 Point(114.107, 22.582)], crs="EPSG:4326")
+    squads = pd.DataFrame({"code": ["west", "east"], "name_zh": ["巡查一中队", "巡查二中队"],
+                           "name_en": ["Squad 1 (west)", "Squad 2 (east)"],
+                           "base_station": ["base", None]})
+    return LayerPack(name="squares", version="test", communities=communities, key_roads=roads,
+                     stations=stations, squads=squads, places=places if with_places else None,
+                     metadata={"official": False, "status": "hand-made test squares"})
+
+
+@pytest.fixture(scope="session")
+def squares_pack() -> LayerPack:
+    """Two hand-made 1.5 km squares, two squads, two key roads, two stations, seven places."""
+    return _squares_pack(with_places=True)
+
+
+@pytest.fixture(scope="session")
+def squares_pack_without_places() -> LayerPack:
+    """:func:`squares_pack` without its places layer."""
+    return _squares_pack(with_places=False)
 
 
 @pytest.fixture(scope="session", params=["spatialite",

@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from ..config import Settings
-from ..crud import IntakeParams
+from ..crud import IntakeParams, UnavailableError
 from ..layerstore import ActiveLayer, JurisdictionCache
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "LayerDep",
     "SessionDep",
     "SettingsDep",
+    "active_layer_or_none",
     "get_db",
 ]
 
@@ -47,6 +48,15 @@ def get_layer(request: Request, session: SessionDep) -> ActiveLayer:
     """The active layer version and its resolver."""
     cache: JurisdictionCache = request.app.state.jurisdiction_cache
     return cache.get(session)
+
+
+def active_layer_or_none(request: Request, session: Session) -> ActiveLayer | None:
+    """The active layer version, or None when the database has none (for optional uses)."""
+    cache: JurisdictionCache = request.app.state.jurisdiction_cache
+    try:
+        return cache.get(session)
+    except UnavailableError:
+        return None
 
 
 def get_actor(x_actor: Annotated[str | None, Header(max_length=200,

@@ -18,12 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geo.errors import (
-    CoordinateError,
-    LayerValidationError,
-    OutsideJurisdictionError,
-    UnknownCRSError,
-)
+from geo.errors import CoordinateError, OutsideJurisdictionError, UnknownCRSError
 
 from ..crud.errors import (
     ConflictError,
@@ -33,10 +28,22 @@ from ..crud.errors import (
     UnavailableError,
 )
 
-__all__ = ["BodySizeLimit", "Open311Error", "error_response", "install_error_handlers"]
+__all__ = [
+    "BodySizeLimit",
+    "Open311Error",
+    "describe",
+    "error_response",
+    "install_error_handlers",
+    "validation_items",
+    "xml_response",
+]
 
 OPEN311_PREFIX: Final = "/open311/"
 _TIME_EXAMPLE: Final = "2026-11-27T09:30:00+08:00"
+_OUTSIDE_FIX: Final = (
+    "check that location.crs says how the point was picked (wgs84 for GPS, gcj02 for "
+    "Amap/Tencent, bd09 for Baidu) and that lon and lat are not swapped; a problem outside the "
+    "sub-district belongs to its neighbour.")
 _STATUS: Final[dict[type[ServiceError], int]] = {
     InvalidInputError: 422, NotFoundError: 404, ConflictError: 409, UnavailableError: 503}
 _GENERIC_FIX: Final = {
@@ -71,6 +78,11 @@ def _item(field: str | None, message: str, fix: str) -> dict[str, Any]:
 
 def _field(loc: Sequence[int | str]) -> str | None:
     parts = [str(p) for p in loc]
+    if parts == ["body"]:
+        return "body"  # the body as a whole (missing, or not a JSON object)
+    if len(parts) == 2 and parts[0] == "header":
+        # As clients write it: Idempotency-Key, X-Actor.
+        return "-".join(word.capitalize() for word in parts[1].split("-"))
     if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
         parts = parts[1:]
     path = ""
@@ -82,7 +94,16 @@ def _field(loc: Sequence[int | str]) -> str | None:
 def _fix(kind: str, field: str | None, ctx: dict[str, Any]) -> str:
     name = (field or "").rsplit(".", 1)[-1]
     if kind == "missing":
-        return f"add {field}." if field else "send a JSON body."
+        return f"add {field}." if field and field != "body" else "send a JSON body."
+    if kind == "model_attributes_type" and field == "body":
+        return ("send the report as a JSON object with Content-Type: application/json (forms "
+                "go to /open311/v2/requests.json); see the schema at /docs.")
+    if kind == "string_too_short":
+        if field == "Idempotency-Key":
+            return ("send a non-empty key (e.g. a UUID made once per report) or leave the "
+                    "header out.")
+        return (f"give at least {ctx.get('min_length', 1)} character(s), or leave {field} out "
+                "if it is optional.")
     if kind == "extra_forbidden":
         return "remove it or correct its spelling (see the schema at /docs)."
     if kind == "timezone_aware":
@@ -111,6 +132,9 @@ def _fix(kind: str, field: str | None, ctx: dict[str, Any]) -> str:
         return "send fewer items or shorter text."
     if kind == "value_error" and name == "category":
         return "use a code listed by GET /categories (C01..C21)."
+    if kind == "value_error" and name == "reported_at":
+        return ("give a reported_at at or after occurred_at, each with its zone (Beijing time "
+                "is +08:00), or leave reported_at out to use the time received.")
     if kind == "value_error" and name == "crs":
         return "declare wgs84 (GPS), gcj02 (Amap/Tencent) or bd09 (Baidu)."
     return "correct the value and retry."
@@ -136,6 +160,12 @@ def _wants_xml(request: Request) -> bool:
     return request.url.path.endswith(".xml")
 
 
+def xml_response(root: ET.Element, status: int = 200) -> Response:
+    """``root`` serialised as UTF-8 XML with its declaration."""
+    return Response(ET.tostring(root, encoding="utf-8", xml_declaration=True),
+                    status_code=status, media_type="application/xml; charset=utf-8")
+
+
 def open311_error(request: Request, code: int, description: str) -> Response:
     """The GeoReport v2 error body, as JSON or XML by the URL's format suffix."""
     if _wants_xml(request):
@@ -143,8 +173,7 @@ def open311_error(request: Request, code: int, description: str) -> Response:
         error = ET.SubElement(root, "error")
         ET.SubElement(error, "code").text = str(code)
         ET.SubElement(error, "description").text = description
-        body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-        return Response(body, status_code=code, media_type="application/xml; charset=utf-8")
+        return xml_response(root, code)
     return JSONResponse([{"code": code, "description": description}], status_code=code)
 
 
@@ -152,7 +181,8 @@ def _is_open311(request: Request) -> bool:
     return request.url.path.startswith(OPEN311_PREFIX)
 
 
-def _describe(items: Sequence[dict[str, Any]]) -> str:
+def describe(items: Sequence[dict[str, Any]]) -> str:
+    """Error items as one sentence each (``field: message Fix: fix``), for Open311."""
     return " ".join(f"{i['field'] + ': ' if i['field'] else ''}{i['message']} Fix: {i['fix']}"
                     for i in items)
 
@@ -161,7 +191,7 @@ def _respond(request: Request, status: int, items: list[dict[str, Any]]) -> Resp
     if _is_open311(request):
         # Open311 knows 400 and 404 (and server errors); map the rest onto 400.
         code = status if status in (404, 413) or status >= 500 else 400
-        return open311_error(request, code, _describe(items))
+        return open311_error(request, code, describe(items))
     return error_response(status, items)
 
 
@@ -189,13 +219,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OutsideJurisdictionError)
     async def _outside(request: Request, exc: OutsideJurisdictionError) -> Response:
-        return _respond(request, 422, [_item(
-            "location", str(exc), "check the declared crs and that lon and lat are not swapped.")])
-
-    @app.exception_handler(LayerValidationError)
-    async def _layers(request: Request, exc: LayerValidationError) -> Response:
-        return _respond(request, 422, [_item(f"{i.layer}[{i.feature}]", i.problem, i.fix)
-                                       for i in exc.issues])
+        # Raised by service.crud.incidents for a point outside every community.
+        return _respond(request, 422, [_item("location", str(exc), _OUTSIDE_FIX)])
 
     @app.exception_handler(Open311Error)
     async def _open311(request: Request, exc: Open311Error) -> Response:

@@ -22,6 +22,7 @@ api_router.include_router(incidents.categories_router)
 api_router.include_router(jurisdiction.router)
 api_router.include_router(layers.router)
 api_router.include_router(open311.router)
+api_router.include_router(open311.discovery_router)
 api_router.include_router(map.router)
 
 

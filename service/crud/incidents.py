@@ -2,7 +2,8 @@
 
 Public ids look like ``QSH-2026-000123``: a prefix from the settings, the year the incident was
 received (Beijing time) and the database id. They are derived, not stored, so they cost no second
-write; :func:`parse_incident_id` accepts them or the bare number.
+write; :func:`parse_public_id` accepts them (strictly: this service's prefix, six digits or more)
+or the bare number, and :func:`get_incident` and the ``public_ids`` filter check the year too.
 
 Idempotency: a create with an ``Idempotency-Key`` stores the key and a fingerprint (SHA-256 of the
 validated input and the actor) in the incident's own row, so the incident, its audit row and its
@@ -14,21 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
-from geoalchemy2.shape import from_shape
-from shapely import Point
-from sqlalchemy import Integer, Select, column, func, insert, or_, select, text
+from sqlalchemy import Integer, Select, and_, column, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geo import crs as geocrs
+from geo.errors import OutsideJurisdictionError
 from geo.jurisdiction import Jurisdiction
 
 from ..categories import get_category
@@ -41,28 +40,31 @@ from ..schemas import (
     LocationRead,
     Resolution,
 )
+from ..timezones import BEIJING
 from .audit import record
 from .errors import ConflictError, InvalidInputError, NotFoundError
 
 __all__ = [
     "IncidentFilter",
     "IntakeParams",
+    "PublicId",
     "create_incident",
     "create_incidents_bulk",
     "find_duplicates",
     "get_incident",
     "incident_reads",
     "list_incidents",
-    "parse_incident_id",
+    "parse_public_id",
     "public_id",
     "request_fingerprint",
 ]
 
-BEIJING: Final = timezone(timedelta(hours=8), "CST")
-_PUBLIC_ID: Final = re.compile(r"^(?:[A-Za-z]{2,8}-\d{4}-)?0*(\d{1,12})$")
+_PUBLIC_ID: Final = re.compile(
+    r"^(?P<prefix>[A-Za-z]{2,8})-(?P<year>\d{4})-(?P<number>\d{6,12})$")
+_NUMBER: Final = re.compile(r"^\d{1,12}$")
+_MAX_ID: Final = 2**31 - 1  # incidents.id is a 32-bit integer on both databases
 # A report may be stamped a little ahead of the server's clock; beyond this it is a wrong zone.
 _CLOCK_SKEW: Final = timedelta(minutes=10)
-_M_PER_DEG: Final = 111_320.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,20 +76,43 @@ class IntakeParams:
     duplicate_window_hours: float = 24.0
 
 
-def public_id(incident: Incident, prefix: str = "QSH") -> str:
+def public_id(incident: Incident, *, prefix: str) -> str:
     """``PREFIX-YYYY-NNNNNN``: the year received (Beijing time) and the database id."""
     year = incident.received_at.astimezone(BEIJING).year
     return f"{prefix}-{year}-{incident.id:06d}"
 
 
-def parse_incident_id(text_id: str) -> int:
-    """The database id of ``QSH-2026-000123`` or ``123``."""
-    match = _PUBLIC_ID.match(text_id.strip())
-    if match is None:
-        raise NotFoundError("id", f"{text_id!r} is not an incident id.",
-                            "use the id returned when the incident was created, e.g. "
-                            "QSH-2026-000123, or its number (123).")
-    return int(match.group(1))
+@dataclass(frozen=True, slots=True)
+class PublicId:
+    """A parsed incident id: the database number and, for a public id, the year received."""
+
+    number: int
+    year: int | None = None
+
+    def matches(self, incident: Incident) -> bool:
+        """Whether ``incident`` is the one this id names (number, and year when given)."""
+        return incident.id == self.number and (
+            self.year is None or incident.received_at.astimezone(BEIJING).year == self.year)
+
+
+def parse_public_id(text_id: str, *, prefix: str) -> PublicId:
+    """Parse ``QSH-2026-000123`` (this service's ``prefix``, any case) or a bare ``123``.
+
+    Strict: another prefix, a short number (``QSH-2026-123``) or anything else raises
+    :class:`NotFoundError` naming the field ``id``. The year is returned, not checked: only the
+    stored row knows it (:meth:`PublicId.matches`).
+    """
+    raw = text_id.strip()
+    if _NUMBER.match(raw) and int(raw) <= _MAX_ID:
+        return PublicId(int(raw))
+    match = _PUBLIC_ID.match(raw)
+    if match is not None and match["prefix"].upper() == prefix.upper():
+        number, year = int(match["number"]), int(match["year"])
+        if f"{number:06d}" == match["number"] and number <= _MAX_ID and 1 <= year < 9999:
+            return PublicId(number, year)
+    raise NotFoundError("id", f"{text_id!r} is not an incident id of this service.",
+                        f"use the id returned when the incident was created, e.g. "
+                        f"{prefix}-2026-000123, or its number (123).")
 
 
 def request_fingerprint(payload: Mapping[str, Any], actor: str) -> str:
@@ -113,14 +138,7 @@ def _bbox_clause(session: Session, bbox: tuple[float, float, float, float]) -> A
     return Incident.geom.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326))
 
 
-def _around(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
-    # A box a little larger than the circle; the exact metric distance is checked afterwards.
-    dlat = radius_m * 1.05 / _M_PER_DEG
-    dlon = radius_m * 1.05 / (_M_PER_DEG * max(math.cos(math.radians(lat)), 1e-6))
-    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
-
-
-def find_duplicates(session: Session, incident: Incident, *, params: IntakeParams
+def find_duplicates(*, session: Session, incident: Incident, params: IntakeParams
                     ) -> list[DuplicateCandidate]:
     """Open incidents of the same category, reported before this one, within
     ``duplicate_radius_m`` (EPSG:4547 metres) and ``duplicate_window_hours`` of occurred_at."""
@@ -131,8 +149,8 @@ def find_duplicates(session: Session, incident: Incident, *, params: IntakeParam
                     Incident.id < incident.id,
                     Incident.occurred_at >= incident.occurred_at - window,
                     Incident.occurred_at <= incident.occurred_at + window,
-                    _bbox_clause(session, _around(incident.lon, incident.lat,
-                                                  params.duplicate_radius_m))))
+                    _bbox_clause(session, geocrs.degree_box(incident.lon, incident.lat,
+                                                            params.duplicate_radius_m))))
     candidates = list(session.scalars(query))
     if not candidates:
         return []
@@ -141,7 +159,7 @@ def find_duplicates(session: Session, incident: Incident, *, params: IntakeParam
     distances = np.hypot(xs - x0[0], ys - y0[0])
     found = [
         DuplicateCandidate(
-            id=public_id(c, params.id_prefix), category=c.category, status=c.status,
+            id=public_id(c, prefix=params.id_prefix), category=c.category, status=c.status,
             occurred_at=_utc(c.occurred_at), distance_m=round(float(d), 1),
             hours_apart=round(abs((c.occurred_at - incident.occurred_at).total_seconds())
                               / 3600.0, 2),
@@ -190,7 +208,7 @@ def _utc(value: datetime) -> datetime:
 def _read(incident: Incident, names: _Names, prefix: str) -> IncidentRead:
     vid = incident.layer_version_id
     return IncidentRead(
-        id=public_id(incident, prefix), number=incident.id, category=incident.category,
+        id=public_id(incident, prefix=prefix), number=incident.id, category=incident.category,
         category_name=get_category(incident.category).name_zh,
         location=LocationRead(lon=incident.lon, lat=incident.lat),
         input_location=LocationRead(lon=incident.input_lon, lat=incident.input_lat,
@@ -211,7 +229,7 @@ def _read(incident: Incident, names: _Names, prefix: str) -> IncidentRead:
         flags=_flags(incident), created_by=incident.created_by)
 
 
-def incident_reads(session: Session, incidents: list[Incident], *, prefix: str = "QSH"
+def incident_reads(*, session: Session, incidents: list[Incident], prefix: str = "QSH"
                    ) -> list[IncidentRead]:
     """Convert ORM incidents to API schemas, with layer labels and squad names."""
     names = _names(session, {i.layer_version_id for i in incidents})
@@ -219,6 +237,11 @@ def incident_reads(session: Session, incidents: list[Incident], *, prefix: str =
 
 
 # -- create ---------------------------------------------------------------------------------
+#
+# One row builder and one time check serve both creates. They differ, on purpose, in one default:
+# a missing ``reported_at`` is the receive time for a live report (create_incident), and
+# ``occurred_at`` for imported history (create_incidents_bulk), which has no receive time of its
+# own.
 
 
 def _to_wgs84(location_lon: float, location_lat: float, crs: str) -> tuple[float, float]:
@@ -227,7 +250,10 @@ def _to_wgs84(location_lon: float, location_lat: float, crs: str) -> tuple[float
 
 
 def _outside_error(jurisdiction: Jurisdiction, lon: float, lat: float,
-                   resolved: dict[str, object], crs: str) -> InvalidInputError:
+                   resolved: Mapping[Any, Any], crs: str, *, subject: str = "The point"
+                   ) -> OutsideJurisdictionError:
+    """What is outside, how far, and the nearest community; the API answers it as a 422 on
+    the field ``location`` with the fix (:mod:`service.api.errors`)."""
     code = resolved.get("nearest_community_code")
     names = dict(zip(jurisdiction.codes, jurisdiction.names, strict=True))
     name = names.get(code, code)
@@ -236,13 +262,44 @@ def _outside_error(jurisdiction: Jurisdiction, lon: float, lat: float,
     hint = ""
     if -90.0 <= lon <= 90.0 and not jurisdiction.resolve_one(lat, lon)["outside"]:
         hint = " Swapping lon and lat puts it inside: lon and lat look swapped."
-    return InvalidInputError(
-        "location",
-        f"The point ({lon:.6f}, {lat:.6f} WGS84, declared {crs}) is {how_far} outside the "
-        f"jurisdiction; the nearest community is {name} ({code}).{hint}",
-        "check that location.crs says how the point was picked (wgs84 for GPS, gcj02 for "
-        "Amap/Tencent, bd09 for Baidu) and that lon and lat are not swapped; a problem outside "
-        "the sub-district belongs to its neighbour.")
+    return OutsideJurisdictionError(
+        f"{subject} ({lon:.6f}, {lat:.6f} WGS84, declared {crs}) is {how_far} outside the "
+        f"jurisdiction; the nearest community is {name} ({code}).{hint}")
+
+
+def _check_times(occurred_at: datetime, reported_at: datetime, received_at: datetime, *,
+                 where: str = "") -> None:
+    """Refuse times ahead of the server's clock (beyond a little skew): a wrong zone."""
+    for name, value in (("occurred_at", occurred_at), ("reported_at", reported_at)):
+        if value > received_at + _CLOCK_SKEW:
+            raise InvalidInputError(
+                f"{where}{name}", f"{where}{name} {value.isoformat()} is in the future (server "
+                f"time {received_at.astimezone(BEIJING).isoformat()}).",
+                "check the time zone: Beijing time is +08:00.")
+
+
+def _resolution_columns(resolved: Mapping[Any, Any]) -> dict[str, Any]:
+    return {key: resolved[key] for key in (
+        "community_code", "community_name", "community_squad", "squad", "key_road_id",
+        "key_road_name", "key_road_m", "boundary_m", "nearest_community_code")}
+
+
+def _row(item: IncidentCreate, lon: float, lat: float, resolved: Mapping[Any, Any], *,
+         reported_at: datetime, received_at: datetime, layer_version_id: int, actor: str
+         ) -> dict[str, Any]:
+    """The incidents row of a resolved report (inside the jurisdiction), both creates alike."""
+    x, y = float(lon), float(lat)
+    loc = item.location
+    return {
+        "category": item.category, "description": item.description,
+        "photo_urls": [str(u) for u in item.photo_urls], "address": item.address,
+        "lon": x, "lat": y, "geom": f"SRID=4326;POINT({x!r} {y!r})",
+        "input_crs": loc.crs, "input_lon": loc.lon, "input_lat": loc.lat,
+        "occurred_at": item.occurred_at, "reported_at": reported_at,
+        "received_at": received_at, "updated_at": received_at, "source": item.source,
+        "reporter": item.reporter, "urgent": item.urgent, "status": "reported",
+        "layer_version_id": layer_version_id, **_resolution_columns(resolved),
+        "near_boundary": bool(resolved["near_boundary"]), "outside": False, "created_by": actor}
 
 
 def create_incident(*, session: Session, incident_in: IncidentCreate, actor: str,
@@ -251,12 +308,13 @@ def create_incident(*, session: Session, incident_in: IncidentCreate, actor: str
                     fingerprint: str | None = None) -> tuple[IncidentCreated, bool]:
     """Resolve and store one incident with its audit row, and commit.
 
-    Returns the stored incident with possible duplicates, and whether it was created now
-    (False for an idempotent replay). ``fingerprint`` identifies the request for
-    idempotency (default: the validated input and the actor; give one when the input holds
-    server-made values, such as Open311's receive time). Raises :class:`InvalidInputError`
-    for a point outside the jurisdiction or a time in the future, :class:`ConflictError` for
-    a reused key.
+    A missing ``reported_at`` is the receive time. Returns the stored incident with possible
+    duplicates, and whether it was created now (False for an idempotent replay).
+    ``fingerprint`` identifies the request for idempotency (default: the validated input and
+    the actor; give one when the input holds server-made values, such as Open311's receive
+    time). Raises :class:`geo.errors.OutsideJurisdictionError` for a point outside the
+    jurisdiction, :class:`InvalidInputError` for a time in the future, :class:`ConflictError`
+    for a reused key.
     """
     params = params or IntakeParams()
     if fingerprint is None:
@@ -274,22 +332,12 @@ def create_incident(*, session: Session, incident_in: IncidentCreate, actor: str
     if resolved["outside"]:
         raise _outside_error(jurisdiction, lon, lat, resolved, loc.crs)
     reported_at = incident_in.reported_at or received_at
-    for name, value in (("occurred_at", incident_in.occurred_at), ("reported_at", reported_at)):
-        if value > received_at + _CLOCK_SKEW:
-            raise InvalidInputError(
-                name, f"{name} {value.isoformat()} is in the future (server time "
-                f"{received_at.astimezone(BEIJING).isoformat()}).",
-                "check the time zone: Beijing time is +08:00.")
+    _check_times(incident_in.occurred_at, reported_at, received_at)
 
     incident = Incident(
-        category=incident_in.category, description=incident_in.description,
-        photo_urls=[str(u) for u in incident_in.photo_urls], address=incident_in.address,
-        lon=lon, lat=lat, geom=from_shape(Point(lon, lat), srid=4326),
-        input_crs=loc.crs, input_lon=loc.lon, input_lat=loc.lat,
-        occurred_at=incident_in.occurred_at, reported_at=reported_at, received_at=received_at,
-        updated_at=received_at, source=incident_in.source, reporter=incident_in.reporter,
-        urgent=incident_in.urgent, status="reported", layer_version_id=layer_version_id,
-        **_resolution_columns(resolved), created_by=actor, idempotency_key=idempotency_key,
+        **_row(incident_in, lon, lat, resolved, reported_at=reported_at,
+               received_at=received_at, layer_version_id=layer_version_id, actor=actor),
+        idempotency_key=idempotency_key,
         request_fingerprint=fingerprint if idempotency_key is not None else None)
     session.add(incident)
     try:
@@ -311,17 +359,10 @@ def create_incident(*, session: Session, incident_in: IncidentCreate, actor: str
     return created, True
 
 
-def _resolution_columns(resolved: Mapping[Any, Any]) -> dict[str, Any]:
-    return {key: resolved[key] for key in (
-        "community_code", "community_name", "community_squad", "squad", "key_road_id",
-        "key_road_name", "key_road_m", "boundary_m", "near_boundary", "outside",
-        "nearest_community_code")}
-
-
 def _created(session: Session, incident: Incident, params: IntakeParams) -> IncidentCreated:
-    read = incident_reads(session, [incident], prefix=params.id_prefix)[0]
-    return IncidentCreated(**read.model_dump(),
-                           possible_duplicates=find_duplicates(session, incident, params=params))
+    read = incident_reads(session=session, incidents=[incident], prefix=params.id_prefix)[0]
+    return IncidentCreated(**read.model_dump(), possible_duplicates=find_duplicates(
+        session=session, incident=incident, params=params))
 
 
 def _replay(session: Session, key: str, fingerprint: str, params: IntakeParams
@@ -333,7 +374,7 @@ def _replay(session: Session, key: str, fingerprint: str, params: IntakeParams
         raise ConflictError(
             "Idempotency-Key",
             f"Idempotency-Key {key!r} was already used for incident "
-            f"{public_id(stored, params.id_prefix)} with a different request.",
+            f"{public_id(stored, prefix=params.id_prefix)} with a different request.",
             "send a new key for a new report; reuse a key only to retry the identical request.")
     return _created(session, stored, params)
 
@@ -342,8 +383,12 @@ def create_incidents_bulk(*, session: Session, items: list[IncidentCreate], acto
                           jurisdiction: Jurisdiction, layer_version_id: int) -> int:
     """Resolve ``items`` in one vectorised call and insert them in the caller's transaction.
 
-    All or nothing: a point outside the jurisdiction raises :class:`InvalidInputError` naming
-    the first such item, before anything is written. Returns the number inserted. The caller
+    For imported history (the demo month, a migration): a missing ``reported_at`` is the item's
+    ``occurred_at``, not the receive time. The same checks as :func:`create_incident` apply,
+    all or nothing, before anything is written: a point outside the jurisdiction raises
+    :class:`geo.errors.OutsideJurisdictionError` naming the first such item, a time in the
+    future :class:`InvalidInputError` naming it (``items[3].occurred_at``). One audit row
+    records the count and the first and last id. Returns the number inserted. The caller
     commits (e.g. with :func:`service.db.session_scope`).
     """
     if not items:
@@ -358,46 +403,45 @@ def create_incidents_bulk(*, session: Session, items: list[IncidentCreate], acto
                                                  [items[i].location.lat for i in index],
                                                  source=crs)
     frame = jurisdiction.resolve(lon, lat)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     outside = np.flatnonzero(frame["outside"].to_numpy())
     if len(outside):
         first = int(outside[0])
-        raise InvalidInputError(
-            f"items[{first}].location",
-            f"{len(outside)} of {len(items)} points lie outside the jurisdiction, the first "
-            f"at ({lon[first]:.6f}, {lat[first]:.6f}).",
-            "check the declared crs of those items or drop them; nothing was stored.")
+        raise _outside_error(
+            jurisdiction, float(lon[first]), float(lat[first]), records[first],
+            items[first].location.crs,
+            subject=f"{len(outside)} of {len(items)} points lie outside the jurisdiction and "
+                    f"nothing was stored. The first, items[{first}].location")
     received_at = datetime.now(UTC)
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     rows = []
     for i, (item, resolved) in enumerate(zip(items, records, strict=True)):
-        x, y = float(lon[i]), float(lat[i])
-        rows.append({
-            "category": item.category, "description": item.description,
-            "photo_urls": [str(u) for u in item.photo_urls], "address": item.address,
-            "lon": x, "lat": y, "geom": f"SRID=4326;POINT({x!r} {y!r})",
-            "input_crs": item.location.crs, "input_lon": item.location.lon,
-            "input_lat": item.location.lat, "occurred_at": item.occurred_at,
-            "reported_at": item.reported_at or item.occurred_at, "received_at": received_at,
-            "updated_at": received_at, "source": item.source, "reporter": item.reporter,
-            "urgent": item.urgent, "status": "reported", "layer_version_id": layer_version_id,
-            **_resolution_columns(resolved), "near_boundary": bool(resolved["near_boundary"]),
-            "outside": False, "created_by": actor})
-    session.execute(insert(Incident), rows)
+        reported_at = item.reported_at or item.occurred_at
+        _check_times(item.occurred_at, reported_at, received_at, where=f"items[{i}].")
+        rows.append(_row(item, lon[i], lat[i], resolved, reported_at=reported_at,
+                         received_at=received_at, layer_version_id=layer_version_id,
+                         actor=actor))
+    ids = list(session.scalars(
+        insert(Incident).returning(Incident.id, sort_by_parameter_order=True), rows))
     record(session, actor=actor, action="bulk_create", entity="incident",
-           detail={"count": len(rows), "layer_version_id": layer_version_id})
+           entity_id=f"{ids[0]}..{ids[-1]}",
+           detail={"count": len(ids), "first_id": ids[0], "last_id": ids[-1],
+                   "layer_version_id": layer_version_id})
     session.flush()
-    return len(rows)
+    return len(ids)
 
 
 # -- read -----------------------------------------------------------------------------------
 
 
 def get_incident(*, session: Session, incident_id: str | int, prefix: str = "QSH") -> Incident:
-    """One incident by public id or number; :class:`NotFoundError` names what to check."""
-    number = incident_id if isinstance(incident_id, int) else parse_incident_id(incident_id)
-    incident = session.get(Incident, number)
-    if incident is None or (isinstance(incident_id, str) and not incident_id.isdigit()
-                            and public_id(incident, prefix) != incident_id.strip().upper()):
+    """One incident by public id or number; :class:`NotFoundError` names what to check.
+
+    A public id must match the stored incident's year as well as its number.
+    """
+    wanted = (PublicId(incident_id) if isinstance(incident_id, int)
+              else parse_public_id(incident_id, prefix=prefix))
+    incident = session.get(Incident, wanted.number)
+    if incident is None or not wanted.matches(incident):
         raise NotFoundError("id", f"No incident {incident_id}.",
                             "check the id (GET /incidents lists the stored ones).")
     return incident
@@ -405,11 +449,17 @@ def get_incident(*, session: Session, incident_id: str | int, prefix: str = "QSH
 
 @dataclass(frozen=True, slots=True)
 class IncidentFilter:
-    """Filters of :func:`list_incidents`; ``None`` means no filter."""
+    """Filters of :func:`list_incidents`; ``None`` means no filter.
 
-    ids: list[int] | None = None
+    ``squads`` is the squad that answers for the incident (the key road's squad on a key
+    road); ``community_squads`` is the squad of the community it lies in. ``until`` is
+    exclusive. ``public_ids`` match the number and, for public ids, the year received.
+    """
+
+    public_ids: list[PublicId] | None = None
     community_codes: set[str] | None = None
     squads: set[str] | None = None
+    community_squads: set[str] | None = None
     categories: set[str] | None = None
     statuses: set[str] | None = None
     exclude_statuses: set[str] | None = None
@@ -420,16 +470,26 @@ class IncidentFilter:
     bbox: tuple[float, float, float, float] | None = None
 
 
+def _id_clause(wanted: PublicId) -> Any:
+    if wanted.year is None:
+        return Incident.id == wanted.number
+    return and_(Incident.id == wanted.number,
+                Incident.received_at >= datetime(wanted.year, 1, 1, tzinfo=BEIJING),
+                Incident.received_at < datetime(wanted.year + 1, 1, 1, tzinfo=BEIJING))
+
+
 def _filtered(session: Session, query: Select[Any], flt: IncidentFilter) -> Select[Any]:
     time_column = getattr(Incident, flt.time_field)
     conditions: list[Any] = []
-    if flt.ids is not None:
-        conditions.append(Incident.id.in_(flt.ids))
+    if flt.public_ids is not None:
+        conditions.append(or_(*(_id_clause(p) for p in flt.public_ids))
+                          if flt.public_ids else Incident.id.is_(None))
     if flt.community_codes is not None:
         conditions.append(Incident.community_code.in_(sorted(flt.community_codes)))
     if flt.squads is not None:
-        conditions.append(or_(Incident.squad.in_(sorted(flt.squads)),
-                              Incident.community_squad.in_(sorted(flt.squads))))
+        conditions.append(Incident.squad.in_(sorted(flt.squads)))
+    if flt.community_squads is not None:
+        conditions.append(Incident.community_squad.in_(sorted(flt.community_squads)))
     if flt.categories is not None:
         conditions.append(Incident.category.in_(sorted(flt.categories)))
     if flt.statuses is not None:
@@ -451,7 +511,7 @@ def _filtered(session: Session, query: Select[Any], flt: IncidentFilter) -> Sele
 
 def list_incidents(*, session: Session, filters: IncidentFilter | None = None,
                    limit: int = 100, offset: int = 0) -> tuple[int, list[Incident]]:
-    """The total matching ``filters`` and one page of them, newest occurred_at first."""
+    """The total matching ``filters`` and one page of them, newest ``time_field`` first."""
     flt = filters or IncidentFilter()
     total = session.scalar(_filtered(session, select(func.count(Incident.id)), flt)) or 0
     page = _filtered(session, select(Incident), flt).order_by(

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from shapely.geometry import LineString, Point, box
 
 from geo import crs as geocrs
 from layers.pack import LayerPack, read_pack
@@ -20,29 +19,8 @@ NAMES = {"C01": "市容环境卫生与户外广告", "C02": "占道施工与摆�
 
 
 @pytest.fixture(scope="module")
-def pack() -> LayerPack:
-    communities = gpd.GeoDataFrame({
-        "code": ["440303010002", "440303010001"], "name_zh": ["西社区", "东社区"],
-        "name_pinyin": ["Xi", "Dong"], "name_en": ["West", "East"],
-        "aliases": [[], []], "squad": ["west", "east"],
-    }, geometry=[box(114.080, 22.570, 114.095, 22.585), box(114.095, 22.570, 114.110, 22.585)],
-        crs="EPSG:4326")
-    roads = gpd.GeoDataFrame({
-        "road_id": ["w-road", "e-road"], "name_zh": ["西路", "东路"], "name_pinyin": ["", ""],
-        "road_class": ["primary", "primary"], "squad": ["west", "east"],
-    }, geometry=[LineString([(114.081, 22.5775), (114.094, 22.5775)]),
-                 LineString([(114.1025, 22.571), (114.1025, 22.584)])], crs="EPSG:4326")
-    stations = gpd.GeoDataFrame({
-        "code": ["base", "police"], "name_zh": ["执法队驻点", "派出所"],
-        "name_en": ["Base", "Police"], "kind": ["enforcement_base", "police_station"],
-        "squad": ["west", ""],
-    }, geometry=[Point(114.092, 22.576), Point(114.098, 22.578)], crs="EPSG:4326")
-    squads = pd.DataFrame({"code": ["west", "east"], "name_zh": ["巡查一中队", "巡查二中队"],
-                           "name_en": ["Squad 1 (west)", "Squad 2 (east)"],
-                           "base_station": ["base", None]})
-    return LayerPack(name="squares", version="test", communities=communities, key_roads=roads,
-                     stations=stations, squads=squads,
-                     metadata={"official": False, "status": "hand-made test squares"})
+def pack(squares_pack: LayerPack) -> LayerPack:
+    return squares_pack
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from geo import crs as geocrs
-from service.crud.incidents import BEIJING
+from service.timezones import BEIJING
 
 # Points in the test pack (tests/data/pack): three 0.01-degree squares side by side.
 NIGANG = (114.105, 22.574)  # 泥岗 (alias 坭岗), west squad, away from boundaries and the road

@@ -3,12 +3,10 @@
 import datetime as dt
 import re
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from shapely.geometry import LineString, Point, box
 
 from geo import crs as geocrs
 from layers.pack import LayerPack, read_pack
@@ -17,44 +15,9 @@ from service.demo import DEMO_COLUMNS, generate_demo_incidents
 START = dt.date(2026, 11, 2)  # a Monday
 
 
-def square_pack(*, with_places: bool = True) -> LayerPack:
-    """Two 1.5 km squares near Qingshuihe: west (squad 1) and east (squad 2)."""
-    communities = gpd.GeoDataFrame({
-        "code": ["440303010002", "440303010001"], "name_zh": ["西社区", "东社区"],
-        "name_pinyin": ["Xi", "Dong"], "name_en": ["West", "East"],
-        "aliases": [[], []], "squad": ["west", "east"],
-    }, geometry=[box(114.080, 22.570, 114.095, 22.585), box(114.095, 22.570, 114.110, 22.585)],
-        crs="EPSG:4326")
-    roads = gpd.GeoDataFrame({
-        "road_id": ["w-road", "e-road"], "name_zh": ["西路", "东路"], "name_pinyin": ["", ""],
-        "road_class": ["primary", "primary"], "squad": ["west", "east"],
-    }, geometry=[LineString([(114.081, 22.5775), (114.094, 22.5775)]),
-                 LineString([(114.1025, 22.571), (114.1025, 22.584)])], crs="EPSG:4326")
-    stations = gpd.GeoDataFrame({
-        "code": ["base", "police"], "name_zh": ["执法队驻点", "派出所"],
-        "name_en": ["Base", "Police"], "kind": ["enforcement_base", "police_station"],
-        "squad": ["west", ""],
-    }, geometry=[Point(114.092, 22.576), Point(114.098, 22.578)], crs="EPSG:4326")
-    places = gpd.GeoDataFrame({
-        "place_id": [f"p{i}" for i in range(7)],
-        "name_zh": ["地铁站", "菜市场", "城中村", "学校", "工地", "花园小区", "商业街"],
-        "kind": ["metro", "market", "urban_village", "school", "construction", "residential",
-                 "commercial_street"],
-        "community": ["440303010002"] * 4 + ["440303010001"] * 3,
-    }, geometry=[Point(114.085, 22.575), Point(114.090, 22.580), Point(114.088, 22.573),
-                 Point(114.083, 22.582), Point(114.100, 22.580), Point(114.105, 22.574),
-                 Point(114.107, 22.582)], crs="EPSG:4326")
-    squads = pd.DataFrame({"code": ["west", "east"], "name_zh": ["巡查一中队", "巡查二中队"],
-                           "name_en": ["Squad 1 (west)", "Squad 2 (east)"],
-                           "base_station": ["base", None]})
-    return LayerPack(name="squares", version="test", communities=communities, key_roads=roads,
-                     stations=stations, squads=squads, places=places if with_places else None,
-                     metadata={"official": False, "status": "hand-made test squares"})
-
-
 @pytest.fixture(scope="module")
-def pack() -> LayerPack:
-    return square_pack()
+def pack(squares_pack: LayerPack) -> LayerPack:
+    return squares_pack
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +110,18 @@ def test_reporting_rules(demo: pd.DataFrame):
     assert ((patrol_hours >= 7) & (patrol_hours < 23)).all()  # the squads' two shifts
 
 
+def test_only_incidents_reported_within_the_window(pack: LayerPack, demo: pd.DataFrame):
+    end = pd.Timestamp(START + dt.timedelta(days=28)).tz_localize("Asia/Shanghai")
+    assert (demo["reported_at"] < end).all()
+    # So a window ending today is all past: bulk intake refuses reports from the future.
+    now = pd.Timestamp.now(tz="Asia/Shanghai")
+    today = now.date()
+    recent = generate_demo_incidents(pack, start=today - dt.timedelta(days=2), days=2, seed=1)
+    assert len(recent) > 0
+    assert (recent["reported_at"] <= now).all()
+    assert (recent["occurred_at"] <= now).all()
+
+
 def test_reporters_are_roles(demo: pd.DataFrame):
     by_source = demo.groupby("source")["reporter"].agg(set)
     assert by_source["daily_inspection"] <= {"info-group:440303010002",
@@ -158,8 +133,8 @@ def test_reporters_are_roles(demo: pd.DataFrame):
     assert demo["description"].str.len().gt(4).all()
 
 
-def test_without_places_falls_back_to_centres_and_roads():
-    pack = square_pack(with_places=False)
+def test_without_places_falls_back_to_centres_and_roads(squares_pack_without_places: LayerPack):
+    pack = squares_pack_without_places
     demo = generate_demo_incidents(pack, start=START, days=3, seed=1, daily_mean=40)
     area = shapely.union_all(pack.communities.geometry.values)
     assert len(demo) > 60

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from geo import crs as geocrs
+from geo.errors import OutsideJurisdictionError
+from service import crud
 from service.models import AuditLog, Incident
+from service.schemas import IncidentCreate
 
 from .helpers import (
     MEIYUAN,
@@ -124,7 +127,7 @@ BAD_INPUTS = {
     "malformed time": ({"occurred_at": "yesterday morning"}, 422, "occurred_at"),
     "future time": ({"occurred_at": "2099-01-01T09:00:00+08:00"}, 422, "occurred_at"),
     "occurred after reported": ({"occurred_at": hours_ago(1), "reported_at": hours_ago(2)},
-                                422, None),
+                                422, "reported_at"),
     "ftp photo": ({"photo_urls": ["ftp://example.org/a.jpg"]}, 422, "photo_urls[0]"),
     "not a url": ({"photo_urls": ["photo.jpg"]}, 422, "photo_urls[0]"),
     "typo field": ({"lng": 114.1}, 422, "lng"),
@@ -152,6 +155,44 @@ def test_missing_fields(client, missing):
     assert _fields(response) == [missing]
     assert response.json()["detail"][0]["fix"] == f"add {missing}."
     _assert_nothing_stored(client)
+
+
+def test_reported_before_occurred_names_reported_at(client):
+    response = client.post("/incidents", json=body(occurred_at=hours_ago(1),
+                                                   reported_at=hours_ago(2)))
+    assert response.status_code == 422
+    [item] = response.json()["detail"]
+    assert item["field"] == "reported_at"
+    assert "before occurred_at" in item["message"]
+    assert "at or after occurred_at" in item["fix"]
+    assert "+08:00" in item["fix"]
+    _assert_nothing_stored(client)
+
+
+def test_empty_idempotency_key_names_the_header(client):
+    response = client.post("/incidents", json=body(), headers={"Idempotency-Key": ""})
+    assert response.status_code == 422
+    [item] = response.json()["detail"]
+    assert item["field"] == "Idempotency-Key"
+    assert "non-empty key" in item["fix"]
+    _assert_nothing_stored(client)
+
+
+def test_form_body_says_send_json(client):
+    response = client.post("/incidents", data={"category": "C01", "source": "patrol"})
+    assert response.status_code == 422
+    [item] = response.json()["detail"]
+    assert item["field"] == "body"
+    assert "application/json" in item["fix"]
+    _assert_nothing_stored(client)
+
+
+def test_empty_optional_text_says_leave_it_out(client):
+    response = client.post("/incidents", json=body(reporter=""))
+    assert response.status_code == 422
+    [item] = response.json()["detail"]
+    assert item["field"] == "reporter"
+    assert "at least 1 character" in item["fix"]
 
 
 def test_naive_time_says_add_a_zone(client):
@@ -195,6 +236,18 @@ def test_outside_names_distance_and_nearest(client):
     assert "清水河" in item["message"]
     assert "crs" in item["fix"]
     assert "swapped" in item["fix"]
+    _assert_nothing_stored(client)
+
+
+def test_crud_raises_outside_jurisdiction_error(client):
+    """The one error for a point outside: raised by crud, answered by one handler."""
+    factory = client.app.state.sessionmaker
+    with factory() as session:
+        layer = client.app.state.jurisdiction_cache.get(session)
+        with pytest.raises(OutsideJurisdictionError, match=r"7,1\d\d m outside.*清水河"):
+            crud.create_incident(session=session, incident_in=IncidentCreate.model_validate(
+                body(OUTSIDE)), actor="t", jurisdiction=layer.jurisdiction,
+                layer_version_id=layer.version_id)
     _assert_nothing_stored(client)
 
 
@@ -350,8 +403,11 @@ def test_filter_unknown_community(client):
 
 
 @pytest.mark.parametrize(("params", "expected"), [
-    ({"squad": "east"}, 2),            # 清水河 and the key-road incident
-    ({"squad": "巡查一中队"}, 4),       # community squad west, incl. the road incident
+    ({"squad": "east"}, 2),            # 清水河 and the key-road incident (road squad east)
+    ({"squad": "巡查一中队"}, 3),       # answered by west: not the road incident in 梅园
+    ({"community_squad": "west"}, 4),  # in a west community, incl. the road incident
+    ({"community_squad": "巡查二中队"}, 1),  # 清水河 only
+    ({"squad": "east", "community_squad": "west"}, 1),  # the road incident
     ({"category": "C02"}, 3),
     ({"category": "2"}, 3),
     ({"source": "complaint"}, 1),
@@ -378,11 +434,31 @@ def test_filter_since_until(client):
     ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"),
     ({"category": "C99"}, "category"), ({"status": "lost"}, "status"),
     ({"limit": 0}, "limit"), ({"format": "kml"}, "format"), ({"squad": "巡查九中队"}, "squad"),
+    ({"community_squad": "north"}, "community_squad"),
 ])
 def test_bad_filters(client, params, field):
     response = client.get("/incidents", params=params)
     assert response.status_code == 422
     assert _fields(response) == [field]
+
+
+@pytest.mark.parametrize(("bbox", "words"), [
+    ("114.10,200,114.13,22.58", "minlat '200'"),        # lat 200 was accepted
+    ("114.10,22.57,114.13,-90.5", "maxlat '-90.5'"),
+    ("181,22.57,182,22.58", "minlon '181'"),
+    ("114.10,22.57,nan,22.58", "maxlon 'nan'"),
+    ("114.10,22.57,inf,22.58", "maxlon 'inf'"),
+    ("114.13,22.57,114.10,22.58", "minlon 114.13 is not below maxlon 114.1"),
+    ("114.10,22.58,114.13,22.58", "minlat 22.58 is not below maxlat 22.58"),
+    ("22.57,114.10,22.58,114.13", "minlat '114.10'"),  # swapped: lat 114
+])
+def test_bbox_names_the_bad_value(client, bbox, words):
+    response = client.get("/incidents", params={"bbox": bbox})
+    assert response.status_code == 422
+    [item] = response.json()["detail"]
+    assert item["field"] == "bbox"
+    assert words in item["message"]
+    assert "minlon,minlat,maxlon,maxlat" in item["fix"]
 
 
 @pytest.mark.parametrize("how", ["format", "accept"])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import logging
+import time
+
 import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from sqlalchemy import select, update
+from sqlalchemy import event, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from geo.errors import LayerValidationError
@@ -14,7 +18,7 @@ from service import layerstore
 from service.crud.errors import ConflictError, InvalidInputError, NotFoundError
 from service.models import AuditLog, Community, LayerVersion
 
-from .helpers import MEIYUAN, count_rows
+from .helpers import MEIYUAN, body, count_rows
 
 
 def _session(client):
@@ -192,3 +196,131 @@ def test_community_rows_per_version(client, test_pack):
         assert session.scalar(select(Community.squad).join(LayerVersion).where(
             LayerVersion.label == "squares@2", Community.code == "440303010002")) == "east"
     assert count_rows(client, Community) == 6
+
+
+def _renamed_pack(pack):
+    """Version 3: 梅园 is renamed 新梅园 (and its pinyin and English name change too)."""
+    communities = pack.communities.copy()
+    row = communities["code"] == "440303010002"
+    communities.loc[row, "name_zh"] = "新梅园"
+    communities.loc[row, "name_pinyin"] = "Xinmeiyuan"
+    communities.loc[row, "name_en"] = "New Meiyuan"
+    return type(pack)(name=pack.name, version="3", communities=communities,
+                      key_roads=pack.key_roads, stations=pack.stations, squads=pack.squads,
+                      places=pack.places, metadata=pack.metadata)
+
+
+def test_community_codes_ask_the_cached_lookup_first(client):
+    engine = client.app.state.engine
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+
+    with _session(client) as session:
+        layer = client.app.state.jurisdiction_cache.get(session)
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert layerstore.community_codes(session, "坭岗", lookup=layer.community_lookup
+                                              ) == {"440303010001"}
+            assert layerstore.community_codes(session, "MEIYUAN", lookup=layer.community_lookup
+                                              ) == {"440303010002"}
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert statements == []  # answered from memory
+
+
+def test_community_names_of_older_versions_still_filter(client, test_pack):
+    before = client.post("/incidents", json=body(MEIYUAN)).json()
+    with _session(client) as session:
+        layerstore.import_pack(session, _renamed_pack(test_pack), actor="t", activate=True)
+        session.commit()
+        layer = client.app.state.jurisdiction_cache.get(session)
+        assert "梅园" not in layer.community_lookup
+        # Not in the active version: looked up in the stored ones.
+        assert layerstore.community_codes(session, "梅园", lookup=layer.community_lookup
+                                          ) == {"440303010002"}
+    after = client.post("/incidents", json=body(MEIYUAN)).json()
+    assert after["resolution"]["community_name"] == "新梅园"
+    for name in ("梅园", "新梅园", "new meiyuan", "440303010002"):
+        listed = client.get("/incidents", params={"community": name}).json()
+        assert sorted(i["id"] for i in listed["items"]) == sorted([before["id"], after["id"]])
+
+
+# -- ensure_layers: the start-up import -----------------------------------------------------
+
+
+def _no_versions(client):
+    with _session(client) as session:
+        for version in layerstore.list_versions(session):
+            session.delete(version)
+        session.commit()
+    assert count_rows(client, LayerVersion) == 0
+
+
+def test_ensure_layers_imports_once(client, settings):
+    _no_versions(client)
+    with _session(client) as session:
+        assert layerstore.ensure_layers(session, settings, actor="system:startup") == "squares@1"
+        session.commit()
+    with _session(client) as session:
+        assert layerstore.ensure_layers(session, settings, actor="system:startup") is None
+        [version] = layerstore.list_versions(session)
+    assert version.active
+    assert version.created_by == "system:startup"
+
+
+def test_ensure_layers_without_a_pack_raises_file_not_found(client, settings, tmp_path):
+    _no_versions(client)
+    with _session(client) as session, pytest.raises(FileNotFoundError):
+        layerstore.ensure_layers(session, settings.model_copy(update={"layer_pack": tmp_path}),
+                                 actor="system:startup")
+
+
+def test_ensure_layers_after_a_stale_check_carries_on(client, settings, monkeypatch):
+    """Worker 2 checked before worker 1 committed: its import conflicts and is dropped."""
+    _no_versions(client)
+    with _session(client) as session:
+        assert layerstore.ensure_layers(session, settings, actor="worker-1") == "squares@1"
+        session.commit()
+    monkeypatch.setattr(layerstore, "_any_version", lambda _session: False)
+    with _session(client) as session:
+        assert layerstore.ensure_layers(session, settings, actor="worker-2") is None
+        # The caller's transaction is still usable.
+        session.add(AuditLog(actor="worker-2", action="start", entity="app", detail={}))
+        session.commit()
+    with _session(client) as session:
+        [version] = layerstore.list_versions(session)
+        assert (version.created_by, version.active) == ("worker-1", True)
+
+
+def test_ensure_layers_concurrently_imports_once(client, settings, caplog):
+    """Two workers start on an empty database: one imports, the other carries on."""
+    _no_versions(client)
+    factory = client.app.state.sessionmaker
+    engine = client.app.state.engine
+
+    def second_worker():
+        with factory() as session:
+            label = layerstore.ensure_layers(session, settings, actor="worker-2")
+            session.commit()
+            return label
+
+    caplog.set_level(logging.INFO, logger="service.layerstore")
+    with factory() as first, concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        assert layerstore.ensure_layers(first, settings, actor="worker-1") == "squares@1"
+        future = pool.submit(second_worker)
+        if engine.dialect.name == "postgresql":
+            # Wait until worker 2 is blocked on worker 1's uncommitted label.
+            deadline = time.monotonic() + 20
+            with engine.connect() as conn:
+                while not conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+                    assert time.monotonic() < deadline, "worker 2 never waited for worker 1"
+                    time.sleep(0.05)
+        else:
+            time.sleep(0.3)  # SpatiaLite: worker 2 waits for the writer lock to begin at all
+        first.commit()
+        assert future.result(timeout=60) is None
+    assert count_rows(client, LayerVersion) == 1
+    if engine.dialect.name == "postgresql":
+        assert "imported by another process" in caplog.text

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from defusedxml import ElementTree as SafeET
 from sqlalchemy import select
 
 from geo import crs as geocrs
+from service.api.routes import open311
 from service.categories import get_category
-from service.models import Incident
+from service.models import AuditLog, Incident
 
 from .helpers import MEIYUAN, NIGANG, OUTSIDE, QINGSHUIHE, count_rows
 
@@ -141,34 +142,66 @@ def test_post_with_crs_extension(client):
     assert request["long"] == pytest.approx(NIGANG[0], abs=1e-5)
 
 
-@pytest.mark.parametrize(("fields", "words"), [
-    ({"service_code": ""}, "service_code"),
-    ({"service_code": "C99"}, "C99"),
-    ({"lat": "", "long": ""}, "lat and long"),
-    ({"lat": "", "long": "", "address_string": "梅园路"}, "address_string"),
-    ({"lat": "north"}, "lat"),
-    ({"lat": "nan"}, "finite"),
-    ({"long": "inf"}, "finite"),
-    ({"lat": "122.5"}, "lat"),
-    ({"crs": "mars"}, "crs"),
-    ({"media_url": "ftp://example.org/x.jpg"}, "media_url"),
-    ({"lat": str(OUTSIDE[1]), "long": str(OUTSIDE[0])}, "outside"),
+@pytest.mark.parametrize(("fields", "status", "words"), [
+    ({"service_code": ""}, 400, "service_code"),
+    ({"service_code": "C99"}, 400, "service_code 'C99' not found"),  # a parameter: 400
+    ({"lat": "", "long": ""}, 400, "lat and long"),
+    ({"lat": "", "long": "", "address_string": "梅园路"}, 400, "address_string"),
+    ({"lat": "north"}, 400, "lat"),
+    ({"lat": "nan"}, 400, "finite"),
+    ({"long": "inf"}, 400, "finite"),
+    ({"lat": "122.5"}, 400, "lat:"),
+    ({"crs": "mars"}, 400, "crs:"),
+    ({"media_url": "ftp://example.org/x.jpg"}, 400, "media_url:"),
+    ({"lat": str(OUTSIDE[1]), "long": str(OUTSIDE[0])}, 400, "location: The point"),
 ])
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_post_errors(client, fields, words, fmt):
+def test_post_errors(client, fields, status, words, fmt):
     response = client.post(f"{BASE}/requests.{fmt}", data=_form(**fields))
-    assert response.status_code in (400, 404), response.text
+    assert response.status_code == status, response.text
     if fmt == "json":
         [error] = response.json()
-        assert error["code"] == response.status_code
+        assert error["code"] == status
         description = error["description"]
     else:
         root = _xml(response)
         assert root.tag == "errors"
         description = root.find("error").findtext("description")
-        assert root.find("error").findtext("code") == str(response.status_code)
+        assert root.find("error").findtext("code") == str(status)
     assert words in description
     assert count_rows(client, Incident) == 0
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_post_json_body_says_send_a_form(client, fmt):
+    response = client.post(f"{BASE}/requests.{fmt}", json=_form())
+    assert response.status_code == 400
+    description = (response.json()[0]["description"] if fmt == "json"
+                   else _xml(response).find("error").findtext("description"))
+    assert "application/json" in description
+    assert "application/x-www-form-urlencoded" in description
+    assert "multipart/form-data" in description
+    assert count_rows(client, Incident) == 0
+
+
+def test_post_multipart_is_a_form_too(client):
+    response = client.post(f"{BASE}/requests.json", data=_form(),
+                           files={"media": ("p.jpg", b"jpeg", "image/jpeg")})
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize(("fields", "headers", "created_by"), [
+    ({}, {"X-Actor": "dispatcher-2"}, "dispatcher-2"),
+    ({}, {}, "open311-account:resident-42"),
+    ({"account_id": "", "device_id": "phone-7"}, {}, "open311-device:phone-7"),
+    ({"account_id": ""}, {}, "open311"),
+])
+def test_post_records_who_wrote_it(client, fields, headers, created_by):
+    response = client.post(f"{BASE}/requests.json", data=_form(**fields), headers=headers)
+    assert response.status_code == 201, response.text
+    with client.app.state.sessionmaker() as session:
+        assert session.scalars(select(Incident.created_by)).one() == created_by
+        assert session.scalars(select(AuditLog.actor)).one() == created_by
 
 
 def test_get_requests_filters(client):
@@ -207,11 +240,135 @@ def test_get_requests_filters(client):
     ({"start_date": "2026-01-01T00:00:00"}, "zone"),
     ({"status": "pending"}, "open or closed"),
     ({"service_request_id": "what?"}, "service_request_id"),
+    ({"service_request_id": "XXX-2026-000005"}, "not a request id of this service"),
+    ({"service_request_id": "QSH-2026-5"}, "not a request id of this service"),
+    ({"service_code": "C99"}, "service_code 'C99' not found"),
+    ({"service_code": "C01,C99"}, "service_code 'C99' not found"),
+    # A "+" sent unencoded arrives as a space.
+    ({"start_date": "2026-01-01T00:00:00 08:00"}, "encode + as %2B"),
+    ({"end_date": "2026-01-01T00:00:00.5 08:00"}, "encode + as %2B"),
+    ({"start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-04-01T00:00:01+08:00"},
+     "at most 90"),
+    ({"start_date": "2026-02-01T00:00:00+08:00", "end_date": "2026-01-01T00:00:00+08:00"},
+     "after end_date"),
 ])
 def test_get_requests_errors(client, params, words):
     response = client.get(f"{BASE}/requests.json", params=params)
     assert response.status_code == 400
+    assert response.json()[0]["code"] == 400
     assert words in response.json()[0]["description"]
+
+
+def test_ninety_days_exactly_is_allowed(client):
+    response = client.get(f"{BASE}/requests.json", params={
+        "start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-04-01T00:00:00+08:00"})
+    assert response.status_code == 200
+    assert response.json() == []
+
+
+def _created_at(client, when):
+    """A request whose requested_datetime is ``when`` (with a fraction of a second)."""
+    created = client.post(f"{BASE}/requests.json", data=_form()).json()[0]
+    with client.app.state.sessionmaker() as session:
+        incident = session.get(Incident, int(created["service_request_id"].rsplit("-", 1)[1]))
+        incident.occurred_at = incident.reported_at = when
+        session.commit()
+    return created["service_request_id"]
+
+
+def test_end_date_includes_the_second_it_names(client):
+    when = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=700_000)
+    request_id = _created_at(client, when)
+    [shown] = client.get(f"{BASE}/requests/{request_id}.json").json()
+    shown_at = shown["requested_datetime"]  # whole seconds: the .7 is cut
+    assert "." not in shown_at
+
+    def listed(**params):
+        response = client.get(f"{BASE}/requests.json", params=params)
+        assert response.status_code == 200, response.text
+        return [r["service_request_id"] for r in response.json()]
+
+    # A client that pages by the times it was shown gets the request back, at either end.
+    assert listed(end_date=shown_at) == [request_id]
+    assert listed(start_date=shown_at, end_date=shown_at) == [request_id]
+    assert listed(start_date=shown_at) == [request_id]
+    before = (datetime.fromisoformat(shown_at) - timedelta(seconds=1)).isoformat()
+    assert listed(end_date=before) == []
+    after = (datetime.fromisoformat(shown_at) + timedelta(seconds=1)).isoformat()
+    assert listed(start_date=after) == []
+
+
+def test_total_count_header_says_when_the_list_is_cut(client, monkeypatch):
+    for _ in range(3):
+        assert client.post(f"{BASE}/requests.json", data=_form()).status_code == 201
+    response = client.get(f"{BASE}/requests.json")
+    assert response.headers["x-total-count"] == "3"
+    assert len(response.json()) == 3
+    monkeypatch.setattr(open311, "_MAX_REQUESTS", 2)
+    for fmt in ("json", "xml"):
+        response = client.get(f"{BASE}/requests.{fmt}")
+        assert response.headers["x-total-count"] == "3"
+    assert len(response.json() if fmt == "json" else _xml(response).findall("request")) == 2
+
+
+def test_request_ids_are_strict_about_prefix_and_year(client):
+    created = client.post(f"{BASE}/requests.json", data=_form()).json()[0]
+    request_id = created["service_request_id"]
+    prefix, year, number = request_id.split("-")
+    other_year = f"{prefix}-{int(year) - 7}-{number}"
+
+    def listed(ids):
+        response = client.get(f"{BASE}/requests.json", params={"service_request_id": ids})
+        if response.status_code != 200:
+            return response.status_code, response.json()[0]["description"]
+        return response.status_code, [r["service_request_id"] for r in response.json()]
+
+    assert listed(request_id) == (200, [request_id])
+    assert listed(request_id.lower()) == (200, [request_id])
+    assert listed(str(int(number))) == (200, [request_id])
+    # The list and the single read agree: another year names no request.
+    assert listed(other_year) == (200, [])
+    assert client.get(f"{BASE}/requests/{other_year}.json").status_code == 404
+    assert listed(f"{other_year},{request_id}") == (200, [request_id])
+    # Another prefix is not an id of this service: 400 for the list, 404 for the read.
+    assert listed(f"XXX-{year}-{number}")[0] == 400
+    assert client.get(f"{BASE}/requests/XXX-{year}-{number}.json").status_code == 404
+    assert client.get(f"/incidents/XXX-{year}-{number}").status_code == 404
+    assert client.get(f"/incidents/{other_year}").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_discovery(client, fmt):
+    response = client.get(f"/open311/discovery.{fmt}")
+    assert response.status_code == 200
+    if fmt == "json":
+        document = response.json()
+        [endpoint] = document["endpoints"]
+        formats = endpoint["formats"]
+    else:
+        root = _xml(response)
+        assert root.tag == "discovery"
+        document = {child.tag: child.text for child in root if child.tag != "endpoints"}
+        [node] = root.find("endpoints").findall("endpoint")
+        endpoint = {child.tag: child.text for child in node if child.tag != "formats"}
+        formats = [f.text for f in node.find("formats").findall("format")]
+    assert document["changeset"]
+    assert "执法队" in document["contact"]
+    assert "@" not in document["contact"]  # a role, no personal data
+    assert document["key_service"]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["url"] == "http://testserver/open311/v2"
+    assert endpoint["type"] == "production"
+    assert endpoint["changeset"]
+    assert sorted(formats) == ["application/json", "text/xml"]
+    # The endpoint it names answers.
+    assert client.get(f"{endpoint['url']}/services.json").status_code == 200
+
+
+def test_discovery_unknown_format_is_an_open311_error(client):
+    response = client.get("/open311/discovery.csv")
+    assert response.status_code == 400
+    assert response.json()[0]["code"] == 400
 
 
 def test_unknown_request_404(client):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
@@ -21,7 +22,7 @@ from ...schemas import (
     Source,
     Status,
 )
-from ..deps import ActorDep, IntakeDep, LayerDep, SessionDep
+from ..deps import ActorDep, IntakeDep, LayerDep, SessionDep, active_layer_or_none
 
 __all__ = ["categories_router", "router"]
 
@@ -57,16 +58,33 @@ def create_incident(incident_in: IncidentCreate, response: Response, session: Se
     return created
 
 
+_BBOX_FIX = "give minlon,minlat,maxlon,maxlat in WGS84 degrees, e.g. 114.10,22.57,114.13,22.58."
+_BBOX_NAMES = ("minlon", "minlat", "maxlon", "maxlat")
+
+
 def _bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if (len(values) != 4 or not all(abs(v) < 1e3 for v in values)
-            or values[0] > values[2] or values[1] > values[3]):
-        raise InvalidInputError("bbox", f"bbox {text!r} is not minlon,minlat,maxlon,maxlat.",
-                                "give four WGS84 numbers, e.g. 114.10,22.57,114.13,22.58.")
-    return values[0], values[1], values[2], values[3]
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise InvalidInputError("bbox", f"bbox {text!r} has {len(parts)} value(s), not 4.",
+                                _BBOX_FIX)
+    values = []
+    for name, part in zip(_BBOX_NAMES, parts, strict=True):
+        try:
+            value = float(part)
+        except ValueError:
+            value = math.nan
+        limit = 180.0 if name.endswith("lon") else 90.0
+        if not -limit <= value <= limit:  # NaN fails too
+            raise InvalidInputError(
+                "bbox", f"bbox {name} {part.strip()!r} is not a number in [-{limit:g}, "
+                f"{limit:g}].", _BBOX_FIX + " Check that lon and lat are not swapped.")
+        values.append(value)
+    minlon, minlat, maxlon, maxlat = values
+    for low, high, what in ((minlon, maxlon, "lon"), (minlat, maxlat, "lat")):
+        if low >= high:
+            raise InvalidInputError("bbox", f"bbox min{what} {low:g} is not below max{what} "
+                                    f"{high:g}.", _BBOX_FIX)
+    return minlon, minlat, maxlon, maxlat
 
 
 def feature_collection(items: list[IncidentRead]) -> dict[str, Any]:
@@ -83,10 +101,15 @@ def feature_collection(items: list[IncidentRead]) -> dict[str, Any]:
 
 @router.get("", responses={200: {"content": {GEOJSON: {}}}, **_ERRORS})
 def list_incidents(
-        session: SessionDep, intake: IntakeDep,
+        request: Request, session: SessionDep, intake: IntakeDep,
         community: Annotated[str | None, Query(
             description="Community code, name or alias (坭岗 and 泥岗 both work).")] = None,
-        squad: Annotated[str | None, Query(description="Squad code or name.")] = None,
+        squad: Annotated[str | None, Query(
+            description="The squad that answers for the incident (on a key road, the road's "
+                        "squad): code or name.")] = None,
+        community_squad: Annotated[str | None, Query(
+            description="The squad of the community the incident lies in: code or name."
+        )] = None,
         category: Annotated[str | None, Query(description="Category code, e.g. C02.")] = None,
         status: Status | None = None, source: Source | None = None,
         since: Annotated[AwareDatetime | None, Query(
@@ -109,15 +132,22 @@ def list_incidents(
         except KeyError as exc:
             raise InvalidInputError("category", str(exc.args[0]),
                                     "use a code listed by GET /categories.") from None
+    codes = None
+    if community:
+        active = active_layer_or_none(request, session)
+        codes = layerstore.community_codes(
+            session, community, lookup=active.community_lookup if active else None)
     filters = crud.IncidentFilter(
-        community_codes=layerstore.community_codes(session, community) if community else None,
+        community_codes=codes,
         squads=layerstore.squad_codes(session, squad) if squad else None,
+        community_squads=(layerstore.squad_codes(session, community_squad, field="community_squad")
+                          if community_squad else None),
         categories=categories, statuses={status} if status else None,
         sources={source} if source else None, since=since, until=until,
         bbox=_bbox(bbox) if bbox else None)
     total, rows = crud.list_incidents(session=session, filters=filters, limit=limit,
                                       offset=offset)
-    items = crud.incident_reads(session, rows, prefix=intake.id_prefix)
+    items = crud.incident_reads(session=session, incidents=rows, prefix=intake.id_prefix)
     if format == "geojson" or (format is None and accept and GEOJSON in accept):
         return JSONResponse({**feature_collection(items), "total": total, "limit": limit,
                              "offset": offset}, media_type=GEOJSON)
@@ -129,14 +159,11 @@ def read_incident(incident_id: str, session: SessionDep, intake: IntakeDep) -> I
     """One incident by its public id (QSH-2026-000123) or number."""
     incident = crud.get_incident(session=session, incident_id=incident_id,
                                  prefix=intake.id_prefix)
-    return crud.incident_reads(session, [incident], prefix=intake.id_prefix)[0]
+    return crud.incident_reads(session=session, incidents=[incident],
+                               prefix=intake.id_prefix)[0]
 
 
 @categories_router.get("")
 def list_categories() -> list[CategoryRead]:
     """The 21 enforcement categories of the plan."""
-    return [CategoryRead(code=c.code, number=c.number, name_zh=c.name_zh, name_en=c.name_en,
-                         lead_department=c.lead_department,
-                         time_limit_hours=c.time_limit_hours, gbt_major=c.gbt_major,
-                         gbt_minor=c.gbt_minor, keywords=list(c.keywords),
-                         urgent_by_default=c.urgent_by_default) for c in CATEGORIES]
+    return [CategoryRead.model_validate(c, from_attributes=True) for c in CATEGORIES]
