@@ -15,6 +15,9 @@ Column contract (EPSG:4326):
 - key_roads: ``road_id``, ``name_zh``, ``name_pinyin``, ``road_class``, ``squad``, lines;
 - stations: ``code``, ``name_zh``, ``name_en``, ``kind``, ``squad``, points;
 - places (optional): ``place_id``, ``name_zh``, ``kind``, ``community``, points;
+- roads (optional): the road network for routing, ``road_id``, ``name_zh``, ``road_class``,
+  ``oneway``, ``key_road_id`` (the key road a piece belongs to, or empty), lines noded at
+  intersections;
 - squads (a plain frame): ``code``, ``name_zh``, ``name_en``, ``base_station``; the squad's area
   is the union of its communities (:meth:`LayerPack.squad_areas`).
 """
@@ -38,6 +41,7 @@ __all__ = [
     "COMMUNITY_COLUMNS",
     "KEY_ROAD_COLUMNS",
     "PLACE_COLUMNS",
+    "ROAD_COLUMNS",
     "SQUAD_COLUMNS",
     "STATION_COLUMNS",
     "LayerPack",
@@ -50,6 +54,7 @@ COMMUNITY_COLUMNS = ("code", "name_zh", "name_pinyin", "name_en", "aliases", "sq
 KEY_ROAD_COLUMNS = ("road_id", "name_zh", "name_pinyin", "road_class", "squad")
 STATION_COLUMNS = ("code", "name_zh", "name_en", "kind", "squad")
 PLACE_COLUMNS = ("place_id", "name_zh", "kind", "community")
+ROAD_COLUMNS = ("road_id", "name_zh", "road_class", "oneway", "key_road_id")
 SQUAD_COLUMNS = ("code", "name_zh", "name_en", "base_station")
 
 _BUNDLED = Path(__file__).resolve().parent
@@ -71,6 +76,7 @@ class LayerPack:
     stations: gpd.GeoDataFrame
     squads: pd.DataFrame
     places: gpd.GeoDataFrame | None = None
+    roads: gpd.GeoDataFrame | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -122,6 +128,13 @@ def _normalise_aliases(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+def _truthy(value: Any) -> bool:
+    # Shapefiles and CSV-born layers spell booleans many ways.
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "y", "t")
+    return bool(value) if value is not None and not pd.isna(value) else False
+
+
 def _with_columns(frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> gpd.GeoDataFrame:
     frame = frame.copy()
     for column in columns:
@@ -169,6 +182,9 @@ def read_pack(path: str | Path | None = None, *, source_crs: str | None = None) 
     stations = (_read_optional(folder, files, "stations", STATION_COLUMNS, declared)
                 if "stations" in files else _empty_frame(STATION_COLUMNS))
     places = _read_optional(folder, files, "places", PLACE_COLUMNS, declared)
+    roads = _read_optional(folder, files, "roads", ROAD_COLUMNS, declared)
+    if roads is not None:
+        roads["oneway"] = roads["oneway"].map(_truthy)
     squads = pd.DataFrame(manifest.get("squads", []), columns=list(SQUAD_COLUMNS))
 
     metadata = {k: v for k, v in manifest.items() if k not in ("files", "squads")}
@@ -176,7 +192,7 @@ def read_pack(path: str | Path | None = None, *, source_crs: str | None = None) 
     return LayerPack(name=str(manifest.get("name", folder.name)),
                      version=str(manifest.get("version", "1")),
                      communities=communities, key_roads=key_roads, stations=stations,
-                     squads=squads, places=places, metadata=metadata)
+                     squads=squads, places=places, roads=roads, metadata=metadata)
 
 
 def pack_from_areas(path: str | Path, *, code_field: str, name_field: str,

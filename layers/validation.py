@@ -16,6 +16,7 @@ import shapely
 
 from geo.crs import METRIC_CRS
 from geo.errors import LayerIssue, LayerValidationError
+from geo.roadgraph import ROAD_CLASSES
 
 from .pack import LayerPack
 
@@ -139,6 +140,24 @@ def _overlap_and_gap_issues(communities: gpd.GeoDataFrame) -> Iterable[LayerIssu
                                  "outside the jurisdiction.", severity="warning")
 
 
+def _road_network_issues(pack: LayerPack) -> Iterable[LayerIssue]:
+    roads = pack.roads
+    assert roads is not None  # checked by the caller
+    yield from _id_issues(roads, "roads", "road_id")
+    yield from _geometry_issues(roads, "roads", "road_id", ("LineString", "MultiLineString"))
+    key_ids = {str(r) for r in pack.key_roads["road_id"]}
+    for i, row in enumerate(roads.itertuples(index=False)):
+        name = _label(roads, i, "road_id")
+        if row.road_class not in ROAD_CLASSES:
+            yield LayerIssue("roads", name, f"has an unknown road_class {row.road_class!r}.",
+                             f"use one of {', '.join(ROAD_CLASSES)}.")
+        if not _missing(row.key_road_id) and str(row.key_road_id) not in key_ids:
+            yield LayerIssue("roads", name,
+                             f"belongs to key road {row.key_road_id!r}, which the key_roads "
+                             "layer does not have.",
+                             "correct key_road_id or add the key road.")
+
+
 def validate_pack(pack: LayerPack) -> list[LayerIssue]:
     """Every problem found in ``pack``, errors and warnings, in a stable order."""
     issues: list[LayerIssue] = []
@@ -169,6 +188,8 @@ def validate_pack(pack: LayerPack) -> list[LayerIssue]:
             issues.append(LayerIssue("stations", _label(stations, i, "code"),
                                      f"has an unknown kind {kind!r}.",
                                      f"use one of {', '.join(sorted(STATION_KINDS))}."))
+    if pack.roads is not None:
+        issues += _road_network_issues(pack)
     station_codes = {str(c) for c in stations["code"] if not _missing(c)}
     for row in squads.itertuples(index=False):
         if not _missing(row.base_station) and str(row.base_station) not in station_codes:

@@ -31,6 +31,7 @@ from layers.pack import (
     COMMUNITY_COLUMNS,
     KEY_ROAD_COLUMNS,
     PLACE_COLUMNS,
+    ROAD_COLUMNS,
     SQUAD_COLUMNS,
     STATION_COLUMNS,
 )
@@ -38,7 +39,7 @@ from layers.pack import (
 from .config import Settings
 from .crud.audit import record
 from .crud.errors import ConflictError, InvalidInputError, NotFoundError, UnavailableError
-from .models import Community, KeyRoad, LayerVersion, Place, Squad, Station
+from .models import Community, KeyRoad, LayerVersion, Place, RoadSegment, Squad, Station
 
 __all__ = [
     "ActiveLayer",
@@ -120,6 +121,12 @@ def import_pack(session: Session, pack: layers.LayerPack, *, actor: str,
         Station(version_id=vid, code=str(r.code), name_zh=str(r.name_zh), name_en=_text(r.name_en),
                 kind=str(r.kind), squad=_text(r.squad), geom=_wkb(r.geometry))
         for r in pack.stations.itertuples(index=False))
+    if pack.roads is not None:
+        session.add_all(
+            RoadSegment(version_id=vid, road_id=str(r.road_id), name_zh=_text(r.name_zh),
+                        road_class=str(r.road_class), oneway=bool(r.oneway),
+                        key_road_id=_text(r.key_road_id), geom=_wkb(r.geometry))
+            for r in pack.roads.itertuples(index=False))
     if pack.places is not None:
         session.add_all(
             Place(version_id=vid, place_id=str(r.place_id), name_zh=str(r.name_zh),
@@ -243,6 +250,10 @@ def load_pack(session: Session, version_id: int | None = None) -> layers.LayerPa
     version = (active_version(session) if version_id is None
                else get_version(session, version_id))
     places = _frame(_rows(session, Place, version.id, PLACE_COLUMNS), PLACE_COLUMNS)
+    roads = _frame(_rows(session, RoadSegment, version.id, ROAD_COLUMNS), ROAD_COLUMNS)
+    # Stored as MULTI types; the routing graph wants one line per piece.
+    roads["geometry"] = [shapely.line_merge(g) if g.geom_type == "MultiLineString" else g
+                         for g in roads.geometry]
     squads = pd.DataFrame(
         [{c: getattr(s, c) for c in SQUAD_COLUMNS}
          for s in session.scalars(select(Squad).where(Squad.version_id == version.id)
@@ -255,7 +266,8 @@ def load_pack(session: Session, version_id: int | None = None) -> layers.LayerPa
                            COMMUNITY_COLUMNS),
         key_roads=_frame(_rows(session, KeyRoad, version.id, KEY_ROAD_COLUMNS), KEY_ROAD_COLUMNS),
         stations=_frame(_rows(session, Station, version.id, STATION_COLUMNS), STATION_COLUMNS),
-        squads=squads, places=places if len(places) else None, metadata=metadata)
+        squads=squads, places=places if len(places) else None,
+        roads=roads if len(roads) else None, metadata=metadata)
 
 
 @dataclass(frozen=True)

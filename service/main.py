@@ -19,6 +19,7 @@ from .api.main import install
 from .config import Settings, get_settings
 from .crud.errors import UnavailableError
 from .db import make_engine, make_sessionmaker, migrate, session_scope
+from .planning import NetworkCache
 
 __all__ = ["create_app"]
 
@@ -48,6 +49,7 @@ def _startup(app: FastAPI, settings: Settings) -> Engine:
     app.state.sessionmaker = factory
     app.state.read_sessionmaker = make_sessionmaker(engine, readonly=True)
     app.state.jurisdiction_cache = cache
+    app.state.network_cache = NetworkCache()
     return engine
 
 

@@ -43,7 +43,9 @@ __all__ = [
     "Incident",
     "KeyRoad",
     "LayerVersion",
+    "PatrolPlanRecord",
     "Place",
+    "RoadSegment",
     "Squad",
     "Station",
     "UTCDateTime",
@@ -198,6 +200,21 @@ class Place(_VersionedFeature, Base):
     geom: Mapped[WKBElement] = mapped_column(_geometry("POINT"))
 
 
+class RoadSegment(_VersionedFeature, Base):
+    """A piece of the road network used for routing (noded at intersections)."""
+
+    __tablename__ = "road_segments"
+    __table_args__ = (UniqueConstraint("version_id", "road_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    road_id: Mapped[str] = mapped_column(String(80))
+    name_zh: Mapped[str | None] = mapped_column(String(100))
+    road_class: Mapped[str] = mapped_column(String(20))
+    oneway: Mapped[bool] = mapped_column(Boolean, default=False)
+    key_road_id: Mapped[str | None] = mapped_column(String(50))
+    geom: Mapped[WKBElement] = mapped_column(_geometry("MULTILINESTRING"))
+
+
 class Incident(Base):
     """A reported problem with its location (WGS84, as submitted) and stored resolution.
 
@@ -253,6 +270,28 @@ class Incident(Base):
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     layer_version: Mapped[LayerVersion] = relationship()
+
+
+class PatrolPlanRecord(Base):
+    """A planned shift of one squad: the request, and the plan as the API returns it.
+
+    Plans are documents read whole (briefings, GPX, the route map), so the plan is one JSON
+    column; ``replan_of`` links a re-plan to the plan it replaces.
+    """
+
+    __tablename__ = "patrol_plans"
+    __table_args__ = (Index("ix_patrol_plans_squad_date", "squad", "plan_date", "shift"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    squad: Mapped[str] = mapped_column(String(50))
+    plan_date: Mapped[str] = mapped_column(String(10))
+    shift: Mapped[str] = mapped_column(String(10))
+    layer_version_id: Mapped[int] = mapped_column(ForeignKey("layer_versions.id"))
+    replan_of: Mapped[int | None] = mapped_column(ForeignKey("patrol_plans.id"))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    created_by: Mapped[str] = mapped_column(String(200))
+    request: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class AuditLog(Base):

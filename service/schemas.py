@@ -11,7 +11,8 @@ Input rules worth knowing:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date as date_type
+from datetime import datetime, time
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,6 +23,7 @@ from pydantic import (
     HttpUrl,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from geo.crs import parse_crs
@@ -269,3 +271,76 @@ class ErrorResponse(BaseModel):
     """Every error of the jiedao API (Open311 routes use the Open311 error format)."""
 
     detail: list[ErrorItem]
+
+
+# -- patrol plans ---------------------------------------------------------------------------
+
+Mode = Literal["foot", "ebike", "car"]
+ShiftName = Literal["early", "late"]
+
+
+class UnitIn(_Input):
+    """A unit on duty for the shift."""
+
+    unit_id: ShortText
+    mode: Mode
+    start_station: ShortText | None = Field(
+        None, description="Station code where the unit starts; default: the squad's base.")
+    end_station: ShortText | None = Field(
+        None, description="Station code where the unit ends; default: its start station.")
+    break_start: time | None = Field(None, description="Earliest start of the meal break.")
+    break_end: time | None = Field(None, description="Latest end of the meal break.")
+    break_minutes: int = Field(30, ge=0, le=120)
+
+    @model_validator(mode="after")
+    def _break_fits(self) -> UnitIn:
+        if (self.break_start is None) != (self.break_end is None):
+            msg = "give both break_start and break_end (e.g. 11:30 and 13:00), or neither."
+            raise ValueError(msg)
+        return self
+
+
+class TaskIn(_Input):
+    """A mandatory visit: a follow-up check or a scheduled inspection."""
+
+    task_id: ShortText
+    location: Location
+    dwell_minutes: float = Field(15.0, gt=0, le=240)
+    window_start: time | None = None
+    window_end: time | None = None
+    note: str = Field("", max_length=500)
+
+
+class PlanCreate(_Input):
+    """What to plan: a squad's shift on a day, with its units, tasks and search budget."""
+
+    squad: ShortText = Field(description="Squad code or name: west, east, 巡查一中队 ...")
+    date: date_type
+    shift: ShiftName
+    units: list[UnitIn] | None = Field(
+        None, max_length=20, description="Units on duty; default: the squad's standard roster "
+                                         "(two on foot, one e-bike, one patrol car).")
+    tasks: list[TaskIn] = Field(default_factory=list, max_length=100)
+    hotspot_days: int = Field(28, ge=1, le=365, description="Incidents of this many days "
+                                                            "before the plan's date rank the "
+                                                            "hot spots.")
+    max_hotspots: int = Field(40, ge=0, le=300)
+    sweep_key_roads: bool = Field(True, description="Every key-road piece of the squad must "
+                                                    "be swept once in the shift.")
+    revisit_every_hours: float = Field(2.0, gt=0, le=8)
+    time_limit_s: float = Field(10.0, gt=0, le=120)
+    seed: int = Field(0, ge=0)
+
+
+class ReplanCreate(_Input):
+    """Re-plan the rest of a shift from now: where the units are and what is done."""
+
+    now: AwareDatetime
+    positions: dict[str, Location] = Field(
+        default_factory=dict, description="Current position per unit id; default: where its "
+                                          "last finished stop was.")
+    done: list[str] | None = Field(
+        None, description="Target ids done; default: the stops whose departure is before now.")
+    removed_units: list[str] = Field(default_factory=list,
+                                     description="Units taken away (e.g. by a dispatch).")
+    time_limit_s: float = Field(10.0, gt=0, le=120)

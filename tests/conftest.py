@@ -30,7 +30,7 @@ from service import layerstore
 from service.config import Settings
 from service.db import make_engine
 from service.main import create_app
-from service.models import AuditLog, Incident, LayerVersion
+from service.models import AuditLog, Incident, LayerVersion, PatrolPlanRecord
 
 with warnings.catch_warnings():
     # Starlette prefers httpx2 and warns when only httpx is installed; both work.
@@ -39,8 +39,9 @@ with warnings.catch_warnings():
 
 TEST_PACK = Path(__file__).resolve().parent / "data" / "pack"
 POSTGIS_ENV = "JIEDAO_TEST_POSTGIS_URL"
-_OUR_TABLES = ("incidents", "places", "stations", "key_roads", "squads", "communities",
-               "layer_versions", "audit_log", "alembic_version")
+_OUR_TABLES = ("patrol_plans", "road_segments", "incidents", "places", "stations",
+               "key_roads", "squads", "communities", "layer_versions", "audit_log",
+               "alembic_version")
 
 
 def _in_ci() -> bool:
@@ -149,6 +150,7 @@ def app_client(settings: Settings) -> Iterator[TestClient]:
 def _reset(client: TestClient, pack: layers.LayerPack) -> None:
     factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
     with factory() as session:
+        session.execute(delete(PatrolPlanRecord))
         session.execute(delete(Incident))
         session.execute(delete(AuditLog))
         base = session.scalar(select(LayerVersion).where(LayerVersion.label == pack.label))

@@ -8,14 +8,18 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
+from geo.roadgraph import RoadGraph
+
 from ..config import Settings
 from ..crud import IntakeParams, UnavailableError
 from ..layerstore import ActiveLayer, JurisdictionCache
+from ..planning import NetworkCache
 
 __all__ = [
     "ActorDep",
     "IntakeDep",
     "LayerDep",
+    "NetworkDep",
     "SessionDep",
     "SettingsDep",
     "active_layer_or_none",
@@ -72,6 +76,14 @@ def get_intake(settings: SettingsDep) -> IntakeParams:
                         duplicate_window_hours=settings.duplicate_window_hours)
 
 
+def get_network(request: Request, layer: Annotated[ActiveLayer, Depends(get_layer)]
+                ) -> RoadGraph:
+    """The road graph of the active layer version."""
+    cache: NetworkCache = request.app.state.network_cache
+    return cache.get(layer)
+
+
 LayerDep = Annotated[ActiveLayer, Depends(get_layer)]
+NetworkDep = Annotated[RoadGraph, Depends(get_network)]
 ActorDep = Annotated[str | None, Depends(get_actor)]
 IntakeDep = Annotated[IntakeParams, Depends(get_intake)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from .errors import BodySizeLimit, install_error_handlers
-from .routes import incidents, jurisdiction, layers, map, open311
+from .routes import incidents, jurisdiction, layers, map, open311, plans
 
 __all__ = ["STATIC_DIR", "api_router", "install"]
 
@@ -22,6 +22,7 @@ api_router.include_router(incidents.categories_router)
 api_router.include_router(jurisdiction.router)
 api_router.include_router(layers.router)
 api_router.include_router(open311.router)
+api_router.include_router(plans.router)
 api_router.include_router(open311.discovery_router)
 api_router.include_router(map.router)
 

@@ -1,0 +1,134 @@
+"""Patrol plans: plan a squad's shift, read it, re-plan it, and export it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import select
+
+from maps import render_plan
+from maps.assets import offline_html
+
+from ... import exports, planning
+from ...crud.errors import NotFoundError
+from ...models import LayerVersion, PatrolPlanRecord
+from ...schemas import ErrorResponse, PlanCreate, ReplanCreate
+from ..deps import ActorDep, LayerDep, NetworkDep, SessionDep, SettingsDep
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (404, 422, 503)}
+
+
+@contextmanager
+def _unit_named(field: str) -> Iterator[None]:
+    # The exporters raise KeyError for a unit the plan does not have.
+    try:
+        yield
+    except KeyError as exc:
+        raise NotFoundError(field, str(exc.args[0]) if exc.args else str(exc),
+                            "use one of the plan's unit ids (GET /plans/{id}).") from None
+
+
+def _read(session: SessionDep, row: PatrolPlanRecord) -> dict[str, Any]:
+    label = session.scalar(select(LayerVersion.label)
+                           .where(LayerVersion.id == row.layer_version_id))
+    return {"id": row.id, "replan_of": row.replan_of, "created_at": row.created_at.isoformat(),
+            "created_by": row.created_by, "layer_version": label, **row.plan,
+            "links": {rel: f"/plans/{row.id}{suffix}" for rel, suffix in (
+                ("self", ""), ("map", "/map"), ("geojson", "/geojson"), ("gpx", "/gpx"),
+                ("briefing", "/briefing"), ("replan", "/replan"))}}
+
+
+@router.post("", status_code=201, responses=_ERRORS)
+def create_plan(plan_in: PlanCreate, session: SessionDep, layer: LayerDep, network: NetworkDep,
+                actor: ActorDep, response: Response) -> dict[str, Any]:
+    """Plan a squad's shift: routes per unit, key-road coverage, targets left out and why."""
+    row = planning.create_plan(session=session, layer=layer, network=network, request=plan_in,
+                               actor=actor or "anonymous")
+    session.commit()
+    response.headers["Location"] = f"/plans/{row.id}"
+    return _read(session, row)
+
+
+@router.get("", responses=_ERRORS)
+def list_plans(session: SessionDep, squad: str | None = None,
+               date: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$"),
+               limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
+    """Stored plans, newest first: id, squad, date, shift, coverage, objective."""
+    query = select(PatrolPlanRecord).order_by(PatrolPlanRecord.id.desc()).limit(limit)
+    if squad:
+        query = query.where(PatrolPlanRecord.squad == squad)
+    if date:
+        query = query.where(PatrolPlanRecord.plan_date == date)
+    return [{"id": r.id, "squad": r.squad, "date": r.plan_date, "shift": r.shift,
+             "replan_of": r.replan_of, "created_at": r.created_at.isoformat(),
+             "coverage": r.plan["coverage"]["share"], "objective": r.plan["solver"]["objective"],
+             "href": f"/plans/{r.id}"} for r in session.scalars(query)]
+
+
+@router.get("/{plan_id}", responses=_ERRORS)
+def read_plan(plan_id: int, session: SessionDep) -> dict[str, Any]:
+    """One stored plan with its routes, stops and times."""
+    return _read(session, planning.get_plan(session=session, plan_id=plan_id))
+
+
+@router.post("/{plan_id}/replan", status_code=201, responses=_ERRORS)
+def replan(plan_id: int, replan_in: ReplanCreate, session: SessionDep, layer: LayerDep,
+           network: NetworkDep, actor: ActorDep, response: Response) -> dict[str, Any]:
+    """Re-plan the rest of the shift from ``now``: done stops stay, units start where they are."""
+    previous = planning.get_plan(session=session, plan_id=plan_id)
+    row = planning.replan(session=session, layer=layer, network=network, previous=previous,
+                          request=replan_in, actor=actor or "anonymous")
+    session.commit()
+    response.headers["Location"] = f"/plans/{row.id}"
+    return _read(session, row)
+
+
+@router.get("/{plan_id}/geojson", responses=_ERRORS)
+def plan_geojson(plan_id: int, session: SessionDep) -> JSONResponse:
+    """The plan's routes and stops as GeoJSON."""
+    row = planning.get_plan(session=session, plan_id=plan_id)
+    return JSONResponse(exports.plan_geojson({"id": row.id, **row.plan}),
+                        media_type="application/geo+json")
+
+
+@router.get("/{plan_id}/gpx", responses=_ERRORS)
+def plan_gpx(plan_id: int, session: SessionDep, unit: str | None = None) -> Response:
+    """GPX 1.1 for handheld devices: a track and waypoints per unit (or one ``unit``)."""
+    row = planning.get_plan(session=session, plan_id=plan_id)
+    with _unit_named("unit"):
+        body = exports.plan_gpx({"id": row.id, **row.plan}, unit_id=unit)
+    return Response(body, media_type="application/gpx+xml", headers={
+                        "Content-Disposition": f'attachment; filename="plan-{row.id}.gpx"'})
+
+
+@router.get("/{plan_id}/briefing", response_class=HTMLResponse, responses=_ERRORS)
+def plan_briefing(plan_id: int, session: SessionDep, unit: str | None = None) -> HTMLResponse:
+    """A printable briefing page per unit: stops, times, what to check, a route sketch."""
+    row = planning.get_plan(session=session, plan_id=plan_id)
+    label = session.scalar(select(LayerVersion.label)
+                           .where(LayerVersion.id == row.layer_version_id))
+    with _unit_named("unit"):
+        page = exports.plan_briefing_html({"id": row.id, "layer_version": label, **row.plan},
+                                          unit_id=unit)
+    return HTMLResponse(page)
+
+
+@router.get("/{plan_id}/map", response_class=HTMLResponse, responses=_ERRORS)
+def plan_map(plan_id: int, session: SessionDep, layer: LayerDep, settings: SettingsDep,
+             basemap: str = Query("osm", pattern="^(osm|tianditu|amap)$")) -> HTMLResponse:
+    """The route map: each unit in its colour, numbered stops, hot spots, key-road coverage."""
+    row = planning.get_plan(session=session, plan_id=plan_id)
+    plan, hotspots, sweeps = planning.plan_objects(row.plan, layer)
+    title = (f"{row.plan['squad_name']} {row.plan_date} "
+             f"{'早班 early' if row.shift == 'early' else '晚班 late'} · plan {row.id}")
+    m = render_plan(plan, hotspots=hotspots, sweeps=sweeps, title=title, basemap=basemap,
+                    tianditu_key=settings.tianditu_key)
+    return HTMLResponse(offline_html(m, asset_base="/static/vendor"))

@@ -1,0 +1,130 @@
+"""Patrol plans through the API on both databases: plan, read, export, map, re-plan."""
+
+from datetime import date, datetime, timedelta
+
+import gpxpy
+import pytest
+from fastapi.testclient import TestClient
+
+import layers
+from service import layerstore
+from service.timezones import BEIJING
+
+PLAN_DAY = date(2026, 11, 20)
+
+
+@pytest.fixture
+def qingshuihe(client: TestClient) -> TestClient:
+    """The bundled Qingshuihe pack active, with a week of evening stalls by 泥岗 metro."""
+    pack = layers.read_pack()
+    factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
+    with factory() as session:
+        if session.scalar(layerstore.select(layerstore.LayerVersion.id).where(
+                layerstore.LayerVersion.label == pack.label)) is None:
+            layerstore.import_pack(session, pack, actor="test")
+        layerstore.activate_version(session, pack.label, actor="test")
+        session.commit()
+    metro = pack.places.set_index("kind").geometry.get("metro")
+    point = metro.iloc[0] if hasattr(metro, "iloc") else metro
+    for day in range(1, 8):
+        for minute in (0, 20, 40):
+            occurred = datetime.combine(PLAN_DAY - timedelta(days=day), datetime.min.time(),
+                                        tzinfo=BEIJING) + timedelta(hours=19, minutes=minute)
+            response = client.post("/incidents", json={
+                "category": "C02", "location": {"lon": point.x, "lat": point.y},
+                "occurred_at": occurred.isoformat(), "reported_at": occurred.isoformat(),
+                "source": "patrol", "reporter": "squad:west", "description": "流动摊贩"})
+            assert response.status_code == 201, response.text
+    return client
+
+
+def _plan(client: TestClient, **fields):
+    body = {"squad": "west", "date": PLAN_DAY.isoformat(), "shift": "late",
+            "time_limit_s": 3, **fields}
+    return client.post("/plans", json=body, headers={"X-Actor": "leader-west"})
+
+
+def test_a_late_shift_plan_visits_the_stall_hot_spot_and_sweeps_the_key_roads(qingshuihe):
+    response = _plan(qingshuihe)
+    assert response.status_code == 201, response.text
+    plan = response.json()
+    assert response.headers["location"] == f"/plans/{plan['id']}"
+    assert plan["created_by"] == "leader-west"
+    assert plan["layer_version"] == layers.read_pack().label
+    assert [u["unit_id"] for u in plan["units"]] == ["west-foot-1", "west-foot-2",
+                                                     "west-ebike-1", "west-car-1"]
+    assert plan["coverage"]["share"] == 1.0
+    assert plan["hotspots"][0]["label"] == "C02"
+    # The stalls happen 19:00-19:40: the top spot's visits fall inside its window.
+    visits = [s for u in plan["units"] for s in u["stops"] if s["kind"] in ("hotspot", "revisit")
+              and s["target_id"].startswith(plan["hotspots"][0]["spot_id"])]
+    assert visits
+    for stop in visits:
+        start = datetime.fromisoformat(stop["start"]).astimezone(BEIJING)
+        assert 17 <= start.hour <= 21
+    breaks = [s for u in plan["units"] for s in u["stops"] if s["kind"] == "break"]
+    assert len(breaks) == 4  # the default roster's meal breaks, 17:30-19:00
+    again = qingshuihe.get(f"/plans/{plan['id']}").json()
+    assert again["units"] == plan["units"]
+
+
+def test_exports_and_the_route_map(qingshuihe):
+    plan = _plan(qingshuihe).json()
+    geojson = qingshuihe.get(f"/plans/{plan['id']}/geojson")
+    assert geojson.headers["content-type"].startswith("application/geo+json")
+    # A unit that never leaves the base has a null geometry, as GeoJSON allows.
+    kinds = {f["geometry"]["type"] for f in geojson.json()["features"] if f["geometry"]}
+    assert kinds == {"LineString", "Point"}
+    gpx = gpxpy.parse(qingshuihe.get(f"/plans/{plan['id']}/gpx?unit=west-car-1").text)
+    assert [t.name.split()[0] for t in gpx.tracks] == ["west-car-1"]
+    car = next(u for u in plan["units"] if u["unit_id"] == "west-car-1")
+    assert len(gpx.waypoints) == len(car["stops"])
+    briefing = qingshuihe.get(f"/plans/{plan['id']}/briefing")
+    assert briefing.status_code == 200
+    assert "<svg" in briefing.text
+    assert qingshuihe.get(f"/plans/{plan['id']}/gpx?unit=nobody").status_code == 404
+    page = qingshuihe.get(f"/plans/{plan['id']}/map")
+    assert page.status_code == 200
+    assert "west-car-1" in page.text
+    assert "cdn." not in page.text
+
+
+def test_replan_after_a_dispatch_keeps_what_is_done(qingshuihe):
+    plan = _plan(qingshuihe).json()
+    now = f"{PLAN_DAY.isoformat()}T19:00:00+08:00"
+    response = qingshuihe.post(f"/plans/{plan['id']}/replan", json={
+        "now": now, "removed_units": ["west-car-1"], "time_limit_s": 2})
+    assert response.status_code == 201, response.text
+    fresh = response.json()
+    assert fresh["replan_of"] == plan["id"]
+    cut = datetime.fromisoformat(now)
+    for unit in fresh["units"]:
+        done = [s for s in unit["stops"] if s["done"]]
+        ahead = [s for s in unit["stops"] if not s["done"]]
+        assert all(datetime.fromisoformat(s["start"]) <= cut for s in done)
+        assert all(datetime.fromisoformat(s["start"]) >= cut for s in ahead)
+        if unit["unit_id"] == "west-car-1":
+            assert unit["removed"] is True
+            assert ahead == []
+    listed = qingshuihe.get("/plans", params={"squad": "west"}).json()
+    assert {p["id"] for p in listed} >= {plan["id"], fresh["id"]}
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"squad": "north"}, "squad"),
+    ({"units": [{"unit_id": "u1", "mode": "car", "start_station": "nowhere"}]},
+     "units[0].start_station"),
+    ({"shift": "night"}, "shift"),
+    ({"time_limit_s": 0}, "time_limit_s"),
+])
+def test_bad_plan_requests_name_the_field(qingshuihe, fields, field):
+    response = _plan(qingshuihe, **fields)
+    assert response.status_code == 422
+    assert field in {d["field"] for d in response.json()["detail"]}
+
+
+def test_a_pack_without_roads_cannot_plan(client):
+    response = client.post("/plans", json={"squad": "west", "date": "2026-11-20",
+                                           "shift": "early", "time_limit_s": 1})
+    assert response.status_code == 503
+    assert response.json()["detail"][0]["field"] == "roads"
