@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -200,6 +201,71 @@ def resolve(lon: Annotated[float, typer.Argument(help="Longitude.")],
     if result["outside"]:
         err.print(f"[yellow]Outside the jurisdiction:[/] {result['outside_m']:.0f} m from "
                   f"{result['nearest_community_code']}. Check the declared crs and lon/lat order.")
+
+
+@app.command()
+def plan(squad: Annotated[str, typer.Option(help="Squad code or name: west, east, 巡查一中队.")],
+         shift: Annotated[str, typer.Option(help="early (07-15) or late (15-23).")],
+         date: Annotated[str, typer.Option(help="Day of the shift, YYYY-MM-DD.")],
+         time_limit: Annotated[float, typer.Option(min=0.5, max=120.0,
+                                                   help="Solver budget in seconds.")] = 10.0,
+         seed: Annotated[int, typer.Option(help="Solver seed.")] = 0,
+         gpx: Annotated[Path | None, typer.Option(help="Write the GPX here.")] = None,
+         briefing: Annotated[Path | None, typer.Option(
+             help="Write the printable briefing (HTML) here.")] = None,
+         actor: ActorOption = _DEFAULT_ACTOR) -> None:
+    """Plan a squad's shift on the active layer and store it; print the routes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from service import exports, planning
+    from service.schemas import PlanCreate
+
+    settings = get_settings()
+    try:
+        request = PlanCreate(squad=squad, shift=shift, date=date,
+                             time_limit_s=time_limit, seed=seed)
+    except ValueError as exc:
+        raise _fail(str(exc), "check --squad, --shift (early|late) and --date (YYYY-MM-DD)."
+                    ) from None
+    factory = make_sessionmaker(_engine(settings))
+    with session_scope(factory) as session:
+        _ensure_layer(session, settings, actor=actor)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task(f"planning {squad} {shift} {date}", total=time_limit)
+        with session_scope(factory) as session, ThreadPoolExecutor(1) as pool:
+            layer = layerstore.JurisdictionCache(settings.resolve_params()).get(session)
+            try:
+                network = planning.NetworkCache().get(layer)
+            except ServiceError as exc:
+                raise _fail(str(exc)) from None
+            started = time.monotonic()
+            job = pool.submit(planning.create_plan, session=session, layer=layer,
+                              network=network, request=request, actor=actor)
+            while not job.done():
+                progress.update(task, completed=min(time.monotonic() - started, time_limit))
+                time.sleep(0.2)
+            progress.update(task, completed=time_limit)
+            try:
+                row = job.result()
+            except (ServiceError, ValueError) as exc:
+                raise _fail(str(exc)) from None
+            document = {"id": row.id, "layer_version": layer.label, **row.plan}
+    table = Table("unit", "mode", "stops", "km", "travel min", "dwell min", "priority",
+                  title=f"plan {row.id}: {document['squad_name']} {date} {shift}")
+    for unit in document["units"]:
+        table.add_row(unit["unit_id"], unit["mode"], str(len(unit["stops"])),
+                      f"{unit['distance_m'] / 1000:.1f}", f"{unit['travel_s'] / 60:.0f}",
+                      f"{unit['dwell_s'] / 60:.0f}", f"{unit['priority']:g}")
+    console.print(table)
+    console.print(f"key roads swept {document['coverage']['share']:.0%}; "
+                  f"{len(document['dropped'])} targets left out; route map at /plans/{row.id}/map")
+    if gpx:
+        gpx.write_text(exports.plan_gpx(document), encoding="utf-8")
+        console.print(f"GPX written to {gpx}")
+    if briefing:
+        briefing.write_text(exports.plan_briefing_html(document), encoding="utf-8")
+        console.print(f"briefing written to {briefing}")
 
 
 @layers_app.command("validate")

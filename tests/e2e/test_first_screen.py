@@ -6,10 +6,13 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
+
+from service.timezones import BEIJING
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +67,8 @@ def test_api_serves_the_demo_month(server):
     assert resolved["community_code"] is not None
 
 
-def test_map_renders_in_chromium(server):
+@pytest.fixture(scope="module")
+def browser():
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("Debian's chromium is required on CI (apt-get install chromium)")
@@ -72,25 +76,58 @@ def test_map_renders_in_chromium(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{server}/", wait_until="domcontentloaded")
-            page.wait_for_selector(".leaflet-overlay-pane path", timeout=30_000)
-            # Seven community polygons, key roads and incident markers are drawn as SVG paths.
-            assert page.locator(".leaflet-overlay-pane path").count() > 20
-            control = page.locator(".leaflet-control-layers")
-            assert control.count() == 1
-            text = page.content()
-            for expected in ("巡查一中队", "巡查二中队", "清水河"):
-                assert expected in text
-            page.screenshot(path=str(Path(os.environ.get("JIEDAO_SCREENSHOT_DIR", "/tmp"))
-                                     / "jiedao-first-screen.png"))
-            assert errors == []
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+def test_route_map_shows_every_unit_in_chromium(server, browser):
+    created = httpx.post(f"{server}/plans", json={
+        "squad": "west", "shift": "late",
+        "date": datetime.now(BEIJING).date().isoformat(),
+        "time_limit_s": 3}, timeout=60)
+    assert created.status_code == 201, created.text
+    plan = created.json()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/plans/{plan['id']}/map", wait_until="domcontentloaded")
+    page.wait_for_selector(".leaflet-overlay-pane path", timeout=30_000)
+    labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    for unit in plan["units"]:
+        assert any(unit["unit_id"] in label for label in labels)
+    stops = sum(len(u["stops"]) for u in plan["units"])
+    assert page.locator(".leaflet-marker-pane .leaflet-marker-icon").count() == stops
+    # Hiding one unit's layer removes its numbered stops from the map.
+    car = next(u for u in plan["units"] if u["unit_id"] == "west-car-1")
+    page.locator(".leaflet-control-layers-overlays label", has_text="west-car-1") \
+        .locator("input").uncheck()
+    assert page.locator(".leaflet-marker-pane .leaflet-marker-icon").count() == \
+        stops - len(car["stops"])
+    page.screenshot(path=str(Path(os.environ.get("JIEDAO_SCREENSHOT_DIR", "/tmp"))
+                             / "jiedao-route-map.png"))
+    assert errors == []
+    page.close()
+
+
+def test_map_renders_in_chromium(server, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{server}/", wait_until="domcontentloaded")
+    page.wait_for_selector(".leaflet-overlay-pane path", timeout=30_000)
+    # Seven community polygons, key roads and incident markers are drawn as SVG paths.
+    assert page.locator(".leaflet-overlay-pane path").count() > 20
+    assert page.locator(".leaflet-control-layers").count() == 1
+    text = page.content()
+    for expected in ("巡查一中队", "巡查二中队", "清水河"):
+        assert expected in text
+    page.screenshot(path=str(Path(os.environ.get("JIEDAO_SCREENSHOT_DIR", "/tmp"))
+                             / "jiedao-first-screen.png"))
+    assert errors == []
+    page.close()

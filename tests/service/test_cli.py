@@ -237,3 +237,23 @@ def test_layers_list_empty(runner, db_file):
     result = runner.invoke(app, ["layers", "list"])
     assert result.exit_code == 0
     assert "No layer versions yet" in result.stdout
+
+
+def test_plan_a_shift_on_the_bundled_layers(runner, db_file, tmp_path, monkeypatch):
+    import gpxpy
+
+    monkeypatch.delenv("JIEDAO_LAYER_PACK")
+    get_settings.cache_clear()
+    gpx, briefing = tmp_path / "plan.gpx", tmp_path / "briefing.html"
+    result = runner.invoke(app, ["plan", "--squad", "east", "--shift", "early", "--date",
+                                 "2026-12-01", "--time-limit", "2", "--gpx", str(gpx),
+                                 "--briefing", str(briefing)])
+    assert result.exit_code == 0, result.output
+    assert "key roads swept 100%" in result.stdout
+    parsed = gpxpy.parse(gpx.read_text(encoding="utf-8"))
+    assert len(parsed.tracks) == 4  # the default roster
+    assert "巡查二中队" in briefing.read_text(encoding="utf-8")
+    bad = runner.invoke(app, ["plan", "--squad", "east", "--shift", "night", "--date",
+                              "2026-12-01"])
+    assert bad.exit_code == 1
+    assert "shift" in bad.stderr
