@@ -12,27 +12,17 @@ this process, with the speed ratio.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
+import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._timing import SHARED, median_seconds
 from geo.roadgraph import largest_component, read_graphml, travel_time_matrix
-
-SHARED = Path(os.environ.get("JIEDAO_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-
-
-def _median_seconds(run: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _networkx_rows(graph: nx.DiGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -51,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     repeats = args.repeats
 
-    build_s = _median_seconds(lambda: read_graphml(args.graph), min(repeats, 3))
+    build_s = median_seconds(lambda: read_graphml(args.graph), min(repeats, 3))
     graph = read_graphml(args.graph)
     n = graph.n_nodes
     print(f"graph: {n} nodes, {graph.n_edges} edges; build from GraphML {build_s * 1e3:.0f} ms")
@@ -60,7 +50,7 @@ def main() -> None:
     lon = rng.uniform(graph.lon.min(), graph.lon.max(), 1000)
     lat = rng.uniform(graph.lat.min(), graph.lat.max(), 1000)
     graph.snap(lon[:1], lat[:1], mode="car")  # build the STRtree once, as a service would
-    snap_s = _median_seconds(lambda: graph.snap(lon, lat, mode="car"), repeats)
+    snap_s = median_seconds(lambda: graph.snap(lon, lat, mode="car"), repeats)
     print(f"snap 1,000 points to edges: {snap_s * 1e3:.1f} ms")
 
     start = time.perf_counter()
@@ -71,19 +61,19 @@ def main() -> None:
 
     sources = rng.choice(n, 50, replace=False)
     source_ids = graph.node_ids[sources]
-    ours_50 = _median_seconds(lambda: travel_time_matrix(graph, source_ids, graph.node_ids,
+    ours_50 = median_seconds(lambda: travel_time_matrix(graph, source_ids, graph.node_ids,
                                                          mode="car", shift="late"), repeats)
-    nx_50 = _median_seconds(lambda: _networkx_rows(reference, sources, np.arange(n)), repeats)
+    nx_50 = median_seconds(lambda: _networkx_rows(reference, sources, np.arange(n)), repeats)
     check = travel_time_matrix(graph, source_ids, graph.node_ids, mode="car", shift="late")
     agree = np.allclose(check, _networkx_rows(reference, sources, np.arange(n)), rtol=1e-9)
     print(f"50 x {n} node matrix: {ours_50 * 1e3:.1f} ms; networkx {nx_50 * 1e3:.0f} ms; "
           f"x{nx_50 / ours_50:.0f}; equal: {agree}")
 
     points = graph.snap(lon[:600], lat[:600], mode="car")
-    ours_600 = _median_seconds(lambda: travel_time_matrix(graph, points, mode="car",
+    ours_600 = median_seconds(lambda: travel_time_matrix(graph, points, mode="car",
                                                           shift="late"), repeats)
     ends = np.unique(np.r_[graph.u[points.edge], graph.v[points.edge]])
-    nx_600 = _median_seconds(lambda: _networkx_rows(reference, ends, ends),
+    nx_600 = median_seconds(lambda: _networkx_rows(reference, ends, ends),
                              max(1, repeats // 2))
     result = travel_time_matrix(graph, points, mode="car", shift="late")
     print(f"600 x 600 snapped-point matrix: {ours_600 * 1e3:.1f} ms; networkx from the "
@@ -91,7 +81,7 @@ def main() -> None:
           f"unreachable pairs {np.isinf(result).mean():.1%} (graph clipped at its bbox)")
     core = largest_component(graph, mode="car")
     core_points = core.snap(lon[:600], lat[:600], mode="car")
-    core_600 = _median_seconds(lambda: travel_time_matrix(core, core_points, mode="car",
+    core_600 = median_seconds(lambda: travel_time_matrix(core, core_points, mode="car",
                                                           shift="late"), repeats)
     core_result = travel_time_matrix(core, core_points, mode="car", shift="late")
     print(f"600 x 600 on the largest strongly connected part ({core.n_nodes} nodes): "

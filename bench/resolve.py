@@ -12,28 +12,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
+import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import shapely
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._timing import SHARED, median_seconds
 from geo.jurisdiction import Jurisdiction
 from layers import pack_from_areas, read_pack
-
-SHARED = Path(os.environ.get("JIEDAO_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-
-
-def _median_seconds(run: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def bench(label: str, communities: gpd.GeoDataFrame, roads: gpd.GeoDataFrame | None,
@@ -57,11 +48,11 @@ def bench(label: str, communities: gpd.GeoDataFrame, roads: gpd.GeoDataFrame | N
         return tree.query(points_array, predicate="intersects")
 
     timings = {
-        "assign (community, squad)": _median_seconds(
+        "assign (community, squad)": median_seconds(
             lambda: jurisdiction.squad_of(jurisdiction.assign(lon, lat)), repeats),
-        "resolve (full)": _median_seconds(lambda: jurisdiction.resolve(lon, lat), repeats),
-        "bare STRtree.query": _median_seconds(strtree, repeats),
-        "geopandas.sjoin": _median_seconds(
+        "resolve (full)": median_seconds(lambda: jurisdiction.resolve(lon, lat), repeats),
+        "bare STRtree.query": median_seconds(strtree, repeats),
+        "geopandas.sjoin": median_seconds(
             lambda: gpd.sjoin(frame, areas, predicate="intersects"), max(1, repeats // 2)),
     }
     outside = float((jurisdiction.assign(lon, lat) < 0).mean())
