@@ -436,6 +436,12 @@ def _sweeps(plan: Mapping[str, Any], unit: Mapping[str, Any]) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
+def _where(stop: Mapping[str, Any]) -> str:
+    # A place name reads faster on the street than coordinates; both are given.
+    near = f"{escape(str(stop['near']))}<br>" if stop.get("near") else ""
+    return f"{near}<span class=\"num\">{float(stop['lon']):.5f}, {float(stop['lat']):.5f}</span>"
+
+
 def _stop_rows(stops: Sequence[Mapping[str, Any]]) -> str:
     rows = []
     for stop in stops:
@@ -449,7 +455,7 @@ def _stop_rows(stops: Sequence[Mapping[str, Any]]) -> str:
             f"<tr><td class=\"num\">{escape(str(stop.get('seq')))}</td>"
             f"<td class=\"num\">{_clock(stop['start'])}</td>"
             f"<td class=\"num\">{stay:.0f}</td><td>{what}</td>"
-            f"<td class=\"num\">{float(stop['lon']):.5f}, {float(stop['lat']):.5f}</td>"
+            f"<td>{_where(stop)}</td>"
             f"<td>{escape(str(stop.get('check') or ''))}</td></tr>")
     return "\n".join(rows)
 

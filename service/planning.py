@@ -9,7 +9,7 @@ given positions. Times in the document are ISO 8601 in Beijing time, the squads'
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
@@ -51,6 +51,8 @@ DEFAULT_ROSTER: Final = (("foot", 2), ("ebike", 1), ("car", 1))
 # Meal breaks inside each shift (window, minutes).
 DEFAULT_BREAKS: Final = {"early": (time(11, 30), time(13, 0)),
                          "late": (time(17, 30), time(19, 0))}
+# A stop is described as "near" a named place within this distance.
+_NEAR_M: Final = 250.0
 _SWEEP_CHECK: Final = ("路面巡查: 占道经营、流动摊贩、乱堆放、乱张贴 "
                        "(road surface: stalls, piles, posters)")
 
@@ -201,11 +203,29 @@ def _category_name(label: str) -> str | None:
         return None
 
 
+def _namer(layer: ActiveLayer) -> Callable[[float, float], str | None]:
+    """A function naming the nearest place of the pack within :data:`_NEAR_M` of a point."""
+    places = layer.pack.places
+    if places is None or not len(places):
+        return lambda _lon, _lat: None
+    x, y = geocrs.to_metric(places.geometry.x.to_numpy(), places.geometry.y.to_numpy())
+    names = places["name_zh"].astype(str).to_numpy()
+
+    def near(lon: float, lat: float) -> str | None:
+        px, py = geocrs.to_metric(lon, lat)
+        distance = np.hypot(x - float(px), y - float(py))
+        best = int(np.argmin(distance))
+        return f"{names[best]} 附近 near" if distance[best] <= _NEAR_M else None
+
+    return near
+
+
 def _document(plan: ShiftPlan, *, day: date, squad: str, squad_name: str, shift: str,
-              hotspots: Sequence[HotSpot], sweeps: Sequence[Sweep],
+              hotspots: Sequence[HotSpot], sweeps: Sequence[Sweep], layer: ActiveLayer,
               kept: Mapping[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """The plan as stored and returned (see service.exports for its consumers)."""
     names = {s.sweep_id: (s.road_id, s.name) for s in sweeps}
+    near = _namer(layer)
     units = []
     for unit in plan.units:
         stops = list((kept or {}).get(unit.unit_id, []))
@@ -216,7 +236,7 @@ def _document(plan: ShiftPlan, *, day: date, squad: str, squad_name: str, shift:
                 "lon": stop.lon, "lat": stop.lat, "arrival": _iso(day, stop.arrival_s),
                 "start": _iso(day, stop.start_s), "departure": _iso(day, stop.departure_s),
                 "priority": stop.priority, "check": _check(stop.kind, stop.label),
-                "done": False})
+                "near": near(stop.lon, stop.lat), "done": False})
         units.append({"unit_id": unit.unit_id, "mode": unit.mode,
                       "distance_m": round(unit.distance_m, 1), "travel_s": round(unit.travel_s),
                       "dwell_s": round(unit.dwell_s), "wait_s": round(unit.wait_s),
@@ -263,7 +283,7 @@ def create_plan(*, session: Session, layer: ActiveLayer, network: RoadGraph,
                       traffic=request.shift, params=_params(request, stored_request))
     document = _document(plan, day=request.date, squad=squad,
                          squad_name=layer.squad_names.get(squad, squad), shift=request.shift,
-                         hotspots=hotspots, sweeps=sweeps)
+                         hotspots=hotspots, sweeps=sweeps, layer=layer)
     row = PatrolPlanRecord(squad=squad, plan_date=request.date.isoformat(), shift=request.shift,
                            layer_version_id=layer.version_id, created_by=actor,
                            request=stored_request, plan=document)
@@ -348,7 +368,8 @@ def replan(*, session: Session, layer: ActiveLayer, network: RoadGraph,
                       params=_params(request, stored))
     document = _document(plan, day=day, squad=previous.squad,
                          squad_name=previous.plan.get("squad_name", previous.squad),
-                         shift=original.shift, hotspots=hotspots, sweeps=sweeps, kept=kept)
+                         shift=original.shift, hotspots=hotspots, sweeps=sweeps, layer=layer,
+                         kept=kept)
     document["shift_start"] = previous.plan["shift_start"]
     document["replanned_at"] = now.isoformat()
     document["removed_units"] = sorted(request.removed_units)

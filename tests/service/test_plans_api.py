@@ -59,6 +59,9 @@ def test_a_late_shift_plan_visits_the_stall_hot_spot_and_sweeps_the_key_roads(qi
     visits = [s for u in plan["units"] for s in u["stops"] if s["kind"] in ("hotspot", "revisit")
               and s["target_id"].startswith(plan["hotspots"][0]["spot_id"])]
     assert visits
+    metro = layers.read_pack().places.set_index("kind")["name_zh"].get("metro")
+    metro_name = metro.iloc[0] if hasattr(metro, "iloc") else metro
+    assert visits[0]["near"] == f"{metro_name} 附近 near"  # named for the street, not lon/lat
     for stop in visits:
         start = datetime.fromisoformat(stop["start"]).astimezone(BEIJING)
         assert 17 <= start.hour <= 21
