@@ -452,16 +452,28 @@ def _matrix(graph: RoadGraph, origins: Snapped | ArrayLike,
     matrix = graph.adjacency(mode=mode, weight=weight, shift=shift)[0]
     o_nodes, o_cost = _options(graph, o, cost, mode, leaving=True)
     d_nodes, d_cost = _options(graph, d, cost, mode, leaving=False)
-    sources, rows = np.unique(o_nodes, return_inverse=True)
-    rows = rows.reshape(o_nodes.shape)
-    dist = dijkstra(matrix, directed=True, indices=sources,
-                    limit=np.inf if limit is None else limit)
     result = np.full((len(o), len(d)), np.inf)
-    for p in range(2):
-        block = dist[rows[:, p]]
+    reach = np.inf if limit is None else limit
+    if len(d) < len(o):
+        # Few destinations (a unit recommendation: many units, one incident): search backwards
+        # from them on the reversed graph, one search per destination end instead of per origin.
+        targets, cols = np.unique(d_nodes, return_inverse=True)
+        back = dijkstra(matrix.T.tocsr(), directed=True, indices=targets, limit=reach)
+        cols = cols.reshape(d_nodes.shape)
         for q in range(2):
-            np.minimum(result, block[:, d_nodes[:, q]] + o_cost[:, p, None]
-                       + d_cost[None, :, q], out=result)
+            block = back[cols[:, q]]
+            for p in range(2):
+                np.minimum(result, block[:, o_nodes[:, p]].T + o_cost[:, p, None]
+                           + d_cost[None, :, q], out=result)
+    else:
+        sources, rows = np.unique(o_nodes, return_inverse=True)
+        dist = dijkstra(matrix, directed=True, indices=sources, limit=reach)
+        rows = rows.reshape(o_nodes.shape)
+        for p in range(2):
+            block = dist[rows[:, p]]
+            for q in range(2):
+                np.minimum(result, block[:, d_nodes[:, q]] + o_cost[:, p, None]
+                           + d_cost[None, :, q], out=result)
     i, j, direct = _same_edge(graph, o, d, cost, mode)
     result[i, j] = np.minimum(result[i, j], direct)
     result += _access_cost(graph, o, mode, weight)[:, None]

@@ -355,3 +355,17 @@ def test_empty_sources_raise_clear_errors(tmp_path):
     path.write_text('<?xml version="1.0"?><osm version="0.6"></osm>', encoding="utf-8")
     with pytest.raises(RoadGraphError, match="no usable road"):
         read_osm(path)
+
+
+@pytest.mark.shared
+def test_many_to_few_searches_backwards_with_the_same_answers():
+    graph = read_graphml(shared_file("data", "futian_osm_drive_graph.graphml"))
+    rng = np.random.default_rng(11)
+    lon0, lat0, lon1, lat1 = (graph.lon.min(), graph.lat.min(), graph.lon.max(), graph.lat.max())
+    points = graph.snap(rng.uniform(lon0, lon1, 120), rng.uniform(lat0, lat1, 120), mode="car")
+    many, few = points.take(np.arange(100)), points.take(np.arange(100, 103))
+    backward = travel_time_matrix(graph, many, few, mode="car", shift="late")
+    forward = np.vstack([travel_time_matrix(graph, many.take([i]), few, mode="car",
+                                            shift="late") for i in range(100)])
+    np.testing.assert_allclose(backward, forward, rtol=1e-12)
+    assert np.isfinite(backward).sum() > 150  # most pairs connect; one-way streets make some not
