@@ -7,6 +7,7 @@ to the psycopg 3 driver.
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +36,13 @@ class Settings(BaseSettings):
     duplicate_window_hours: float = Field(24.0, gt=0)
     max_body_bytes: int = Field(1_000_000, gt=0)
     incident_id_prefix: str = Field("QSH", pattern=r"^[A-Z]{2,8}$")
+    # Dispatch: a unit with no ping for this long is shown as stale.
+    stale_after_s: float = Field(120.0, gt=0)
+    # The working calendar of case time limits (工作时): these hours, every day, Beijing time.
+    workday_start: time = time(7, 0)
+    workday_end: time = time(23, 0)
+    # Search budget of the re-plan made when a unit is assigned (inside the request).
+    replan_time_limit_s: float = Field(3.0, gt=0, le=120)
     tianditu_key: str | None = None
     amap_tiles: bool = True
     host: str = "127.0.0.1"
@@ -56,6 +64,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_distances(self) -> Settings:
         self.resolve_params()  # raises with a message naming the setting to fix
+        if not self.workday_start < self.workday_end:
+            msg = (f"JIEDAO_WORKDAY_START ({self.workday_start}) must be before "
+                   f"JIEDAO_WORKDAY_END ({self.workday_end}), e.g. 07:00 and 23:00.")
+            raise ValueError(msg)
         return self
 
     @property

@@ -53,11 +53,14 @@ __all__ = [
 
 SRID: Final = 4326
 INCIDENT_SOURCES: Final = ("daily_inspection", "complaint", "special_inspection", "patrol")
-# Later issues add the lifecycle (filed, dispatched, ...); statuses are plain strings so that
-# adding one needs no schema change.
-INCIDENT_STATUSES: Final = ("reported", "filed", "dispatched", "in_progress", "handled",
-                            "closed", "rejected", "duplicate", "on_hold")
-CLOSED_STATUSES: Final = frozenset({"closed", "rejected", "duplicate"})
+# Statuses are plain strings, so adding one needs no schema change. The case lifecycle
+# (service.lifecycle) uses accepted, dispatched, on_scene, handled, verified_closed and parked;
+# filed, in_progress, closed and on_hold are the earlier names, still accepted as stored values.
+INCIDENT_STATUSES: Final = ("reported", "accepted", "filed", "dispatched", "on_scene",
+                            "in_progress", "handled", "verified_closed", "closed", "rejected",
+                            "duplicate", "parked", "on_hold")
+# Open311 "closed"; every other status (parked 挂账 included) is "open".
+CLOSED_STATUSES: Final = frozenset({"closed", "verified_closed", "rejected", "duplicate"})
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -307,3 +310,7 @@ class AuditLog(Base):
     entity: Mapped[str] = mapped_column(String(50))
     entity_id: Mapped[str | None] = mapped_column(String(50))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# The dispatch tables live in their own module; importing it here puts them in Base.metadata.
+from . import dispatch_models as dispatch_models  # noqa: E402

@@ -50,8 +50,9 @@ __all__ = [
 ]
 
 Source = Literal["daily_inspection", "complaint", "special_inspection", "patrol"]
-Status = Literal["reported", "filed", "dispatched", "in_progress", "handled", "closed",
-                 "rejected", "duplicate", "on_hold"]
+Status = Literal["reported", "accepted", "filed", "dispatched", "on_scene", "in_progress",
+                 "handled", "verified_closed", "closed", "rejected", "duplicate", "parked",
+                 "on_hold"]
 assert set(Source.__args__) == set(INCIDENT_SOURCES)  # type: ignore[attr-defined]
 assert set(Status.__args__) == set(INCIDENT_STATUSES)  # type: ignore[attr-defined]
 

@@ -29,6 +29,15 @@ from layers.pack import LayerPack
 from service import layerstore
 from service.config import Settings
 from service.db import make_engine
+from service.dispatch_models import (
+    Assignment,
+    BackupRequest,
+    DutyRoster,
+    IncidentEvent,
+    Unit,
+    UnitPing,
+    UnitStatusEvent,
+)
 from service.main import create_app
 from service.models import AuditLog, Incident, LayerVersion, PatrolPlanRecord
 
@@ -39,9 +48,10 @@ with warnings.catch_warnings():
 
 TEST_PACK = Path(__file__).resolve().parent / "data" / "pack"
 POSTGIS_ENV = "JIEDAO_TEST_POSTGIS_URL"
-_OUR_TABLES = ("patrol_plans", "road_segments", "incidents", "places", "stations",
-               "key_roads", "squads", "communities", "layer_versions", "audit_log",
-               "alembic_version")
+_OUR_TABLES = ("backup_requests", "incident_events", "assignments", "unit_positions",
+               "unit_status_events", "duty_roster", "units", "patrol_plans", "road_segments",
+               "incidents", "places", "stations", "key_roads", "squads", "communities",
+               "layer_versions", "audit_log", "alembic_version")
 
 
 def _in_ci() -> bool:
@@ -150,7 +160,9 @@ def app_client(settings: Settings) -> Iterator[TestClient]:
 def _reset(client: TestClient, pack: layers.LayerPack) -> None:
     factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
     with factory() as session:
-        session.execute(delete(PatrolPlanRecord))
+        for model in (BackupRequest, IncidentEvent, Assignment, UnitPing, UnitStatusEvent,
+                      DutyRoster, Unit, PatrolPlanRecord):
+            session.execute(delete(model))
         session.execute(delete(Incident))
         session.execute(delete(AuditLog))
         base = session.scalar(select(LayerVersion).where(LayerVersion.label == pack.label))

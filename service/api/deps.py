@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -20,6 +21,7 @@ __all__ = [
     "IntakeDep",
     "LayerDep",
     "NetworkDep",
+    "NowDep",
     "SessionDep",
     "SettingsDep",
     "active_layer_or_none",
@@ -87,3 +89,12 @@ LayerDep = Annotated[ActiveLayer, Depends(get_layer)]
 NetworkDep = Annotated[RoadGraph, Depends(get_network)]
 ActorDep = Annotated[str | None, Depends(get_actor)]
 IntakeDep = Annotated[IntakeParams, Depends(get_intake)]
+
+
+def get_now(request: Request) -> datetime:
+    """The time of this request (UTC); tests set ``app.state.clock`` to a fixed clock."""
+    clock: Callable[[], datetime] | None = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+NowDep = Annotated[datetime, Depends(get_now)]

@@ -205,7 +205,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> Response:
         status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
-        return _respond(request, status, [_item(exc.field, exc.message, exc.fix)])
+        response = _respond(request, status, [_item(exc.field, exc.message, exc.fix)])
+        current = getattr(exc, "current", None)
+        if current is not None and isinstance(response, JSONResponse):
+            # A conflict that knows the state it lost to (e.g. who is assigned, since when).
+            return JSONResponse({"detail": [_item(exc.field, exc.message, exc.fix)],
+                                 "current": current}, status_code=status)
+        return response
 
     @app.exception_handler(CoordinateError)
     async def _coordinate(request: Request, exc: CoordinateError) -> Response:

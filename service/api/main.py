@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from .errors import BodySizeLimit, install_error_handlers
-from .routes import incidents, jurisdiction, layers, map, open311, plans
+from .routes import dispatch, incidents, jurisdiction, layers, map, open311, plans, units
 
 __all__ = ["STATIC_DIR", "api_router", "install"]
 
@@ -23,6 +23,10 @@ api_router.include_router(jurisdiction.router)
 api_router.include_router(layers.router)
 api_router.include_router(open311.router)
 api_router.include_router(plans.router)
+api_router.include_router(units.router)
+api_router.include_router(units.roster_router)
+api_router.include_router(dispatch.router)
+api_router.include_router(dispatch.backup_router)
 api_router.include_router(open311.discovery_router)
 api_router.include_router(map.router)
 

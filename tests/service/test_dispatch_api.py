@@ -1,0 +1,358 @@
+"""Dispatch through the API on both databases: recommend, assign (one winner under real
+concurrency on PostGIS), reassign, cancel, re-plan on assignment, the case lifecycle and its
+timeline, clocks, backup requests."""
+
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+import layers
+from service import layerstore
+from service.dispatch_models import Assignment, IncidentEvent
+from service.timezones import BEIJING
+
+from .helpers import MEIYUAN, body, count_rows, offset_m
+
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=BEIJING)
+
+
+@pytest.fixture
+def clocked(client: TestClient):
+    """The app at a fixed clock, 10:00 Beijing (the early shift)."""
+    client.app.state.clock = lambda: NOW  # type: ignore[attr-defined]
+    yield client
+    del client.app.state.clock  # type: ignore[attr-defined]
+
+
+def unit(client, unit_id, *, squad="west", mode="car", status="available", at=None,
+         point=None, team="patrol"):
+    response = client.post("/units", json={
+        "unit_id": unit_id, "name": unit_id, "squad": squad, "mode": mode, "team": team,
+        "members": {"enforcement_officer": 2}, "status": status})
+    assert response.status_code == 201, response.text
+    if point is not None:
+        response = client.post(f"/units/{unit_id}/positions", json={
+            "at": (at or NOW).isoformat(), "lon": point[0], "lat": point[1]})
+        assert response.status_code == 200, response.text
+
+
+def incident(client, point=MEIYUAN, **fields):
+    occurred = (NOW - timedelta(minutes=30)).isoformat()
+    response = client.post("/incidents", json=body(point, occurred_at=occurred,
+                                                   reported_at=occurred, **fields),
+                           headers={"X-Actor": "info-officer"})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def assign(client, incident_id, unit_id, actor="dispatcher-1", **fields):
+    return client.post(f"/incidents/{incident_id}/assignments",
+                       json={"unit_id": unit_id, **fields}, headers={"X-Actor": actor})
+
+
+def step(client, incident_id, name, actor="dispatcher-1", **fields):
+    return client.post(f"/incidents/{incident_id}/events", json={"step": name, **fields},
+                       headers={"X-Actor": actor})
+
+
+def test_assign_reassign_and_cancel(clocked):
+    unit(clocked, "west-car-1")
+    unit(clocked, "west-ebike-1", mode="ebike")
+    unit(clocked, "west-foot-1", mode="foot", status="off_duty")
+    iid = incident(clocked)
+    first = assign(clocked, iid, "west-car-1")
+    assert first.status_code == 201, first.text
+    made = first.json()
+    assert (made["unit_id"], made["status"], made["incident_status"], made["unit_status"]) \
+        == ("west-car-1", "active", "dispatched", "en_route")
+    assert made["replanned_plan_id"] is None
+    assert made["replan_error"] is None
+    # A second assignment without replace: 409 with who is assigned and since when.
+    second = assign(clocked, iid, "west-ebike-1", actor="dispatcher-2")
+    assert second.status_code == 409
+    current = second.json()["current"]["assignment"]
+    assert (current["unit_id"], current["assigned_by"]) == ("west-car-1", "dispatcher-1")
+    assert current["assigned_at"] == NOW.isoformat()
+    assert "replace" in second.json()["detail"][0]["fix"]
+    # A unit that is not available cannot be sent.
+    other = incident(clocked, offset_m(MEIYUAN, 100))
+    busy = assign(clocked, other, "west-car-1")
+    assert busy.status_code == 409
+    assert busy.json()["detail"][0]["field"] == "unit_id"
+    assert assign(clocked, other, "west-foot-1").status_code == 409  # off duty
+    assert assign(clocked, other, "ghost").status_code == 404
+    # Reassign: the old assignment is superseded and its unit freed.
+    swapped = assign(clocked, iid, "west-ebike-1", replace=True, reason="closer")
+    assert swapped.status_code == 201, swapped.text
+    assert swapped.json()["superseded"]["status"] == "superseded"
+    assert clocked.get("/units/west-car-1").json()["status"] == "available"
+    assert clocked.get("/units/west-ebike-1").json()["status"] == "en_route"
+    # Cancel: the unit is available again and the case waits for a dispatch.
+    aid = swapped.json()["id"]
+    cancelled = clocked.delete(f"/incidents/{iid}/assignments/{aid}",
+                               headers={"X-Actor": "dispatcher-1"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["incident_status"] == "reported"
+    assert clocked.get("/units/west-ebike-1").json()["status"] == "available"
+    assert clocked.delete(f"/incidents/{iid}/assignments/{aid}").status_code == 409
+    assert clocked.delete(f"/incidents/{iid}/assignments/999999").status_code == 404
+    steps = [e["step"] for e in clocked.get(f"/incidents/{iid}/timeline").json()["events"]]
+    assert steps == ["reported", "dispatched", "reassigned", "assignment_cancelled"]
+    listed = clocked.get(f"/incidents/{iid}/assignments").json()
+    assert [a["status"] for a in listed] == ["superseded", "cancelled"]
+
+
+def test_the_case_lifecycle_with_its_timeline(clocked):
+    unit(clocked, "west-car-1")
+    iid = incident(clocked)
+    assert step(clocked, iid, "accepted", note="立案").status_code == 201
+    assert assign(clocked, iid, "west-car-1").status_code == 201
+    arrived = step(clocked, iid, "on_scene", actor="officer-1")
+    assert arrived.json()["status"] == "on_scene"
+    assert clocked.get("/units/west-car-1").json()["status"] == "on_scene"
+    assert step(clocked, iid, "handled", actor="officer-1", note="摊贩已劝离").status_code == 201
+    assert clocked.get("/units/west-car-1").json()["status"] == "returning"
+    own = step(clocked, iid, "verified_closed", actor="officer-1")
+    assert own.status_code == 409
+    assert "verifier_differs_from_handler" in own.json()["detail"][0]["message"]
+    assert step(clocked, iid, "reopened", actor="checker", note="摊贩回来了").json()["status"] \
+        == "dispatched"
+    assert step(clocked, iid, "handled", actor="officer-2").status_code == 201
+    closed = step(clocked, iid, "verified_closed", actor="checker")
+    assert closed.status_code == 201, closed.text
+    assert closed.json()["status"] == "verified_closed"
+    events = clocked.get(f"/incidents/{iid}/timeline").json()["events"]
+    assert [(e["step"], e["actor"]) for e in events] == [
+        ("reported", "info-officer"), ("accepted", "dispatcher-1"),
+        ("dispatched", "dispatcher-1"), ("on_scene", "officer-1"), ("handled", "officer-1"),
+        ("reopened", "checker"), ("handled", "officer-2"), ("verified_closed", "checker")]
+    assert all(e["at"] for e in events)
+    # Closed: no more steps or assignments; Open311 says closed.
+    again = step(clocked, iid, "parked", note="x")
+    assert again.status_code == 409
+    assert "closed" in again.json()["detail"][0]["fix"]
+    assert assign(clocked, iid, "west-car-1").status_code == 409
+    number = clocked.get(f"/incidents/{iid}").json()["number"]
+    assert clocked.get(f"/open311/v2/requests/{number}.json").json()[0]["status"] == "closed"
+
+
+def test_refused_steps_name_the_field_or_rule(clocked):
+    iid = incident(clocked)
+    early = step(clocked, iid, "handled")
+    assert early.status_code == 409
+    assert "accepted" in early.json()["detail"][0]["fix"]
+    no_reason = step(clocked, iid, "parked")
+    assert no_reason.status_code == 422
+    assert no_reason.json()["detail"][0]["field"] == "note"
+    assert step(clocked, iid, "dispatched").status_code == 422  # only by an assignment
+    assert step(clocked, iid, "duplicate").json()["detail"][0]["field"] == "duplicate_of"
+    missing = step(clocked, iid, "duplicate", duplicate_of="999999")
+    assert (missing.status_code, missing.json()["detail"][0]["field"]) == (422, "duplicate_of")
+    assert step(clocked, iid, "duplicate", duplicate_of=iid).status_code == 422
+    # Parked (挂账) is still open for Open311, and unparking returns where it was.
+    assert step(clocked, iid, "accepted").status_code == 201
+    assert step(clocked, iid, "parked", note="等待规划部门认定").json()["status"] == "parked"
+    number = clocked.get(f"/incidents/{iid}").json()["number"]
+    assert clocked.get(f"/open311/v2/requests/{number}.json").json()[0]["status"] == "open"
+    assert step(clocked, iid, "unparked").json()["status"] == "accepted"
+    original = incident(clocked, offset_m(MEIYUAN, 10))
+    dup = step(clocked, original, "duplicate", duplicate_of=iid)
+    assert dup.json()["detail"]["duplicate_of"] == int(iid.rsplit("-", 1)[1])
+
+
+def test_clocks_count_working_hours_from_acceptance(clocked):
+    unit(clocked, "west-car-1")
+    iid = incident(clocked, category="C02", urgent=True)  # C02: 2 working hours
+    clocks = clocked.get(f"/incidents/{iid}/clocks").json()
+    assert clocks["time_limit_hours"] == 2
+    assert clocks["clock_starts"] == "reported"
+    assert clocks["due_at"] == (NOW - timedelta(minutes=30) + timedelta(hours=2)).isoformat()
+    assert clocks["remaining_working_hours"] == 1.5
+    assert clocks["report_within_15_min"] is True
+    assert clocks["dispatch_delay_s"] is None
+    assert clocks["waiting_for_dispatch_s"] == 1800.0
+    step(clocked, iid, "accepted")
+    assign(clocked, iid, "west-car-1")
+    clocked.app.state.clock = lambda: NOW + timedelta(minutes=12)
+    step(clocked, iid, "on_scene")
+    clocked.app.state.clock = lambda: NOW + timedelta(hours=13)  # 23:00: closing time
+    clocks = clocked.get(f"/incidents/{iid}/clocks").json()
+    assert clocks["clock_starts"] == "accepted"
+    assert clocks["due_at"] == (NOW + timedelta(hours=2)).isoformat()
+    assert clocks["overdue"] is True
+    assert clocks["remaining_working_hours"] == -11.0
+    assert clocks["dispatch_delay_s"] == 1800.0
+    assert clocks["arrival_delay_s"] == 720.0
+
+
+def test_a_late_report_breaks_the_15_minute_rule(clocked):
+    occurred = (NOW - timedelta(hours=1)).isoformat()
+    late = clocked.post("/incidents", json=body(MEIYUAN, occurred_at=occurred, urgent=True,
+                                                reported_at=(NOW - timedelta(minutes=20))
+                                                .isoformat())).json()["id"]
+    clocks = clocked.get(f"/incidents/{late}/clocks").json()
+    assert clocks["report_delay_s"] == 2400.0
+    assert clocks["report_within_15_min"] is False
+
+
+def test_backup_request_alerts_the_backup_team_and_the_police_station(clocked):
+    unit(clocked, "backup-1", squad="east", team="backup")
+    iid = incident(clocked)
+    made = clocked.post(f"/incidents/{iid}/backup",
+                        json={"reason": "violent_obstruction", "note": "暴力抗法"},
+                        headers={"X-Actor": "officer-1"})
+    assert made.status_code == 201, made.text
+    request = made.json()
+    assert request["alerted"] == ["backup_team", "police_station"]
+    assert request["police_station"] == "police"
+    assert request["backup_units"] == ["backup-1"]
+    clocked.app.state.clock = lambda: NOW + timedelta(seconds=90)
+    waiting = clocked.get("/backup?open=true").json()
+    assert [(r["id"], r["waiting_s"]) for r in waiting] == [(request["id"], 90.0)]
+    ack = clocked.post(f"/backup/{request['id']}/ack", headers={"X-Actor": "backup-lead"})
+    assert ack.json()["acknowledged_after_s"] == 90.0
+    assert ack.json()["acknowledged_by"] == "backup-lead"
+    assert clocked.get("/backup?open=true").json() == []
+    assert len(clocked.get("/backup").json()) == 1
+    assert clocked.post(f"/backup/{request['id']}/ack").status_code == 409
+    assert clocked.post("/backup/999999/ack").status_code == 404
+    bad = clocked.post(f"/incidents/{iid}/backup", json={"reason": "boredom"})
+    assert (bad.status_code, bad.json()["detail"][0]["field"]) == (422, "reason")
+    steps = [e["step"] for e in clocked.get(f"/incidents/{iid}/timeline").json()["events"]]
+    assert steps == ["reported", "backup_requested", "backup_acknowledged"]
+
+
+# -- on the bundled Qingshuihe pack (it has a road network) -------------------------------
+
+
+@pytest.fixture
+def qingshuihe(clocked: TestClient):
+    pack = layers.read_pack()
+    factory = clocked.app.state.sessionmaker  # type: ignore[attr-defined]
+    with factory() as session:
+        if session.scalar(layerstore.select(layerstore.LayerVersion.id).where(
+                layerstore.LayerVersion.label == pack.label)) is None:
+            layerstore.import_pack(session, pack, actor="test")
+        layerstore.activate_version(session, pack.label, actor="test")
+        session.commit()
+    return clocked
+
+
+def _metro():
+    metro = layers.read_pack().places.set_index("kind").geometry.get("metro")
+    point = metro.iloc[0] if hasattr(metro, "iloc") else metro
+    return float(point.x), float(point.y)
+
+
+def test_recommendations_rank_by_road_time_and_flag_stale_positions(qingshuihe):
+    metro = _metro()
+    unit(qingshuihe, "west-car-1", point=offset_m(metro, 300, 200))
+    unit(qingshuihe, "west-foot-1", mode="foot", point=offset_m(metro, 150))
+    unit(qingshuihe, "west-ebike-1", mode="ebike", point=offset_m(metro, -2000),
+         at=NOW - timedelta(minutes=10))
+    unit(qingshuihe, "west-car-2", status="off_duty", point=metro)  # not available
+    unit(qingshuihe, "west-car-3")  # no position
+    iid = incident(qingshuihe, metro)
+    answer = qingshuihe.get(f"/incidents/{iid}/recommendations")
+    assert answer.status_code == 200, answer.text
+    rows = answer.json()["units"]
+    assert {r["unit_id"] for r in rows} == {"west-car-1", "west-foot-1", "west-ebike-1"}
+    assert [r["eta_s"] for r in rows] == sorted(r["eta_s"] for r in rows)
+    by_id = {r["unit_id"]: r for r in rows}
+    assert by_id["west-ebike-1"]["stale"] is True
+    assert by_id["west-ebike-1"]["position_age_s"] == 600.0
+    assert by_id["west-foot-1"]["stale"] is False
+    assert all(r["distance_m"] > 0 and r["own_squad"] for r in rows)
+    cars = qingshuihe.get(f"/incidents/{iid}/recommendations?modes=car,ebike").json()["units"]
+    assert {r["unit_id"] for r in cars} == {"west-car-1", "west-ebike-1"}
+    bad = qingshuihe.get(f"/incidents/{iid}/recommendations?modes=horse")
+    assert (bad.status_code, bad.json()["detail"][0]["field"]) == (422, "modes")
+
+
+def test_assigning_a_unit_replans_its_shift(qingshuihe):
+    plan = qingshuihe.post("/plans", json={"squad": "west", "date": NOW.date().isoformat(),
+                                           "shift": "early", "time_limit_s": 2})
+    assert plan.status_code == 201, plan.text
+    metro = _metro()
+    unit(qingshuihe, "west-car-1", point=metro)
+    unit(qingshuihe, "east-car-1", squad="east", point=metro)  # on no plan
+    iid = incident(qingshuihe, metro)
+    made = assign(qingshuihe, iid, "west-car-1").json()
+    assert made["replan_error"] is None
+    assert made["replanned_from_plan_id"] == plan.json()["id"]
+    fresh = qingshuihe.get(f"/plans/{made['replanned_plan_id']}").json()
+    assert fresh["replan_of"] == plan.json()["id"]
+    assert fresh["removed_units"] == ["west-car-1"]
+    assert fresh["replanned_at"] == NOW.isoformat()
+    other = incident(qingshuihe, offset_m(metro, 200))
+    made = assign(qingshuihe, other, "east-car-1").json()
+    assert made["replanned_plan_id"] is None
+
+
+def test_a_failed_replan_does_not_undo_the_assignment(qingshuihe):
+    plan = qingshuihe.post("/plans", json={
+        "squad": "west", "date": NOW.date().isoformat(), "shift": "early", "time_limit_s": 1,
+        "units": [{"unit_id": "west-car-1", "mode": "car"}]}).json()
+    metro = _metro()
+    unit(qingshuihe, "west-car-1", point=metro)
+    iid = incident(qingshuihe, metro)
+    made = assign(qingshuihe, iid, "west-car-1")
+    assert made.status_code == 201, made.text
+    # The plan's only unit is removed: the planner refuses, the assignment stands.
+    assert made.json()["replanned_from_plan_id"] == plan["id"]
+    assert made.json()["replanned_plan_id"] is None
+    assert "Every unit of the plan is removed" in made.json()["replan_error"]
+    assert qingshuihe.get("/units/west-car-1").json()["status"] == "en_route"
+
+
+# -- real concurrency ---------------------------------------------------------------------
+
+
+def _race(client, calls):
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_two_dispatchers_assigning_at_once_exactly_one_wins(clocked):
+    for k in range(5):
+        unit(clocked, f"a-{k}")
+        unit(clocked, f"b-{k}")
+        iid = incident(clocked, offset_m(MEIYUAN, 20 * k))
+        results = _race(clocked, [
+            lambda iid=iid, k=k: assign(clocked, iid, f"a-{k}", actor="dispatcher-a"),
+            lambda iid=iid, k=k: assign(clocked, iid, f"b-{k}", actor="dispatcher-b")])
+        codes = sorted(r.status_code for r in results)
+        assert codes == [201, 409], [r.text for r in results]
+        won = next(r for r in results if r.status_code == 201).json()
+        lost = next(r for r in results if r.status_code == 409).json()
+        assert lost["current"]["assignment"]["unit_id"] == won["unit_id"]
+        assert lost["current"]["assignment"]["assigned_by"] == won["assigned_by"]
+        loser = f"b-{k}" if won["unit_id"] == f"a-{k}" else f"a-{k}"
+        assert clocked.get(f"/units/{loser}").json()["status"] == "available"
+    assert count_rows(clocked, Assignment) == 5
+    assert count_rows(clocked, IncidentEvent) == 5
+
+
+def test_one_unit_sent_to_two_incidents_at_once_goes_to_one(clocked):
+    for k in range(3):
+        unit(clocked, f"u-{k}")
+        first = incident(clocked, offset_m(MEIYUAN, 30 * k))
+        second = incident(clocked, offset_m(MEIYUAN, 30 * k, 200))
+        results = _race(clocked, [lambda i=first, k=k: assign(clocked, i, f"u-{k}"),
+                                  lambda i=second, k=k: assign(clocked, i, f"u-{k}")])
+        assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
+    assert count_rows(clocked, Assignment) == 3
