@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo import crs as geocrs
+from geo.dosage import DosageParams, PlannedVisit, patrol_dosage
 from geo.hotspots import RankParams, rank_hotspots
 from geo.patrol import PlanParams
 from geo.roadgraph import RoadGraph, from_lines
@@ -39,12 +40,13 @@ from geo.shiftplan import (
 from .categories import get_category
 from .crud.audit import record
 from .crud.errors import InvalidInputError, NotFoundError, UnavailableError
+from .dispatch_models import Unit, UnitPing
 from .layerstore import ActiveLayer
 from .models import CLOSED_STATUSES, Incident, PatrolPlanRecord
 from .schemas import PlanCreate, ReplanCreate, UnitIn
 from .timezones import BEIJING
 
-__all__ = ["NetworkCache", "create_plan", "get_plan", "plan_objects", "replan"]
+__all__ = ["NetworkCache", "create_plan", "dosage", "get_plan", "plan_objects", "replan"]
 
 # The standard roster of a squad's shift when the request names no units.
 DEFAULT_ROSTER: Final = (("foot", 2), ("ebike", 1), ("car", 1))
@@ -422,3 +424,35 @@ def plan_objects(document: Mapping[str, Any], layer: ActiveLayer
                 for h in document["hotspots"]]
     sweeps = [s for s in _sweeps(layer, document["squad"]) if s.sweep_id in pieces]
     return plan, hotspots, sweeps
+
+
+def dosage(*, session: Session, row: PatrolPlanRecord, params: DosageParams | None = None
+           ) -> dict[str, Any]:
+    """Which planned stops the units' tracks actually visited ("close the loop")."""
+    params = params or DosageParams()
+    day = date.fromisoformat(row.plan_date)
+    start = datetime.fromisoformat(row.plan["shift_start"])
+    end = datetime.fromisoformat(row.plan["shift_end"])
+    units = []
+    for unit in row.plan["units"]:
+        visits = [PlannedVisit(s["target_id"], s["lon"], s["lat"],
+                               _seconds_of(day, s["departure"]) - _seconds_of(day, s["start"]),
+                               start_s=_seconds_of(day, s["start"]))
+                  for s in unit["stops"] if s["kind"] in ("hotspot", "revisit", "task")]
+        pings = session.execute(
+            select(UnitPing.at, UnitPing.lon, UnitPing.lat).join(Unit, Unit.id == UnitPing.unit_id)
+            .where(Unit.code == unit["unit_id"], UnitPing.at >= start, UnitPing.at <= end)).all()
+        frame = patrol_dosage(visits, [_seconds_of(day, p.at.isoformat()) for p in pings],
+                              [p.lon for p in pings], [p.lat for p in pings], params=params)
+        stops = [{"target_id": tid, "visited": bool(r.visited), "stay_s": round(r.stay_s),
+                  "arrived": None if np.isnan(r.arrived_s) else _iso(day, r.arrived_s),
+                  "closest_m": None if np.isnan(r.closest_m) else round(r.closest_m, 1)}
+                 for tid, r in frame.iterrows()]
+        visited = sum(s["visited"] for s in stops)
+        units.append({"unit_id": unit["unit_id"], "pings": len(pings), "planned": len(stops),
+                      "visited": visited, "share": visited / len(stops) if stops else None,
+                      "stops": stops})
+    planned = sum(u["planned"] for u in units)
+    return {"plan_id": row.id, "radius_m": params.radius_m, "min_share": params.min_share,
+            "share": sum(u["visited"] for u in units) / planned if planned else None,
+            "units": units}

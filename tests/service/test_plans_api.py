@@ -131,3 +131,29 @@ def test_a_pack_without_roads_cannot_plan(client):
                                            "shift": "early", "time_limit_s": 1})
     assert response.status_code == 503
     assert response.json()["detail"][0]["field"] == "roads"
+
+
+def test_dosage_closes_the_loop_between_plan_and_track(qingshuihe):
+    plan = _plan(qingshuihe).json()
+    car = next(u for u in plan["units"] if u["unit_id"] == "west-car-1")
+    spots = [s for s in car["stops"] if s["kind"] in ("hotspot", "revisit", "task")]
+    first = spots[0]
+    made = qingshuihe.post("/units", json={
+        "unit_id": "west-car-1", "name": "西中队巡逻车1", "squad": "west", "mode": "car",
+        "members": {"enforcement_officer": 2, "police_officer": 1},
+        "home_station": "qsh-zfd-sq1"})
+    assert made.status_code == 201, made.text
+    start = datetime.fromisoformat(first["start"])
+    # The car parks at its first hot spot for the planned stay, pinging every minute.
+    pings = [{"at": (start + timedelta(minutes=k)).isoformat(), "lon": first["lon"],
+              "lat": first["lat"]} for k in range(13)]
+    stored = qingshuihe.post("/units/west-car-1/positions", json={"pings": pings})
+    assert stored.status_code in (200, 201), stored.text
+    report = qingshuihe.get(f"/plans/{plan['id']}/dosage").json()
+    unit = next(u for u in report["units"] if u["unit_id"] == "west-car-1")
+    by_target = {s["target_id"]: s for s in unit["stops"]}
+    assert by_target[first["target_id"]]["visited"] is True
+    assert unit["visited"] == sum(s["target_id"] == first["target_id"] for s in spots)
+    foot = next(u for u in report["units"] if u["unit_id"] == "west-foot-1")
+    assert foot["pings"] == 0
+    assert foot["visited"] == 0

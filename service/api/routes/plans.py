@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
+from geo.dosage import DosageParams
 from maps import render_plan
 from maps.assets import offline_html
 
@@ -43,7 +44,7 @@ def _read(session: SessionDep, row: PatrolPlanRecord) -> dict[str, Any]:
             "created_by": row.created_by, "layer_version": label, **row.plan,
             "links": {rel: f"/plans/{row.id}{suffix}" for rel, suffix in (
                 ("self", ""), ("map", "/map"), ("geojson", "/geojson"), ("gpx", "/gpx"),
-                ("briefing", "/briefing"), ("replan", "/replan"))}}
+                ("briefing", "/briefing"), ("replan", "/replan"), ("dosage", "/dosage"))}}
 
 
 @router.post("", status_code=201, responses=_ERRORS)
@@ -89,6 +90,14 @@ def replan(plan_id: int, replan_in: ReplanCreate, session: SessionDep, layer: La
     session.commit()
     response.headers["Location"] = f"/plans/{row.id}"
     return _read(session, row)
+
+
+@router.get("/{plan_id}/dosage", responses=_ERRORS)
+def plan_dosage(plan_id: int, session: SessionDep,
+                radius_m: float = Query(50.0, gt=0, le=500)) -> dict[str, Any]:
+    """Which planned stops the units' position tracks actually visited, for long enough."""
+    row = planning.get_plan(session=session, plan_id=plan_id)
+    return planning.dosage(session=session, row=row, params=DosageParams(radius_m=radius_m))
 
 
 @router.get("/{plan_id}/geojson", responses=_ERRORS)
