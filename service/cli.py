@@ -70,7 +70,9 @@ def _fail(message: str, fix: str | None = None) -> typer.Exit:
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
           port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-          reload: Annotated[bool, typer.Option(help="Reload on code changes.")] = False) -> None:
+          reload: Annotated[bool, typer.Option(help="Reload on code changes.")] = False,
+          workers: Annotated[int, typer.Option(min=1, max=32, help=(
+              "Worker processes (one per core serves a busy dispatch room)."))] = 1) -> None:
     """Run the web service: map at /, API docs at /docs."""
     import uvicorn
 
@@ -79,7 +81,8 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to bind.")] = N
     port = port or settings.port
     console.print(f"jiedao on [bold]http://{host}:{port}/[/] (API docs at /docs), "
                   f"database {settings.database_url}")
-    uvicorn.run("service.main:create_app", factory=True, host=host, port=port, reload=reload)
+    uvicorn.run("service.main:create_app", factory=True, host=host, port=port, reload=reload,
+                workers=None if reload else workers)
 
 
 @app.command()
