@@ -1,0 +1,79 @@
+"""The service as the README runs it (`jiedao demo`, then `jiedao serve` on a free port) and
+Debian's chromium driven by Playwright, shared by the end-to-end tests.
+
+``server`` is module-scoped: each test module gets its own database and server. ``browser``
+skips when chromium is missing, except when ``CI=true``, where it fails.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("e2e")
+    env = {**os.environ, "JIEDAO_DATABASE_URL": f"sqlite:///{workdir}/jiedao.sqlite",
+           "JIEDAO_PORT": str(_free_port())}
+    demo = subprocess.run([BIN / "jiedao", "demo", "--days", "7", "--seed", "3"], env=env,
+                          cwd=workdir, capture_output=True, text=True, timeout=300, check=False)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "Stored" in demo.stdout
+    again = subprocess.run([BIN / "jiedao", "demo", "--if-empty"], env=env, cwd=workdir,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert "nothing to do" in again.stdout
+    log = workdir / "serve.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen([BIN / "jiedao", "serve"], env=env, cwd=workdir,
+                                   stdout=sink, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{env['JIEDAO_PORT']}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"jiedao serve did not come up: {log.read_text()}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Debian's chromium is required on CI (apt-get install chromium)")
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
