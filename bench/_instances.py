@@ -72,7 +72,7 @@ class Instance:
     @property
     def n(self) -> int:
         """Number of nodes including start and end."""
-        return int(len(self.xy))
+        return len(self.xy)
 
     def distances(self) -> np.ndarray:
         """Travel-time matrix with the instance's rounding convention."""

@@ -48,10 +48,10 @@ __all__ = [
 ]
 
 DROP_REASONS = ("no time", "window missed", "unreachable")
-_FIRST_SOLUTIONS = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION",
+_FIRST_SOLUTIONS = ("AUTOMATIC", "PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION",
                     "SEQUENTIAL_CHEAPEST_INSERTION", "BEST_INSERTION", "SAVINGS",
                     "PATH_CHEAPEST_ARC", "GLOBAL_CHEAPEST_ARC", "ALL_UNPERFORMED")
-_LOCAL_SEARCHES = ("ILS", "GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH",
+_LOCAL_SEARCHES = ("ILS", "AUTOMATIC", "GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH",
                    "GREEDY_DESCENT")
 _EPS = 1e-6
 
@@ -74,7 +74,8 @@ class PlanParams:
         1 or 2: with 2, two searches with different seeds run in separate processes and the
         better plan wins (OR-Tools routing itself is single-threaded).
     solution_limit
-        Stop after this many accepted solutions; makes the result reproducible (see module doc).
+        Work budget that makes the result reproducible (see module doc): the number of
+        ruin-and-recreate iterations for ``"ILS"``, of accepted solutions otherwise.
     first_solution
         OR-Tools first-solution strategy name.
     local_search
@@ -342,7 +343,7 @@ def _alone(problem: PatrolProblem, target: Target) -> tuple[bool, str]:
             arrive = u.shift_start_s + go
             for lo, hi in target.windows or ((u.shift_start_s, u.shift_end_s),):
                 begin = max(arrive, lo)
-                if begin > hi + _EPS:
+                if begin > min(hi, u.shift_end_s) + _EPS:  # opens after the shift: missed
                     continue
                 in_window = True
                 if begin + target.dwell_s + back <= u.shift_end_s + _EPS:
@@ -420,7 +421,8 @@ def _engine_input(problem: PatrolProblem, scale: float) -> tuple[EngineInput, _N
         dwell[node] = int(_ticks(t.dwell_s, scale, up=True))
         windows[node] = [(int(_ticks(lo, scale, up=True)), int(_ticks(hi, scale, up=False)))
                          for lo, hi in t.windows]
-        # A window that closes on the tick grid before it opens cannot be used.
+        # A window that closes on the tick grid before it opens cannot be used; the engine
+        # never performs a node whose windows are all unusable.
         windows[node] = [w for w in windows[node] if w[0] <= w[1]] or [(1, 0)] * bool(t.windows)
     breaks: list[tuple[int, int, int] | None] = []
     for u in units:
