@@ -15,7 +15,7 @@ one-way piece. Times are seconds from midnight of the plan's day.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 HOUR: Final = 3600.0
+# Default of ShiftParams.balance, measured on bench/field.py.
+FIELD_SPAN_COST: Final = 2
 # The plan's two shifts, seconds from midnight.
 SHIFTS: Final[dict[str, tuple[float, float]]] = {"early": (7 * HOUR, 15 * HOUR),
                                                  "late": (15 * HOUR, 23 * HOUR)}
@@ -73,6 +75,9 @@ class ShiftParams:
         ``sweep_priority`` and may be dropped.
     sweep_priority
         Prize of an optional sweep.
+    balance
+        Cost per second of the latest return to base, beside travel seconds: patrols want every
+        unit out, so once the prizes are settled the work is spread over the units (0 = off).
     solver
         The OR-Tools search settings.
     """
@@ -82,6 +87,7 @@ class ShiftParams:
     revisit_top: int = 1
     sweep_mandatory: bool = True
     sweep_priority: float = 10.0
+    balance: int = FIELD_SPAN_COST
     solver: PlanParams = field(default_factory=lambda: PlanParams(time_limit_s=10.0))
 
     def __post_init__(self) -> None:
@@ -91,8 +97,8 @@ class ShiftParams:
         if not self.revisit_every_s > 0:
             msg = f"Expected revisit_every_s > 0, got {self.revisit_every_s!r}."
             raise ValueError(msg)
-        if self.revisit_top < 0 or self.sweep_priority < 0:
-            msg = "Expected revisit_top >= 0 and sweep_priority >= 0."
+        if self.revisit_top < 0 or self.sweep_priority < 0 or self.balance < 0:
+            msg = "Expected revisit_top, sweep_priority and balance >= 0."
             raise ValueError(msg)
 
 
@@ -334,7 +340,9 @@ def plan_shift(graph: RoadGraph, *, units: Sequence[UnitOnDuty], shift: tuple[fl
     modes = sorted({u.mode for u in units})
     travel = {mode: _matrix(graph, locations, sweeps, mode, traffic) for mode in modes}
     problem = PatrolProblem(tuple(unit_rows), tuple(targets), travel)
-    plan = plan_patrols(problem, params=params.solver)
+    solver = replace(params.solver, knobs=replace(params.solver.knobs,
+                                                  span_cost=params.balance))
+    plan = plan_patrols(problem, params=solver)
     return _assemble(graph, plan, units, unit_rows, locations, sweeps, labels, shift, traffic)
 
 
