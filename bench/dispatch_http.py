@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import psycopg
 import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,9 +44,17 @@ def _free_port() -> int:
 
 
 def _start_postgis() -> str:
+    """A fresh database on a throwaway cluster: units of earlier runs must not count."""
     env = {**os.environ, "JIEDAO_PG_DIR": "/tmp/jiedao-pg-bench", "JIEDAO_PG_PORT": "54339"}
-    return subprocess.run([ROOT / "scripts" / "postgis", "start"], env=env, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    url = subprocess.run([ROOT / "scripts" / "postgis", "start"], env=env, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    name = f"jiedao_bench_{os.getpid()}"
+    with psycopg.connect(url.replace("/jiedao_test?", "/postgres?"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    with psycopg.connect(url.replace("/jiedao_test?", f"/{name}?"), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return url.replace("/jiedao_test?", f"/{name}?")
 
 
 def _serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:

@@ -82,12 +82,13 @@ def recommend(session: Session, incident: Incident, *, network: RoadGraph, now: 
               stale_after_s: float, modes: Sequence[str] | None = None, top: int = 10
               ) -> list[dict[str, Any]]:
     """Available units with a known position, ranked by road travel time to ``incident``."""
-    units = list(session.scalars(select(Unit).where(
+    # Plain columns, not ORM objects: this runs for every incident a dispatcher opens.
+    units = session.execute(select(Unit.code, Unit.squad, Unit.mode, Unit.last_lon,
+                                   Unit.last_lat, Unit.last_at).where(
         Unit.status == "available", Unit.last_lon.is_not(None), Unit.last_lat.is_not(None),
-        Unit.last_at.is_not(None))))
-    positions = [UnitPosition(u.code, u.squad, u.mode, float(u.last_lon or 0.0),
-                              float(u.last_lat or 0.0),
-                              max(0.0, (now - u.last_at).total_seconds()) if u.last_at else 0.0)
+        Unit.last_at.is_not(None))).all()
+    positions = [UnitPosition(u.code, u.squad, u.mode, float(u.last_lon), float(u.last_lat),
+                              max(0.0, (now - u.last_at).total_seconds()))
                  for u in units]
     params = RecommendParams(stale_after_s=stale_after_s, top=top,
                              modes=tuple(modes) if modes else RecommendParams().modes)
