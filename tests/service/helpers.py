@@ -53,3 +53,25 @@ def count_rows(client: Any, model: type) -> int:
     factory = client.app.state.sessionmaker
     with factory() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def activate_bundled_pack(client: Any) -> Any:
+    """Import (once) and activate the bundled Qingshuihe pack, which has a road network."""
+    import layers
+    from service import layerstore
+
+    pack = layers.read_pack()
+    factory = client.app.state.sessionmaker
+    with factory() as session:
+        if session.scalar(select(layerstore.LayerVersion.id).where(
+                layerstore.LayerVersion.label == pack.label)) is None:
+            layerstore.import_pack(session, pack, actor="test")
+        layerstore.activate_version(session, pack.label, actor="test")
+        session.commit()
+    return pack
+
+
+def metro_point(pack: Any) -> tuple[float, float]:
+    """The first metro station of a pack's places (泥岗 in the bundled pack)."""
+    metro = pack.places[pack.places["kind"] == "metro"].geometry.iloc[0]
+    return float(metro.x), float(metro.y)

@@ -9,11 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 import layers
-from service import layerstore
 from service.dispatch_models import Assignment, IncidentEvent
 from service.timezones import BEIJING
 
-from .helpers import MEIYUAN, body, count_rows, offset_m
+from .helpers import MEIYUAN, activate_bundled_pack, body, count_rows, metro_point, offset_m
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=BEIJING)
 
@@ -230,21 +229,12 @@ def test_backup_request_alerts_the_backup_team_and_the_police_station(clocked):
 
 @pytest.fixture
 def qingshuihe(clocked: TestClient):
-    pack = layers.read_pack()
-    factory = clocked.app.state.sessionmaker  # type: ignore[attr-defined]
-    with factory() as session:
-        if session.scalar(layerstore.select(layerstore.LayerVersion.id).where(
-                layerstore.LayerVersion.label == pack.label)) is None:
-            layerstore.import_pack(session, pack, actor="test")
-        layerstore.activate_version(session, pack.label, actor="test")
-        session.commit()
+    activate_bundled_pack(clocked)
     return clocked
 
 
 def _metro():
-    metro = layers.read_pack().places.set_index("kind").geometry.get("metro")
-    point = metro.iloc[0] if hasattr(metro, "iloc") else metro
-    return float(point.x), float(point.y)
+    return metro_point(layers.read_pack())
 
 
 def test_recommendations_rank_by_road_time_and_flag_stale_positions(qingshuihe):

@@ -7,8 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 import layers
-from service import layerstore
 from service.timezones import BEIJING
+
+from .helpers import activate_bundled_pack, metro_point
 
 PLAN_DAY = date(2026, 11, 20)
 
@@ -16,22 +17,14 @@ PLAN_DAY = date(2026, 11, 20)
 @pytest.fixture
 def qingshuihe(client: TestClient) -> TestClient:
     """The bundled Qingshuihe pack active, with a week of evening stalls by 泥岗 metro."""
-    pack = layers.read_pack()
-    factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
-    with factory() as session:
-        if session.scalar(layerstore.select(layerstore.LayerVersion.id).where(
-                layerstore.LayerVersion.label == pack.label)) is None:
-            layerstore.import_pack(session, pack, actor="test")
-        layerstore.activate_version(session, pack.label, actor="test")
-        session.commit()
-    metro = pack.places.set_index("kind").geometry.get("metro")
-    point = metro.iloc[0] if hasattr(metro, "iloc") else metro
+    pack = activate_bundled_pack(client)
+    lon, lat = metro_point(pack)
     for day in range(1, 8):
         for minute in (0, 20, 40):
             occurred = datetime.combine(PLAN_DAY - timedelta(days=day), datetime.min.time(),
                                         tzinfo=BEIJING) + timedelta(hours=19, minutes=minute)
             response = client.post("/incidents", json={
-                "category": "C02", "location": {"lon": point.x, "lat": point.y},
+                "category": "C02", "location": {"lon": lon, "lat": lat},
                 "occurred_at": occurred.isoformat(), "reported_at": occurred.isoformat(),
                 "source": "patrol", "reporter": "squad:west", "description": "流动摊贩"})
             assert response.status_code == 201, response.text
@@ -59,8 +52,8 @@ def test_a_late_shift_plan_visits_the_stall_hot_spot_and_sweeps_the_key_roads(qi
     visits = [s for u in plan["units"] for s in u["stops"] if s["kind"] in ("hotspot", "revisit")
               and s["target_id"].startswith(plan["hotspots"][0]["spot_id"])]
     assert visits
-    metro = layers.read_pack().places.set_index("kind")["name_zh"].get("metro")
-    metro_name = metro.iloc[0] if hasattr(metro, "iloc") else metro
+    places = layers.read_pack().places
+    metro_name = places[places["kind"] == "metro"]["name_zh"].iloc[0]
     assert visits[0]["near"] == f"{metro_name} 附近 near"  # named for the street, not lon/lat
     for stop in visits:
         start = datetime.fromisoformat(stop["start"]).astimezone(BEIJING)
@@ -135,25 +128,26 @@ def test_a_pack_without_roads_cannot_plan(client):
 
 def test_dosage_closes_the_loop_between_plan_and_track(qingshuihe):
     plan = _plan(qingshuihe).json()
-    car = next(u for u in plan["units"] if u["unit_id"] == "west-car-1")
-    spots = [s for s in car["stops"] if s["kind"] in ("hotspot", "revisit", "task")]
-    first = spots[0]
+    # The first unit with a hot-spot stop parks there for the planned stay.
+    unit, first = next((u, s) for u in plan["units"] for s in u["stops"]
+                       if s["kind"] in ("hotspot", "revisit", "task"))
+    spots = [s for s in unit["stops"] if s["kind"] in ("hotspot", "revisit", "task")]
     made = qingshuihe.post("/units", json={
-        "unit_id": "west-car-1", "name": "西中队巡逻车1", "squad": "west", "mode": "car",
-        "members": {"enforcement_officer": 2, "police_officer": 1},
+        "unit_id": unit["unit_id"], "name": unit["unit_id"], "squad": "west",
+        "mode": unit["mode"], "members": {"enforcement_officer": 2},
         "home_station": "qsh-zfd-sq1"})
     assert made.status_code == 201, made.text
     start = datetime.fromisoformat(first["start"])
-    # The car parks at its first hot spot for the planned stay, pinging every minute.
     pings = [{"at": (start + timedelta(minutes=k)).isoformat(), "lon": first["lon"],
               "lat": first["lat"]} for k in range(13)]
-    stored = qingshuihe.post("/units/west-car-1/positions", json={"pings": pings})
+    stored = qingshuihe.post(f"/units/{unit['unit_id']}/positions", json={"pings": pings})
     assert stored.status_code in (200, 201), stored.text
     report = qingshuihe.get(f"/plans/{plan['id']}/dosage").json()
-    unit = next(u for u in report["units"] if u["unit_id"] == "west-car-1")
-    by_target = {s["target_id"]: s for s in unit["stops"]}
+    seen = next(u for u in report["units"] if u["unit_id"] == unit["unit_id"])
+    by_target = {s["target_id"]: s for s in seen["stops"]}
     assert by_target[first["target_id"]]["visited"] is True
-    assert unit["visited"] == sum(s["target_id"] == first["target_id"] for s in spots)
-    foot = next(u for u in report["units"] if u["unit_id"] == "west-foot-1")
-    assert foot["pings"] == 0
-    assert foot["visited"] == 0
+    # One twelve-minute stay proves one visit, even where two planned stops share the place.
+    assert seen["visited"] == 1
+    assert seen["planned"] == len(spots)
+    silent = [u for u in report["units"] if u["unit_id"] != unit["unit_id"]]
+    assert all(u["pings"] == 0 and u["visited"] == 0 for u in silent)
