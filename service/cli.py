@@ -79,6 +79,10 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to bind.")] = N
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    # Migrate and import the layers once, here: several workers starting on a fresh database
+    # would otherwise race to create the same tables.
+    with session_scope(make_sessionmaker(_engine(settings))) as session:
+        _ensure_layer(session, settings, actor="system:startup")
     console.print(f"jiedao on [bold]http://{host}:{port}/[/] (API docs at /docs), "
                   f"database {settings.database_url}")
     uvicorn.run("service.main:create_app", factory=True, host=host, port=port, reload=reload,
