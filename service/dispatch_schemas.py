@@ -6,10 +6,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AwareDatetime, Field, field_validator
 
-from geo.crs import parse_crs
-from geo.errors import UnknownCRSError
-
-from .schemas import Latitude, Longitude, Mode, ShortText, _Input
+from .schemas import Location, Mode, ShortText, _Input
 
 __all__ = [
     "ROLES",
@@ -71,23 +68,12 @@ class StatusChange(_Input):
     reason: str | None = Field(None, max_length=500)
 
 
-class Ping(_Input):
-    """One position report: device time with zone, point, accuracy and speed."""
+class Ping(Location):
+    """One position report: a point with its declared crs, device time, accuracy and speed."""
 
     at: AwareDatetime = Field(description="Device time with zone.")
-    lon: Longitude
-    lat: Latitude
-    crs: str = Field("wgs84", description="wgs84 (GPS), gcj02 (Amap, Tencent) or bd09 (Baidu).")
     accuracy_m: float | None = Field(None, ge=0, le=100_000, allow_inf_nan=False)
     speed_mps: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
-
-    @field_validator("crs")
-    @classmethod
-    def _known_crs(cls, value: str) -> str:
-        try:
-            return parse_crs(value)
-        except UnknownCRSError as exc:
-            raise ValueError(str(exc)) from None
 
 
 class PingBatch(_Input):

@@ -37,9 +37,13 @@ def _unit_named(field: str) -> Iterator[None]:
                             "use one of the plan's unit ids (GET /plans/{id}).") from None
 
 
+def _layer_label(session: SessionDep, row: PatrolPlanRecord) -> str | None:
+    return session.scalar(select(LayerVersion.label)
+                          .where(LayerVersion.id == row.layer_version_id))
+
+
 def _read(session: SessionDep, row: PatrolPlanRecord) -> dict[str, Any]:
-    label = session.scalar(select(LayerVersion.label)
-                           .where(LayerVersion.id == row.layer_version_id))
+    label = _layer_label(session, row)
     return {"id": row.id, "replan_of": row.replan_of, "created_at": row.created_at.isoformat(),
             "created_by": row.created_by, "layer_version": label, **row.plan,
             "links": {rel: f"/plans/{row.id}{suffix}" for rel, suffix in (
@@ -122,8 +126,7 @@ def plan_gpx(plan_id: int, session: SessionDep, unit: str | None = None) -> Resp
 def plan_briefing(plan_id: int, session: SessionDep, unit: str | None = None) -> HTMLResponse:
     """A printable briefing page per unit: stops, times, what to check, a route sketch."""
     row = planning.get_plan(session=session, plan_id=plan_id)
-    label = session.scalar(select(LayerVersion.label)
-                           .where(LayerVersion.id == row.layer_version_id))
+    label = _layer_label(session, row)
     with _unit_named("unit"):
         page = exports.plan_briefing_html({"id": row.id, "layer_version": label, **row.plan},
                                           unit_id=unit)
