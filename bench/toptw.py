@@ -82,9 +82,14 @@ def to_problem(inst: Instance) -> PatrolProblem:
     return PatrolProblem(units, tuple(targets), {"default": inst.distances()})
 
 
+# PlanParams.threads for the OR-Tools runs: 2 = two seeds on both cores, the better plan wins.
+ORTOOLS_THREADS = 1
+
+
 def run_ortools(inst: Instance, seconds: float, seed: int) -> list[list[int]]:
+    params = PlanParams(time_limit_s=seconds, seed=seed, threads=ORTOOLS_THREADS)
     try:
-        plan = plan_patrols(to_problem(inst), params=PlanParams(time_limit_s=seconds, seed=seed))
+        plan = plan_patrols(to_problem(inst), params=params)
     except InfeasiblePlanError:
         # 22 Chao instances (BKS 0) have Tmax < d(start, end): the planner refuses such units
         # by design; the literature's answer is the empty solution, which the checker scores.
@@ -230,11 +235,17 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes (<= 2 here)")
     parser.add_argument("--solvers", default="ortools")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, choices=[1, 2], default=1,
+                        help="OR-Tools on both cores (two seeds); run with --jobs 1")
     parser.add_argument("--csv", default=f"/tmp/toptw_{os.getpid()}.csv")
     parser.add_argument("--reuse", nargs="*", default=[],
                         help="earlier CSVs whose rows of other solvers join the head-to-head")
     args = parser.parse_args()
 
+    global ORTOOLS_THREADS
+    ORTOOLS_THREADS = args.threads
+    if args.threads == 2 and args.jobs > 1:
+        parser.error("--threads 2 already uses both cores: pass --jobs 1")
     families = ["chao", "cordeau"] if args.set == "all" else [args.set]
     instances = [i for f in families for i in load_set(f, args.instances)][:: args.every]
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
