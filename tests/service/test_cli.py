@@ -257,3 +257,23 @@ def test_plan_a_shift_on_the_bundled_layers(runner, db_file, tmp_path, monkeypat
                               "2026-12-01"])
     assert bad.exit_code == 1
     assert "shift" in bad.stderr
+
+
+def test_worker_socket_hands_nodelay_to_accepted_connections() -> None:
+    """Multi-worker serving: accepted connections must not wait for delayed ACKs (Nagle)."""
+    import socket
+
+    import uvicorn
+
+    from service.cli import listening_socket
+
+    listener = listening_socket(uvicorn.Config("service.main:create_app", host="127.0.0.1",
+                                               port=0))
+    try:
+        listener.listen(1)
+        client = socket.create_connection(listener.getsockname()[:2])
+        accepted, _ = listener.accept()
+        with client, accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        listener.close()
