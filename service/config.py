@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     incident_id_prefix: str = Field("QSH", pattern=r"^[A-Z]{2,8}$")
     # Dispatch: a unit with no ping for this long is shown as stale.
     stale_after_s: float = Field(120.0, gt=0)
+    # Urgent cases: dispatched within this long of the report, on scene within this long of the
+    # dispatch. The plan sets only the 15-minute report rule; these are our defaults, flagged
+    # (not enforced) so the case team can see which urgent cases were slow.
+    urgent_dispatch_limit_s: float = Field(300.0, gt=0)
+    urgent_arrival_limit_s: float = Field(900.0, gt=0)
     # The working calendar of case time limits (工作时): these hours, every day, Beijing time.
     workday_start: time = time(7, 0)
     workday_end: time = time(23, 0)

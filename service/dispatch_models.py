@@ -48,7 +48,7 @@ __all__ = [
 UNIT_MODES: Final = ("foot", "ebike", "car")
 TEAMS: Final = ("patrol", "backup")
 SHIFT_NAMES: Final = ("early", "late")
-ASSIGNMENT_STATUSES: Final = ("active", "cancelled", "superseded")
+ASSIGNMENT_STATUSES: Final = ("active", "cancelled", "superseded", "completed")
 
 
 class Unit(Base):
@@ -122,7 +122,11 @@ class UnitPing(Base):
 
 
 class Assignment(Base):
-    """A unit sent to an incident; at most one active assignment per incident."""
+    """A unit sent to an incident; at most one active assignment per incident.
+
+    It ends cancelled, superseded (reassigned) or completed (the case closed); ``cancelled_at``
+    and ``cancelled_by`` record when and by whom it ended, whichever way.
+    """
 
     __tablename__ = "assignments"
     __table_args__ = (

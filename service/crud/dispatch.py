@@ -339,7 +339,11 @@ def record_step(session: Session, incident: Incident, step: str, *, actor: str, 
     event = _event(session, incident, step, actor=actor, at=now, status=status, note=note,
                    detail=detail)
     active = active_assignment(session, incident.id)
-    if active is not None and step in ("on_scene", "handled"):
+    if active is not None and lifecycle.canonical(status) in lifecycle.FINAL:
+        # The case is closed: its assignment is done (cancelled_at/by record when it ended).
+        active.status, active.cancelled_at, active.cancelled_by = "completed", now, actor
+        active.reason = active.reason or f"case {step}"
+    elif active is not None and step in ("on_scene", "handled"):
         unit = session.get(Unit, active.unit_id)
         wanted = "on_scene" if step == "on_scene" else "returning"
         if unit is not None and unit.status in ("en_route", "on_scene") \
@@ -368,9 +372,13 @@ def timeline(session: Session, incident: Incident) -> list[dict[str, Any]]:
 # -- clocks ---------------------------------------------------------------------------------
 
 
-def clocks(session: Session, incident: Incident, *, calendar: WorkingCalendar,
-           now: datetime) -> dict[str, Any]:
-    """Time limit, due time, overdue and working hours left; the urgent-case delays."""
+def clocks(session: Session, incident: Incident, *, calendar: WorkingCalendar, now: datetime,
+           dispatch_limit_s: float, arrival_limit_s: float) -> dict[str, Any]:
+    """Time limit, due time, overdue and working hours left; the urgent-case delays.
+
+    An urgent case is flagged late when its dispatch (from the report) or its arrival (from the
+    dispatch) took, or has been waiting, longer than the limits; other cases are not flagged.
+    """
     steps: dict[str, datetime] = {}
     for step, at in session.execute(
             select(IncidentEvent.step, IncidentEvent.at)
@@ -391,6 +399,11 @@ def clocks(session: Session, incident: Incident, *, calendar: WorkingCalendar,
     report_delay = (incident.reported_at - incident.occurred_at).total_seconds()
     dispatched = steps.get("dispatched")
     on_scene = steps.get("on_scene")
+    # Waiting counts too: an urgent case not yet dispatched after the limit is already late.
+    dispatch_s = None if closed and dispatched is None else (
+        (dispatched or now) - incident.reported_at).total_seconds()
+    arrival_s = None if dispatched is None or (closed and on_scene is None) else (
+        (on_scene or now) - dispatched).total_seconds()
     return {
         "time_limit_hours": limit,
         "clock_starts": "accepted" if accepted else "reported",
@@ -410,6 +423,10 @@ def clocks(session: Session, incident: Incident, *, calendar: WorkingCalendar,
             (on_scene - dispatched).total_seconds(), 1),
         "waiting_for_dispatch_s": None if dispatched is not None or closed else round(
             (now - incident.reported_at).total_seconds(), 1),
+        "dispatch_limit_s": dispatch_limit_s, "arrival_limit_s": arrival_limit_s,
+        "dispatch_late": incident.urgent and dispatch_s is not None
+        and dispatch_s > dispatch_limit_s,
+        "arrival_late": incident.urgent and arrival_s is not None and arrival_s > arrival_limit_s,
     }
 
 

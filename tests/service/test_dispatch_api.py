@@ -123,6 +123,9 @@ def test_the_case_lifecycle_with_its_timeline(clocked):
     closed = step(clocked, iid, "verified_closed", actor="checker")
     assert closed.status_code == 201, closed.text
     assert closed.json()["status"] == "verified_closed"
+    done = clocked.get(f"/incidents/{iid}/assignments").json()
+    assert [(a["status"], a["cancelled_by"]) for a in done if a["status"] != "superseded"] \
+        == [("completed", "checker")]
     events = clocked.get(f"/incidents/{iid}/timeline").json()["events"]
     assert [(e["step"], e["actor"]) for e in events] == [
         ("reported", "info-officer"), ("accepted", "dispatcher-1"),
@@ -173,6 +176,8 @@ def test_clocks_count_working_hours_from_acceptance(clocked):
     assert clocks["report_within_15_min"] is True
     assert clocks["dispatch_delay_s"] is None
     assert clocks["waiting_for_dispatch_s"] == 1800.0
+    # Urgent and waiting half an hour: already late for dispatch (limit 5 min by default).
+    assert (clocks["dispatch_late"], clocks["arrival_late"]) == (True, False)
     step(clocked, iid, "accepted")
     assign(clocked, iid, "west-car-1")
     clocked.app.state.clock = lambda: NOW + timedelta(minutes=12)
@@ -185,6 +190,26 @@ def test_clocks_count_working_hours_from_acceptance(clocked):
     assert clocks["remaining_working_hours"] == -11.0
     assert clocks["dispatch_delay_s"] == 1800.0
     assert clocks["arrival_delay_s"] == 720.0
+    assert (clocks["dispatch_late"], clocks["arrival_late"]) == (True, False)
+
+
+def test_urgent_arrival_is_flagged_late_only_past_its_limit(clocked):
+    unit(clocked, "west-car-1")
+    unit(clocked, "west-car-2")
+    urgent = incident(clocked, category="C02", urgent=True)
+    routine = incident(clocked, offset_m(MEIYUAN, 400), category="C02")
+    clocked.app.state.clock = lambda: NOW - timedelta(minutes=27)  # 3 min after the reports
+    for iid, code in ((urgent, "west-car-1"), (routine, "west-car-2")):
+        step(clocked, iid, "accepted")
+        assign(clocked, iid, code)
+    clocked.app.state.clock = lambda: NOW - timedelta(minutes=13)  # 14 min since dispatch
+    clocks = clocked.get(f"/incidents/{urgent}/clocks").json()
+    assert (clocks["dispatch_late"], clocks["arrival_late"]) == (False, False)
+    clocked.app.state.clock = lambda: NOW - timedelta(minutes=11)  # 16 min, nobody there
+    clocks = clocked.get(f"/incidents/{urgent}/clocks").json()
+    assert (clocks["arrival_limit_s"], clocks["arrival_late"]) == (900.0, True)
+    routine_clocks = clocked.get(f"/incidents/{routine}/clocks").json()
+    assert (routine_clocks["dispatch_late"], routine_clocks["arrival_late"]) == (False, False)
 
 
 def test_a_late_report_breaks_the_15_minute_rule(clocked):

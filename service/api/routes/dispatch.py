@@ -139,7 +139,8 @@ def assign(incident_id: str, body: AssignmentCreate, request: Request, session: 
 @router.get("/{incident_id}/assignments", responses=_ERRORS)
 def list_assignments(incident_id: str, session: SessionDep, intake: IntakeDep
                      ) -> list[dict[str, Any]]:
-    """Every assignment of the incident, oldest first (active, superseded, cancelled)."""
+    """Every assignment of the incident, oldest first (active, superseded, cancelled,
+    completed)."""
     incident = _incident(session, incident_id, intake.id_prefix)
     rows = session.scalars(select(Assignment).where(Assignment.incident_id == incident.id)
                            .order_by(Assignment.id))
@@ -195,12 +196,15 @@ def clocks(incident_id: str, session: SessionDep, intake: IntakeDep, settings: S
            now: NowDep) -> dict[str, Any]:
     """The case's clocks: due time from the category's limit in working hours (counted from
     立案, or from the report until then), overdue, working hours left; the 15-minute report
-    rule and the dispatch and arrival delays."""
+    rule and the dispatch and arrival delays, flagged late for urgent cases past
+    ``JIEDAO_URGENT_DISPATCH_LIMIT_S`` / ``JIEDAO_URGENT_ARRIVAL_LIMIT_S``."""
     incident = _incident(session, incident_id, intake.id_prefix)
     calendar = WorkingCalendar(start=settings.workday_start, end=settings.workday_end)
     return {"incident": crud.public_id(incident, prefix=intake.id_prefix),
             "status": incident.status,
-            **crud_dispatch.clocks(session, incident, calendar=calendar, now=now)}
+            **crud_dispatch.clocks(session, incident, calendar=calendar, now=now,
+                                   dispatch_limit_s=settings.urgent_dispatch_limit_s,
+                                   arrival_limit_s=settings.urgent_arrival_limit_s)}
 
 
 @router.post("/{incident_id}/backup", status_code=201, responses=_ERRORS)
