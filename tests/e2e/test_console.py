@@ -49,6 +49,11 @@ def test_console_queue_detail_and_assign(server, browser):
     page.wait_for_selector("#units li[data-unit-id='console-car-1'][data-status='available']",
                            timeout=15_000)
     assert "updated" in page.locator("#updated").inner_text()
+    # The legend explains every marker colour on the map.
+    legend = page.locator("#legend")
+    assert legend.is_visible()
+    for words in ("urgent", "available", "en route", "stale"):
+        assert words in legend.inner_text()
     page.evaluate("window.__notReloaded = true")
 
     reported = httpx.post(f"{server}/incidents", headers=ACTOR, json={

@@ -421,6 +421,24 @@ def test_filters(client, params, expected):
     assert client.get("/incidents", params=params).json()["total"] == expected
 
 
+def test_open_filter_and_several_statuses_make_one_queue_request(client):
+    _seed(client)
+    number = client.get("/incidents", params={"limit": 1}).json()["items"][0]["number"]
+    with client.app.state.sessionmaker() as session:
+        session.get(Incident, number).status = "verified_closed"
+        session.commit()
+
+    def total(params):
+        response = client.get("/incidents", params=params)
+        assert response.status_code == 200, response.text
+        return response.json()["total"]
+
+    assert total({"open": "true"}) == 4
+    assert total({"open": "false"}) == 1
+    assert total({"status": ["reported", "verified_closed"]}) == 5
+    assert total({"status": "reported", "open": "false"}) == 0
+
+
 def test_filter_since_until(client):
     _seed(client)
     assert client.get("/incidents", params={"since": hours_ago(4)}).json()["total"] == 3
@@ -432,7 +450,7 @@ def test_filter_since_until(client):
 
 @pytest.mark.parametrize(("params", "field"), [
     ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"),
-    ({"category": "C99"}, "category"), ({"status": "lost"}, "status"),
+    ({"category": "C99"}, "category"), ({"status": "lost"}, "status[0]"),
     ({"limit": 0}, "limit"), ({"format": "kml"}, "format"), ({"squad": "巡查九中队"}, "squad"),
     ({"community_squad": "north"}, "community_squad"),
 ])

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 from ... import crud, layerstore
 from ...categories import CATEGORIES, get_category
 from ...crud.errors import InvalidInputError
+from ...models import CLOSED_STATUSES
 from ...schemas import (
     CategoryRead,
     ErrorResponse,
@@ -111,7 +112,12 @@ def list_incidents(
             description="The squad of the community the incident lies in: code or name."
         )] = None,
         category: Annotated[str | None, Query(description="Category code, e.g. C02.")] = None,
-        status: Status | None = None, source: Source | None = None,
+        status: Annotated[list[Status] | None, Query(
+            description="One or more statuses (repeat the parameter).")] = None,
+        open: Annotated[bool | None, Query(
+            description="true: only open cases (the dispatch queue); false: only closed ones."
+        )] = None,
+        source: Source | None = None,
         since: Annotated[AwareDatetime | None, Query(
             description="occurred_at >= since (ISO 8601 with zone).")] = None,
         until: Annotated[AwareDatetime | None, Query(
@@ -132,6 +138,9 @@ def list_incidents(
         except KeyError as exc:
             raise InvalidInputError("category", str(exc.args[0]),
                                     "use a code listed by GET /categories.") from None
+    statuses = set(status) if status else None
+    if open is False:
+        statuses = (statuses or set(CLOSED_STATUSES)) & set(CLOSED_STATUSES)
     codes = None
     if community:
         active = active_layer_or_none(request, session)
@@ -142,7 +151,8 @@ def list_incidents(
         squads=layerstore.squad_codes(session, squad) if squad else None,
         community_squads=(layerstore.squad_codes(session, community_squad, field="community_squad")
                           if community_squad else None),
-        categories=categories, statuses={status} if status else None,
+        categories=categories, statuses=statuses,
+        exclude_statuses=set(CLOSED_STATUSES) if open is True else None,
         sources={source} if source else None, since=since, until=until,
         bbox=_bbox(bbox) if bbox else None)
     total, rows = crud.list_incidents(session=session, filters=filters, limit=limit,

@@ -5,8 +5,6 @@
   "use strict";
 
   var POLL_MS = 3000;
-  var OPEN_STATUSES = ["reported", "accepted", "filed", "dispatched", "on_scene", "in_progress",
-                       "handled", "parked", "on_hold"];
   var CLOSED = {verified_closed: 1, closed: 1, rejected: 1, duplicate: 1};
   var QUEUE_ROWS = 200;      // rows drawn in the queue
   var CLOCKS_TOP = 25;       // clocks fetched for the top of the queue
@@ -132,6 +130,34 @@
   var incidentLayer = L.layerGroup().addTo(map);
   var unitLayer = L.layerGroup().addTo(map);
   var incidentMarkers = {};
+
+  // The legend: what each incident colour and unit colour means, so the map reads without help.
+  var INCIDENT_KEY = [
+    ["#dc2626", "紧急待派 urgent, not dispatched"], ["#f59e0b", "待派 new, not dispatched"],
+    ["#0d9488", "处置中 dispatched / on scene"], ["#9ca3af", "待核查·挂账 handled / parked"]
+  ];
+  var legend = L.control({position: "bottomright"});
+  legend.onAdd = function () {
+    var box = el("div", {cls: "legend", id: "legend"});
+    box.appendChild(el("strong", {text: "事件 Incidents"}));
+    INCIDENT_KEY.forEach(function (item) {
+      var dot = el("span", {cls: "dot"});
+      dot.style.background = item[0];
+      box.appendChild(el("div", {}, [dot, el("span", {text: item[1]})]));
+    });
+    box.appendChild(el("strong", {text: "单元 Units"}));
+    Object.keys(UNIT_COLOUR).forEach(function (status) {
+      if (status === "off_duty") { return; }  // off-duty units are not drawn
+      var chip = el("span", {cls: "chip"});
+      chip.style.background = UNIT_COLOUR[status];
+      box.appendChild(el("div", {}, [chip, el("span", {text: label(UNIT_STATUS, status)})]));
+    });
+    var hollow = el("span", {cls: "chip hollow"});
+    box.appendChild(el("div", {}, [hollow, el("span", {text: "空心 = 位置过期 stale position"})]));
+    box.appendChild(el("div", {cls: "en", text: "步 foot · 电 e-bike · 车 car"}));
+    return box;
+  };
+  legend.addTo(map);
 
   function incidentStyle(inc, selected) {
     var group = inc.status === "reported" || inc.status === "accepted" || inc.status === "filed"
@@ -535,13 +561,9 @@
   function poll() {
     if (state.timer) { clearTimeout(state.timer); state.timer = null; }
     var gen = ++state.gen;
-    var lists = OPEN_STATUSES.map(function (s) {
-      return api("/incidents?status=" + s + "&limit=1000");
-    });
-    Promise.all([Promise.all(lists), api("/units")]).then(function (parts) {
+    Promise.all([api("/incidents?open=true&limit=1000"), api("/units")]).then(function (parts) {
       if (gen !== state.gen) { return null; }  // a newer poll (after an assignment) won
-      var incidents = [];
-      parts[0].forEach(function (page) { incidents = incidents.concat(page.items); });
+      var incidents = parts[0].items;
       state.byId = {};
       incidents.forEach(function (inc) { state.byId[inc.id] = inc; });
       incidents.sort(compare);
