@@ -138,7 +138,7 @@ def list_incidents(
         except KeyError as exc:
             raise InvalidInputError("category", str(exc.args[0]),
                                     "use a code listed by GET /categories.") from None
-    statuses = set(status) if status else None
+    statuses: set[str] | None = set(status) if status else None
     if open is False:
         statuses = (statuses or set(CLOSED_STATUSES)) & set(CLOSED_STATUSES)
     codes = None
