@@ -1,8 +1,10 @@
 """The service as the README runs it (`jiedao demo`, then `jiedao serve` on a free port) and
 Debian's chromium driven by Playwright, shared by the end-to-end tests.
 
-``server`` is module-scoped: each test module gets its own database and server. ``browser``
-skips when chromium is missing, except when ``CI=true``, where it fails.
+``server`` is module-scoped: each test module gets its own database and server, SpatiaLite
+unless a test asks for ``postgis`` (``@pytest.mark.parametrize("server", [...], indirect=True)``);
+the PostGIS server gets a database of its own, apart from the one the API tests reset.
+``browser`` skips when chromium is missing, except when ``CI=true``, where it fails.
 """
 
 import os
@@ -15,6 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from service.config import Settings
+
+from ..conftest import _postgis_url
 
 CHROMIUM = "/usr/bin/chromium"
 BIN = Path(sys.executable).parent
@@ -26,11 +33,29 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _fresh_postgis_database(name: str) -> str:
+    """A new, empty PostGIS database beside the test one (skips or fails as the API tests do)."""
+    url = make_url(Settings(database_url=_postgis_url()).database_url)  # type: ignore[call-arg]
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    fresh = url.set(database=name)
+    engine = create_engine(fresh)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    engine.dispose()
+    return fresh.render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(request, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("e2e")
-    env = {**os.environ, "JIEDAO_DATABASE_URL": f"sqlite:///{workdir}/jiedao.sqlite",
-           "JIEDAO_PORT": str(_free_port())}
+    database = getattr(request, "param", "spatialite")
+    url = (_fresh_postgis_database("jiedao_e2e") if database == "postgis"
+           else f"sqlite:///{workdir}/jiedao.sqlite")
+    env = {**os.environ, "JIEDAO_DATABASE_URL": url, "JIEDAO_PORT": str(_free_port())}
     demo = subprocess.run([BIN / "jiedao", "demo", "--days", "7", "--seed", "3"], env=env,
                           cwd=workdir, capture_output=True, text=True, timeout=300, check=False)
     assert demo.returncode == 0, demo.stdout + demo.stderr

@@ -38,6 +38,8 @@ def _units(server: str) -> None:
         assert pings.json()["stored"] == 2
 
 
+@pytest.mark.parametrize(
+    "server", ["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)], indirect=True)
 def test_console_queue_detail_and_assign(server, browser):
     _units(server)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
