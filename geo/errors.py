@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "CoordinateError",
+    "InfeasiblePlanError",
     "LayerIssue",
     "LayerValidationError",
     "OutsideJurisdictionError",
@@ -27,6 +28,10 @@ class CoordinateError(ValueError):
 
 class OutsideJurisdictionError(LookupError):
     """A point that lies outside every community of the active layer."""
+
+
+class InfeasiblePlanError(ValueError):
+    """Patrol-plan input that admits no plan: names the target or unit at fault and the fix."""
 
 
 @dataclass(frozen=True, slots=True)

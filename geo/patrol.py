@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ._toptw import EngineInput, EngineResult, SearchKnobs, solve_engine
+from .errors import InfeasiblePlanError
 
 __all__ = [
     "DROP_REASONS",
@@ -54,10 +55,6 @@ _FIRST_SOLUTIONS = ("AUTOMATIC", "PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_
 _LOCAL_SEARCHES = ("ILS", "AUTOMATIC", "GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH",
                    "GREEDY_DESCENT")
 _EPS = 1e-6
-
-
-class InfeasiblePlanError(ValueError):
-    """Input that admits no plan: names the target or unit at fault and what to change."""
 
 
 @dataclass(frozen=True)
