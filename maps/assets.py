@@ -31,6 +31,13 @@ LOCAL_ASSETS: Final[dict[str, str]] = {
     "markercluster_js": "markercluster/leaflet.markercluster.js",
     "markerclustercss": "markercluster/MarkerCluster.css",
     "markerclusterdefaultcss": "markercluster/MarkerCluster.Default.css",
+    # Hot-spot maps: HeatMap and HeatMapWithTime (the week-by-week animation).
+    "leaflet-heat.js": "folium/leaflet_heat.min.js",
+    "iso8601": "iso8601/iso8601.js",
+    "leaflet.timedimension.min.js": "timedimension/leaflet.timedimension.min.js",
+    "leaflet.timedimension.control.min.css": "timedimension/leaflet.timedimension.control.min.css",
+    "heatmap.min.js": "folium/pa7_hm.min.js",
+    "leaflet-heatmap.js": "folium/pa7_leaflet_hm.min.js",
 }
 # Assets jiedao's maps never use (Bootstrap 3 glyphs, rotated marker icons): left out.
 UNUSED_ASSETS: Final = frozenset({"glyphicons_css", "awesome_rotate_css"})

@@ -29,6 +29,18 @@ def test_rendered_page_reaches_for_no_cdn():
     assert '/static/vendor/markercluster/leaflet.markercluster.js"' in html
 
 
+def test_heat_and_time_plugins_load_locally():
+    from folium.plugins import HeatMap, HeatMapWithTime
+
+    m = folium.Map(location=(22.58, 114.09), zoom_start=14, tiles=None)
+    HeatMap([(22.58, 114.09, 1.0)]).add_to(m)
+    HeatMapWithTime([[(22.58, 114.09, 1.0)], [(22.581, 114.091, 1.0)]],
+                    index=["2026-11-02", "2026-11-09"]).add_to(m)
+    html = offline_html(m, asset_base="/static/vendor")
+    assert re.findall(r'<(?:script|link)[^>]*(?:src|href)="(https?://[^"]+)"', html) == []
+    assert '/static/vendor/timedimension/leaflet.timedimension.min.js"' in html
+
+
 def test_an_asset_without_a_local_copy_fails_loudly():
     m = folium.Map(tiles=None)
 
