@@ -1,0 +1,383 @@
+"""The hot-spot map: Gi* cells by confidence, a heat layer, community rates, weekly animation and
+the campaign target list.
+
+:func:`render_hotspots` is a pure renderer: the results of :mod:`geo.getisord`,
+:mod:`geo.density`, :mod:`geo.cells` and :mod:`geo.campaign` in, a :class:`folium.Map` out; it
+reads no files and no database. Cells are coloured as ArcGIS's Hot Spot Analysis colours its
+bins (red hot, blue cold, by 99/95/90 % confidence; not significant cells are only outlined).
+The target list floats on the map and each entry zooms to its cell. On the Amap basemap every
+overlay is shifted to GCJ-02 for display only, as in :mod:`maps.jurisdiction`.
+
+The heat layers use folium's ``HeatMap`` (Leaflet.heat) and ``HeatMapWithTime``
+(Leaflet.TimeDimension, heatmap.js); :func:`maps.assets.offline_html` serves them locally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any, Final
+from urllib.parse import urlencode
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Figure
+from folium.plugins import HeatMap, HeatMapWithTime
+
+from geo import crs as geocrs
+from geo.campaign import CampaignTarget
+from geo.density import DensitySurface
+from geo.getisord import BIN_LABELS, TRENDS
+
+from . import basemaps
+from ._style import BOX_CSS, swatch
+
+__all__ = ["BIN_COLOURS", "DEFAULT_TITLE", "RATE_COLOURS", "render_hotspots"]
+
+DEFAULT_TITLE: Final = "清水河街道 热点分析 — hot spots for focused remediation (集中整治)"
+# ArcGIS's hot-spot palette (ColorBrewer RdYlBu): red hot, blue cold, paler = less confident.
+BIN_COLOURS: Final[dict[int, str]] = {3: "#d7191c", 2: "#fc8d59", 1: "#fdd49e", 0: "#bdbdbd",
+                                      -1: "#c6dbef", -2: "#91bfdb", -3: "#2c7bb6"}
+# Community rate classes (incidents per km²), light to dark (ColorBrewer YlOrBr).
+RATE_COLOURS: Final = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#d95f0e")
+_TARGET_COLOUR: Final = "#111111"
+_DIGITS: Final = 6  # ~0.1 m: enough for a map, and it keeps the page small
+
+
+def _rounded(geoms: np.ndarray) -> np.ndarray:
+    return np.asarray(shapely.transform(geoms, lambda xy: np.round(xy, _DIGITS)), dtype=object)
+
+
+def _display(frame: gpd.GeoDataFrame, columns: Mapping[str, Any], shift: basemaps.Shifter
+             ) -> dict[str, Any]:
+    """A GeoJSON dict of ``frame`` shifted for display, with only the given properties."""
+    geoms = _rounded(shift(np.asarray(frame.to_crs(geocrs.STORAGE_CRS).geometry.values,
+                                      dtype=object)))
+    shown = gpd.GeoDataFrame(dict(columns), geometry=list(geoms), crs=geocrs.STORAGE_CRS)
+    return dict(shown.__geo_interface__)
+
+
+def _points(lon: np.ndarray, lat: np.ndarray, shift: basemaps.Shifter
+            ) -> tuple[np.ndarray, np.ndarray]:
+    moved = shift(np.asarray(shapely.points(lon, lat), dtype=object))
+    return np.round(shapely.get_x(moved), _DIGITS), np.round(shapely.get_y(moved), _DIGITS)
+
+
+def _add_basemaps(m: folium.Map, chosen: str, tianditu_key: str | None) -> None:
+    if chosen == "amap":
+        for layer in basemaps.tile_layers("amap"):
+            layer.add_to(m)
+        return
+    offered = [chosen] + [b for b in ("osm", "tianditu") if b != chosen
+                          and basemaps.unavailable_reason(b, tianditu_key=tianditu_key) is None]
+    for code in offered:
+        for layer in basemaps.tile_layers(code, tianditu_key=tianditu_key, show=code == chosen):
+            layer.add_to(m)
+
+
+def _rate_breaks(rates: np.ndarray) -> list[float]:
+    positive = rates[rates > 0]
+    if not len(positive):
+        return [0.0] * (len(RATE_COLOURS) - 1)
+    return [float(v) for v in np.quantile(positive, np.linspace(0, 1, len(RATE_COLOURS) + 1)[1:-1])]
+
+
+def _rate_colour(rate: float, breaks: list[float]) -> str:
+    return RATE_COLOURS[int(np.searchsorted(breaks, rate, side="right"))]
+
+
+def _add_communities(m: folium.Map, communities: gpd.GeoDataFrame, shift: basemaps.Shifter,
+                     squads: Mapping[str, str]) -> list[tuple[str, str]]:
+    rate = (communities["count"].to_numpy(dtype=float)
+            / communities["area_km2"].to_numpy(dtype=float))
+    breaks = _rate_breaks(rate)
+    names = communities["name_zh"] if "name_zh" in communities else communities["cell_id"]
+    squad = (communities["squad"].astype(str).map(lambda s: squads.get(s, s))
+             if "squad" in communities else pd.Series([""] * len(communities)))
+    data = _display(communities, {
+        "name": names.astype(str).to_numpy(), "squad": squad.to_numpy(),
+        "count": communities["count"].astype(int).to_numpy(),
+        "area": [f"{a:.2f}" for a in communities["area_km2"]],
+        "rate": [f"{r:.0f}" for r in rate], "colour": [_rate_colour(r, breaks) for r in rate],
+    }, shift)
+    folium.GeoJson(
+        data, name="社区事件密度 community rate (incidents/km²)", show=False,
+        style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#555555",
+                                  "weight": 1.5, "fillOpacity": 0.55},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "squad", "count", "area", "rate"],
+            aliases=["社区 community", "中队 squad", "事件数 incidents", "面积 area (km²)",
+                     "密度 rate (incidents/km²)"]),
+    ).add_to(m)
+    edges = [0.0, *breaks, float(rate.max(initial=0.0))]
+    return [(RATE_COLOURS[i], f"{edges[i]:.0f}–{edges[i + 1]:.0f}")
+            for i in range(len(RATE_COLOURS))]
+
+
+def _add_cells(m: folium.Map, cells: gpd.GeoDataFrame, shift: basemaps.Shifter) -> None:
+    tested = cells[cells["gi_tested"].to_numpy(dtype=bool)] if "gi_tested" in cells else cells
+    bins = tested["gi_bin"].astype(int).to_numpy()
+    trend = (tested["trend"].astype(str).map(lambda t: TRENDS.get(t, t)).to_numpy()
+             if "trend" in tested else np.full(len(tested), ""))
+    data = _display(tested, {
+        "cell": tested["cell_id"].astype(str).to_numpy(),
+        "count": tested["count"].astype(int).to_numpy(),
+        "z": [f"{z:.2f}" for z in tested["gi_z"]],
+        "p": [f"{p:.3f} (FDR {q:.3f})" for p, q in zip(tested["gi_p"], tested["gi_p_fdr"],
+                                                      strict=True)],
+        "label": [BIN_LABELS[int(b)] for b in bins], "trend": trend, "bin": bins,
+    }, shift)
+    fields = ["label", "count", "z", "p", "cell"] + (["trend"] if "trend" in tested else [])
+    aliases = ["Gi* 分类 bin", "事件数 incidents", "z", "p (permutation)", "网格 cell",
+               "趋势 trend"][:len(fields)]
+    folium.GeoJson(
+        data, name="Gi* 热点/冷点 hot and cold spots (cells)",
+        style_function=lambda f: _cell_style(int(f["properties"]["bin"])),
+        highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
+    ).add_to(m)
+
+
+def _cell_style(value: int) -> dict[str, Any]:
+    if value == 0:
+        return {"fillOpacity": 0.0, "color": BIN_COLOURS[0], "weight": 0.5, "opacity": 0.6}
+    return {"fillColor": BIN_COLOURS[value], "fillOpacity": 0.65, "color": BIN_COLOURS[value],
+            "weight": 0.8, "opacity": 0.9}
+
+
+def _heat_points(heat: DensitySurface | pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    if isinstance(heat, DensitySurface):
+        return heat.to_points(), (f"核密度 kernel density, Gaussian bandwidth "
+                                  f"{heat.bandwidth_m:.0f} m ({heat.rule})")
+    return heat, "热力 heat"
+
+
+def _add_heat(m: folium.Map, points: pd.DataFrame, note: str, shift: basemaps.Shifter) -> str:
+    column = "density" if "density" in points else "weight"
+    weight = points[column].to_numpy(dtype=float) if column in points else np.ones(len(points))
+    x, y = _points(points["lon"].to_numpy(dtype=float), points["lat"].to_numpy(dtype=float),
+                   shift)
+    peak = float(weight.max(initial=0.0))
+    scaled = np.round(weight / max(peak, 1e-300), 3)
+    data = [[float(b), float(a), float(w)] for a, b, w in zip(x, y, scaled, strict=True)]
+    HeatMap(  # type: ignore[no-untyped-call]
+        data, name=f"热力图 heat map ({note})", radius=14, blur=18, min_opacity=0.25,
+        max_zoom=16, show=False).add_to(m)
+    unit = " incidents/km²" if column == "density" else ""
+    return f"{note}; 峰值 peak {peak:.0f}{unit}"
+
+
+def _add_weekly(m: folium.Map, weekly: pd.DataFrame, shift: basemaps.Shifter) -> int:
+    weeks = sorted(pd.unique(weekly["week"]))
+    top = max(float(weekly["count"].max()), 1.0)
+    x, y = _points(weekly["lon"].to_numpy(dtype=float), weekly["lat"].to_numpy(dtype=float),
+                   shift)
+    frame = pd.DataFrame({"week": weekly["week"].to_numpy(), "x": x, "y": y,
+                          "w": np.round(weekly["count"].to_numpy(dtype=float) / top, 3)})
+    data = []
+    for week in weeks:
+        rows = frame[frame["week"] == week]
+        data.append([[float(b), float(a), float(w)]
+                     for a, b, w in zip(rows["x"], rows["y"], rows["w"], strict=True)])
+    index = [f"第{i + 1}周 week of {pd.Timestamp(w).strftime('%Y-%m-%d')}"
+             for i, w in enumerate(weeks)]
+    HeatMapWithTime(  # type: ignore[no-untyped-call]
+        data, index=index, name="逐周动画 week by week (incidents per cell)", radius=18,
+        max_opacity=0.7, position="topright", show=False, auto_play=False).add_to(m)
+    return len(weeks)
+
+
+def _add_targets(m: folium.Map, targets: Sequence[CampaignTarget], shift: basemaps.Shifter
+                 ) -> list[tuple[CampaignTarget, tuple[float, float, float, float]]]:
+    group = folium.FeatureGroup(name="整治目标 campaign targets")
+    placed = []
+    for target in targets:
+        box = shift(np.asarray([shapely.box(*target.bounds)], dtype=object))[0]
+        west, south, east, north = (round(float(v), _DIGITS) for v in box.bounds)
+        folium.Rectangle([(south, west), (north, east)], color=_TARGET_COLOUR, weight=2.5,
+                         dash_array="6 4", fill=False,
+                         tooltip=f"{target.rank}. {escape(target.where)}").add_to(group)
+        middle = (round((south + north) / 2, _DIGITS), round((west + east) / 2, _DIGITS))
+        folium.Marker(middle, icon=folium.DivIcon(
+            html=(f"<div style='background:{_TARGET_COLOUR};color:#fff;border:2px solid #fff;"
+                  "border-radius:50%;width:22px;height:22px;line-height:18px;text-align:center;"
+                  f"font:bold 11px sans-serif;box-shadow:0 0 2px #000'>{target.rank}</div>"),
+            icon_size=(22, 22), icon_anchor=(11, 11)),
+            tooltip=f"{target.rank}. {escape(target.where)} · {target.count}").add_to(group)
+        placed.append((target, (west, south, east, north)))
+    group.add_to(m)
+    return placed
+
+
+def _targets_html(map_name: str, placed: list[tuple[CampaignTarget,
+                                                    tuple[float, float, float, float]]],
+                  categories: Mapping[str, str], squads: Mapping[str, str]) -> str:
+    items = []
+    for target, (west, south, east, north) in placed:
+        top = "、".join(f"{escape(categories.get(c, c))} {n}" for c, n in target.categories)
+        trend = TRENDS.get(target.trend, target.trend)
+        change = ("" if target.change is None
+                  else f" ({target.change:+.0f} 较上期 vs previous)")
+        zoom = (f"{map_name}.fitBounds([[{south},{west}],[{north},{east}]],"
+                "{maxZoom: 18, padding: [40, 40]}); return false;")
+        items.append(
+            f"<li style='margin-bottom:4px'><a href='#' class='jiedao-target' "
+            f"data-cell='{escape(target.cell_id)}' onclick=\"{zoom}\">"
+            f"<b>{escape(target.where)}</b></a><br>"
+            f"{escape(target.community_name)} · {escape(squads.get(target.squad, target.squad))}"
+            f" · {target.count} 件 incidents{escape(change)}"
+            f"{' · ' + escape(trend) if trend else ''}<br>"
+            f"<span style='color:#555'>{top}</span></li>")
+    body = ("<ol style='margin:4px 0 0 0;padding-left:20px'>" + "".join(items) + "</ol>"
+            if items else "<div>无显著热点 no significant hot spot</div>")
+    return (f"<div id='jiedao-targets' style='{BOX_CSS} bottom: 24px; right: 10px; "
+            "max-width: 340px; max-height: 45vh; overflow-y: auto;'>"
+            "<div style='font-weight:bold'>整治目标 campaign targets "
+            "<span style='font-weight:normal;color:#555'>(点击定位 click to zoom)</span></div>"
+            f"{body}</div>")
+
+
+def _title_html(title: str, lines: list[str], chosen: str, link_params: Mapping[str, str]
+                ) -> str:
+    links = []
+    for code, item in basemaps.BASEMAPS.items():
+        query = urlencode({**link_params, "basemap": code})
+        style = "font-weight:bold" if code == chosen else ""
+        links.append(f"<a href='?{escape(query)}' style='{style}'>{escape(item.name)}</a>")
+    parts = [f"<div style='font-size:15px;font-weight:bold'>{escape(title)}</div>"]
+    parts += [f"<div>{escape(line)}</div>" for line in lines if line]
+    parts.append(f"<div>底图 basemap: {' | '.join(links)}</div>")
+    if chosen == "amap":
+        parts.append("<div style='color:#555'>图层已转换为 GCJ-02 仅用于显示 "
+                     "(overlays shifted to GCJ-02 for display; data stay WGS84)</div>")
+    return (f"<div id='jiedao-title' style='{BOX_CSS} top: 10px; left: 60px; max-width: 480px;'>"
+            + "".join(parts) + "</div>")
+
+
+def _legend_html(rates: list[tuple[str, str]], heat_note: str | None, weeks: int,
+                 has_targets: bool) -> str:
+    rows = ["<div style='font-weight:bold'>图例 legend</div>",
+            "<div>Gi* 热点分析 (FDR 校正 corrected)</div>"]
+    rows += [f"<div>{swatch(BIN_COLOURS[b])}{escape(BIN_LABELS[b])}</div>"
+             for b in (3, 2, 1, 0, -1, -2, -3)]
+    rows.append("<div style='color:#555'>网格 cell: 事件数与置信度见提示 "
+                "(hover a cell for count, z, p)</div>")
+    if rates:
+        rows.append("<div style='margin-top:4px'>社区密度 community rate (incidents/km²)</div>")
+        rows += [f"<div>{swatch(colour)}{escape(text)}</div>" for colour, text in rates]
+    if heat_note:
+        rows.append(f"<div style='margin-top:4px'>热力图 heat: {escape(heat_note)}</div>")
+    if weeks:
+        rows.append(f"<div>逐周动画 animation: {weeks} 周 weeks, 滑块在右上 slider top right</div>")
+    if has_targets:
+        rows.append(f"<div style='margin-top:4px'>{swatch('#ffffff')}"
+                    "虚线框与编号 = 整治目标 dashed box and number = campaign target</div>")
+    return (f"<div id='jiedao-legend' style='{BOX_CSS} bottom: 24px; left: 10px; "
+            "max-height: 50vh; overflow-y: auto;'>" + "".join(rows) + "</div>")
+
+
+def render_hotspots(hotspots: gpd.GeoDataFrame, *,
+                    communities: gpd.GeoDataFrame | None = None,
+                    key_roads: gpd.GeoDataFrame | None = None,
+                    heat: DensitySurface | pd.DataFrame | None = None,
+                    weekly: pd.DataFrame | None = None,
+                    targets: Sequence[CampaignTarget] = (),
+                    title: str = DEFAULT_TITLE, period: str | None = None,
+                    filter_text: str | None = None, note: str | None = None,
+                    categories: Mapping[str, str] | None = None,
+                    squads: Mapping[str, str] | None = None,
+                    basemap: str = "osm", tianditu_key: str | None = None,
+                    link_params: Mapping[str, str] | None = None) -> folium.Map:
+    """Render a hot-spot analysis.
+
+    Parameters
+    ----------
+    hotspots
+        Gi* cells from :func:`geo.getisord.getis_ord` (optionally with ``trend`` from
+        :func:`geo.getisord.compare_periods`).
+    communities
+        Community counts from :func:`geo.cells.community_cells`: a choropleth of the rate.
+    key_roads
+        Key-road lines (``name_zh``).
+    heat
+        A :class:`geo.density.DensitySurface` or points (``lon``, ``lat``, ``density`` or
+        ``weight``) for the heat layer.
+    weekly
+        Counts per week and cell from :func:`geo.cells.weekly_counts`: the animation.
+    targets
+        Campaign targets from :func:`geo.campaign.campaign_targets`: numbered boxes on the map
+        and a list whose entries zoom to their cell.
+    title, period, filter_text, note
+        The title box: title, the period analysed (e.g. ``"2026-11-02 – 2026-11-29"``), the
+        filter (default ``hotspots.attrs["filter"]``) and a warning line (e.g. approximate
+        boundaries).
+    categories, squads
+        Code-to-name maps for the target list.
+    basemap, tianditu_key, link_params
+        As for :func:`maps.jurisdiction.render_jurisdiction`.
+
+    Returns
+    -------
+    folium.Map
+        Render it with ``m.get_root().render()``.
+    """
+    for column in ("cell_id", "count", "gi_bin", "gi_z", "gi_p", "gi_p_fdr"):
+        if column not in hotspots.columns:
+            msg = f"hotspots lack {column!r}: pass the result of geo.getisord.getis_ord."
+            raise ValueError(msg)
+    chosen = basemaps.parse_basemap(basemap)
+    basemap_note = None
+    if chosen == "tianditu" and basemaps.unavailable_reason(chosen, tianditu_key=tianditu_key):
+        basemap_note = f"{basemaps.unavailable_reason(chosen)} Showing OpenStreetMap."
+        chosen = "osm"
+    shift = basemaps.display_shifter(chosen)
+    categories = categories or {}
+    squads = squads or {}
+
+    west, south, east, north = hotspots.to_crs(geocrs.STORAGE_CRS).total_bounds
+    centre = (round((south + north) / 2, _DIGITS), round((west + east) / 2, _DIGITS))
+    m = folium.Map(location=centre, zoom_start=14, tiles=None, control_scale=True)
+    _add_basemaps(m, chosen, tianditu_key)
+    rates = _add_communities(m, communities, shift, squads) if communities is not None else []
+    heat_note = None
+    if heat is not None:
+        points, note_text = _heat_points(heat)
+        if len(points):
+            heat_note = _add_heat(m, points, note_text, shift)
+    _add_cells(m, hotspots, shift)
+    if key_roads is not None and len(key_roads):
+        folium.GeoJson(
+            _display(key_roads, {"name": key_roads["name_zh"].astype(str).to_numpy()}, shift),
+            name="重点路段 key roads",
+            style_function=lambda _f: {"color": "#4a5568", "weight": 5, "opacity": 0.8},
+            tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=["重点路段 key road"]),
+        ).add_to(m)
+    weeks = _add_weekly(m, weekly, shift) if weekly is not None and len(weekly) else 0
+    placed = _add_targets(m, targets, shift) if targets else []
+    folium.LayerControl(collapsed=False).add_to(m)
+
+    root = m.get_root()
+    if not isinstance(root, Figure):  # folium maps always sit in a branca Figure
+        msg = "Expected the map's root to be a branca Figure."
+        raise TypeError(msg)
+    bins = hotspots["gi_bin"].to_numpy()
+    gi = hotspots.attrs.get("gi_params", {})
+    lines = [
+        f"时段 period: {period}" if period else "",
+        f"筛选 filter: {filter_text or hotspots.attrs.get('filter', '全部事件 all incidents')}",
+        (f"{int(hotspots['count'].sum()):,} 件事件 incidents · {len(hotspots)} 个网格 cells · "
+         f"热点 hot {(bins > 0).sum()} · 冷点 cold {(bins < 0).sum()}"),
+        (f"Getis-Ord Gi*, {gi.get('permutations', '?')} 次置换 permutations "
+         f"({gi.get('inference', '?')}), FDR {'on' if gi.get('fdr', True) else 'off'}, "
+         f"seed {gi.get('seed', '?')}") if gi else "",
+        basemap_note or "", f"⚠ {note}" if note else "",
+    ]
+    root.html.add_child(folium.Element(_title_html(title, lines, chosen, link_params or {})))
+    root.html.add_child(folium.Element(_legend_html(rates, heat_note, weeks, bool(placed))))
+    root.html.add_child(folium.Element(_targets_html(m.get_name(), placed, categories, squads)))
+    m.fit_bounds([(round(south, _DIGITS), round(west, _DIGITS)),
+                  (round(north, _DIGITS), round(east, _DIGITS))])
+    return m
