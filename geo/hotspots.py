@@ -1,9 +1,11 @@
 """Hot spots from incidents: where and when problems cluster, as patrol targets.
 
-For now a plain ranking: incidents are counted on a square grid in EPSG:4547 (150 m by default,
-about a PredPol box) and the busiest cells become hot spots, each placed at its most central
-incident (a real place, not a cell corner) with the hours when its incidents happen. The
-statistically tested analysis (Getis-Ord Gi* with FDR) will replace the ranking's score.
+Incidents are counted on the square grid of :mod:`geo.cells` (EPSG:4547, 150 m by default,
+about a PredPol box). :func:`gi_hotspots`, the planner's default, takes the cells that Getis-Ord
+Gi* (:func:`geo.getisord.getis_ord`) calls hot; :func:`rank_hotspots` takes the busiest cells,
+for when there are too few incidents for a test. Either way each hot spot is placed at its most
+central incident (a real place, not a cell corner), with the hours when its incidents happen
+inside the shift as its time window, and no dwell of its own (the planner's Koper-curve default).
 """
 
 from __future__ import annotations
@@ -16,9 +18,14 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from . import crs as geocrs
+from .cells import grid_cell_id
 from .shiftplan import HotSpot
 
-__all__ = ["RankParams", "rank_hotspots"]
+__all__ = ["GI_Z_AT_90", "RankParams", "gi_hotspots", "rank_hotspots"]
+
+# Gi* z at the 90 % two-sided level: a hot cell's priority is its count times z / this, so a cell
+# just significant counts at face value and a stronger cluster counts more.
+GI_Z_AT_90 = 1.645
 
 
 @dataclass(frozen=True)
@@ -85,37 +92,99 @@ def rank_hotspots(lon: ArrayLike, lat: ArrayLike, seconds_of_day: ArrayLike, *,
         Highest priority first; priority is the weighted count, ids are ``cell-<col>-<row>``.
     """
     params = params or RankParams()
+    frame = _cell_frame(lon, lat, seconds_of_day, shift=shift, weights=weights, labels=labels,
+                        cell_m=params.cell_m)
+    if frame.empty:
+        return []
+    totals = frame.groupby(["col", "row"])["weight"].sum()
+    busiest = totals[totals >= params.min_count].sort_values(ascending=False, kind="stable")
+    chosen = busiest.head(params.top)
+    return [_spot(frame, col, row, float(score), f"cell-{col}-{row}", shift, params)
+            for col, row, score in zip(chosen.index.get_level_values("col"),
+                                       chosen.index.get_level_values("row"), chosen.to_numpy(),
+                                       strict=True)]
+
+
+def gi_hotspots(lon: ArrayLike, lat: ArrayLike, seconds_of_day: ArrayLike,
+                cells: pd.DataFrame, *, shift: tuple[float, float],
+                weights: ArrayLike | None = None, labels: ArrayLike | None = None,
+                min_bin: int = 1, params: RankParams | None = None) -> list[HotSpot]:
+    """The cells Gi* calls hot, as patrol targets for one shift.
+
+    Parameters
+    ----------
+    lon, lat, seconds_of_day, shift, weights, labels
+        As for :func:`rank_hotspots`: the incidents, of which those inside ``shift`` count.
+    cells
+        Gi* results on the square grid of ``params.cell_m`` (:func:`geo.getisord.getis_ord`
+        on :func:`geo.cells.grid_cells`): ``cell_id``, ``gi_bin``, ``gi_z``.
+    min_bin
+        The lowest Gi* bin that makes a target: 1, 2 or 3 (90, 95, 99 % confidence).
+    params
+        Grid size, how many targets, the least weighted count in the shift, the windows.
+
+    Returns
+    -------
+    list of HotSpot
+        Highest priority first. Priority = weighted count in the shift x ``gi_z`` / 1.645; ids
+        are the cells' ids (``g150m-<col>-<row>``), so a plan links back to the hot-spot map.
+    """
+    params = params or RankParams()
+    if not 1 <= min_bin <= 3:
+        msg = f"Expected min_bin in 1..3 (90/95/99 % confidence), got {min_bin!r}."
+        raise ValueError(msg)
+    missing = {"cell_id", "gi_bin", "gi_z"} - set(cells.columns)
+    if missing:
+        msg = (f"cells lack {', '.join(sorted(missing))}: pass the result of "
+               "geo.getisord.getis_ord on geo.cells.grid_cells.")
+        raise ValueError(msg)
+    hot = cells[cells["gi_bin"].to_numpy() >= min_bin]
+    z_of = dict(zip(hot["cell_id"].astype(str), hot["gi_z"].astype(float), strict=True))
+    frame = _cell_frame(lon, lat, seconds_of_day, shift=shift, weights=weights, labels=labels,
+                        cell_m=params.cell_m)
+    if frame.empty or not z_of:
+        return []
+    totals = frame.groupby(["col", "row"])["weight"].sum()
+    scored = []
+    for col, row, count in zip(totals.index.get_level_values("col"),
+                               totals.index.get_level_values("row"), totals.to_numpy(),
+                               strict=True):
+        cell_id = grid_cell_id(int(col), int(row), params.cell_m)
+        if cell_id in z_of and count >= params.min_count:
+            scored.append((float(count) * z_of[cell_id] / GI_Z_AT_90, int(col), int(row), cell_id))
+    scored.sort(key=lambda item: (-item[0], item[3]))
+    return [_spot(frame, col, row, score, cell_id, shift, params)
+            for score, col, row, cell_id in scored[: params.top]]
+
+
+def _cell_frame(lon: ArrayLike, lat: ArrayLike, seconds_of_day: ArrayLike, *,
+                shift: tuple[float, float], weights: ArrayLike | None,
+                labels: ArrayLike | None, cell_m: float) -> pd.DataFrame:
+    """The incidents inside ``shift`` with their grid column and row and metric position."""
     lon_a, lat_a = geocrs.check_lonlat(lon, lat)
     when = np.asarray(seconds_of_day, dtype=np.float64)
     weight = np.ones_like(lon_a) if weights is None else np.asarray(weights, dtype=np.float64)
     label = (np.full(len(lon_a), "", dtype=object) if labels is None
              else np.asarray(labels, dtype=object))
     keep = (when >= shift[0]) & (when < shift[1])
-    if not keep.any():
-        return []
     x, y = geocrs.to_metric(lon_a[keep], lat_a[keep])
-    frame = pd.DataFrame({
-        "col": np.floor(x / params.cell_m).astype(np.int64),
-        "row": np.floor(y / params.cell_m).astype(np.int64),
+    return pd.DataFrame({
+        "col": np.floor(x / cell_m).astype(np.int64),
+        "row": np.floor(y / cell_m).astype(np.int64),
         "x": x, "y": y, "lon": lon_a[keep], "lat": lat_a[keep], "when": when[keep],
         "weight": weight[keep], "label": label[keep]})
-    totals = frame.groupby(["col", "row"])["weight"].sum()
-    busiest = totals[totals >= params.min_count].sort_values(ascending=False, kind="stable")
-    spots = []
-    chosen = busiest.head(params.top)
-    for col, row, score in zip(chosen.index.get_level_values("col"),
-                               chosen.index.get_level_values("row"), chosen.to_numpy(),
-                               strict=True):
-        cell = frame[(frame["col"] == col) & (frame["row"] == row)]
-        # The incident closest to the cell's weighted centre: a place where things happen.
-        cx = np.average(cell["x"], weights=cell["weight"])
-        cy = np.average(cell["y"], weights=cell["weight"])
-        centre = cell.iloc[int(np.argmin(np.hypot(cell["x"] - cx, cell["y"] - cy)))]
-        spots.append(HotSpot(spot_id=f"cell-{col}-{row}", lon=float(centre["lon"]),
-                             lat=float(centre["lat"]), priority=float(score),
-                             windows=(_window(cell["when"].to_numpy(), shift, params),),
-                             label=str(cell["label"].mode().iloc[0])))
-    return spots
+
+
+def _spot(frame: pd.DataFrame, col: int, row: int, priority: float, spot_id: str,
+          shift: tuple[float, float], params: RankParams) -> HotSpot:
+    cell = frame[(frame["col"] == col) & (frame["row"] == row)]
+    # The incident closest to the cell's weighted centre: a place where things happen.
+    cx = np.average(cell["x"], weights=cell["weight"])
+    cy = np.average(cell["y"], weights=cell["weight"])
+    centre = cell.iloc[int(np.argmin(np.hypot(cell["x"] - cx, cell["y"] - cy)))]
+    return HotSpot(spot_id=spot_id, lon=float(centre["lon"]), lat=float(centre["lat"]),
+                   priority=priority, windows=(_window(cell["when"].to_numpy(), shift, params),),
+                   label=str(cell["label"].mode().iloc[0]))
 
 
 def _window(when: np.ndarray, shift: tuple[float, float], params: RankParams

@@ -52,3 +52,38 @@ def test_weights_labels_and_limits():
 def test_params_are_checked():
     with pytest.raises(ValueError, match="cell_m"):
         RankParams(cell_m=1.0)
+
+
+def test_gi_hotspots_are_the_hot_cells_led_by_the_planted_ones():
+    from geo.cells import grid_cells, local_times
+    from geo.getisord import GiParams, getis_ord
+    from geo.hotspots import gi_hotspots
+    from geo.synthetic import PlantParams, plant_incidents
+    from layers import bundled_pack_path, read_pack
+
+    pack = read_pack(bundled_pack_path())
+    planted = plant_incidents(pack.communities, roads=pack.key_roads,
+                              params=PlantParams(n=3000, seed=1))
+    incidents = planted.incidents
+    cells = getis_ord(grid_cells(incidents, pack.communities), params=GiParams(seed=0))
+    when = local_times(incidents["occurred_at"])
+    seconds = (when.hour * 3600 + when.minute * 60 + when.second).to_numpy()
+    spots = gi_hotspots(incidents["lon"], incidents["lat"], seconds, cells,
+                        shift=SHIFTS["late"], labels=incidents["category"])
+    hot = set(cells.loc[cells["gi_bin"] >= 1, "cell_id"])
+    assert {s.spot_id for s in spots} <= hot
+    assert set(planted.planted_cells) <= {s.spot_id for s in spots}
+    top = [s.spot_id for s in spots[: len(planted.planted_cells)]]
+    # Planted spots spill into neighbouring cells, which may rank high too; most lead.
+    assert sum(cell in planted.planted_cells for cell in top) >= 0.75 * len(top)
+    assert [s.priority for s in spots] == sorted((s.priority for s in spots), reverse=True)
+    late = SHIFTS["late"]
+    assert all(late[0] <= s.windows[0][0] < s.windows[0][1] <= late[1] for s in spots)
+    # Only cells at 99 % confidence: a subset; and no hot cell at all gives no target.
+    strict = gi_hotspots(incidents["lon"], incidents["lat"], seconds, cells,
+                         shift=late, min_bin=3)
+    assert {s.spot_id for s in strict} <= {s.spot_id for s in spots}
+    none_hot = cells.assign(gi_bin=0)
+    assert gi_hotspots(incidents["lon"], incidents["lat"], seconds, none_hot, shift=late) == []
+    with pytest.raises(ValueError, match="getis_ord"):
+        gi_hotspots(incidents["lon"], incidents["lat"], seconds, cells[["cell_id"]], shift=late)
