@@ -35,7 +35,7 @@ from geo.getisord import BIN_LABELS, TRENDS
 from . import basemaps
 from ._style import BOX_CSS, swatch
 
-__all__ = ["BIN_COLOURS", "DEFAULT_TITLE", "RATE_COLOURS", "render_hotspots"]
+__all__ = ["BIN_COLOURS", "DEFAULT_TITLE", "RATE_COLOURS", "filter_form", "render_hotspots"]
 
 DEFAULT_TITLE: Final = "清水河街道 热点分析 — hot spots for focused remediation (集中整治)"
 # ArcGIS's hot-spot palette (ColorBrewer RdYlBu): red hot, blue cold, paler = less confident.
@@ -240,8 +240,45 @@ def _targets_html(map_name: str, placed: list[tuple[CampaignTarget,
             f"{body}</div>")
 
 
-def _title_html(title: str, lines: list[str], chosen: str, link_params: Mapping[str, str]
-                ) -> str:
+def filter_form(*, action: str, values: Mapping[str, str],
+                choices: Mapping[str, Sequence[tuple[str, str]]],
+                links: Sequence[tuple[str, str]] = ()) -> str:
+    """The page's filter controls: an HTML form that reloads the map with new query parameters.
+
+    ``choices`` maps a parameter to its ``(value, label)`` options (``""`` = all); ``start`` and
+    ``end`` are date inputs; other ``values`` ride along as hidden fields. Empty fields are not
+    sent, so "all" means the parameter is left out. ``links`` are ``(label, href)`` shown
+    under the form (downloads, the printable list).
+    """
+    names = {"start": "开始 from", "end": "结束 to", "category": "类别 category",
+             "shift": "班次 shift", "squad": "中队 squad", "community": "社区 community",
+             "cells": "单元 cells"}
+    fields = []
+    for key in ("start", "end"):
+        fields.append(f"<label>{names[key]} <input type='date' name='{key}' "
+                      f"value='{escape(values.get(key, ''))}'></label>")
+    for key, options in choices.items():
+        chosen = values.get(key, "")
+        opts = "".join(
+            f"<option value='{escape(v)}'{' selected' if v == chosen else ''}>{escape(t)}</option>"
+            for v, t in options)
+        fields.append(f"<label>{escape(names.get(key, key))} <select name='{escape(key)}'>"
+                      f"{opts}</select></label>")
+    hidden = "".join(f"<input type='hidden' name='{escape(k)}' value='{escape(v)}'>"
+                     for k, v in values.items() if k not in names and k not in choices and v)
+    link_html = " · ".join(f"<a href='{escape(href)}'>{escape(label)}</a>"
+                           for label, href in links)
+    return ("<form id='jiedao-filters' method='get' action='" + escape(action) + "' "
+            "onsubmit=\"Array.prototype.forEach.call(this.elements, function (e) "
+            "{ if (e.name && !e.value) { e.disabled = true; } });\" "
+            "style='margin-top:6px;display:flex;flex-wrap:wrap;gap:4px 10px'>"
+            + "".join(fields) + hidden
+            + "<button type='submit'>更新 update</button></form>"
+            + (f"<div style='margin-top:4px'>{link_html}</div>" if link_html else ""))
+
+
+def _title_html(title: str, lines: list[str], chosen: str, link_params: Mapping[str, str],
+                controls: str = "") -> str:
     links = []
     for code, item in basemaps.BASEMAPS.items():
         query = urlencode({**link_params, "basemap": code})
@@ -253,8 +290,8 @@ def _title_html(title: str, lines: list[str], chosen: str, link_params: Mapping[
     if chosen == "amap":
         parts.append("<div style='color:#555'>图层已转换为 GCJ-02 仅用于显示 "
                      "(overlays shifted to GCJ-02 for display; data stay WGS84)</div>")
-    return (f"<div id='jiedao-title' style='{BOX_CSS} top: 10px; left: 60px; max-width: 480px;'>"
-            + "".join(parts) + "</div>")
+    return (f"<div id='jiedao-title' style='{BOX_CSS} top: 10px; left: 60px; max-width: 520px;'>"
+            + "".join(parts) + controls + "</div>")
 
 
 def _legend_html(rates: list[tuple[str, str]], heat_note: str | None, weeks: int,
@@ -290,7 +327,8 @@ def render_hotspots(hotspots: gpd.GeoDataFrame, *,
                     categories: Mapping[str, str] | None = None,
                     squads: Mapping[str, str] | None = None,
                     basemap: str = "osm", tianditu_key: str | None = None,
-                    link_params: Mapping[str, str] | None = None) -> folium.Map:
+                    link_params: Mapping[str, str] | None = None,
+                    controls: str = "") -> folium.Map:
     """Render a hot-spot analysis.
 
     Parameters
@@ -318,6 +356,8 @@ def render_hotspots(hotspots: gpd.GeoDataFrame, *,
         Code-to-name maps for the target list.
     basemap, tianditu_key, link_params
         As for :func:`maps.jurisdiction.render_jurisdiction`.
+    controls
+        HTML put under the title (the page's :func:`filter_form`); empty for a standalone map.
 
     Returns
     -------
@@ -375,7 +415,8 @@ def render_hotspots(hotspots: gpd.GeoDataFrame, *,
          f"seed {gi.get('seed', '?')}") if gi else "",
         basemap_note or "", f"⚠ {note}" if note else "",
     ]
-    root.html.add_child(folium.Element(_title_html(title, lines, chosen, link_params or {})))
+    root.html.add_child(folium.Element(_title_html(title, lines, chosen, link_params or {},
+                                                   controls)))
     root.html.add_child(folium.Element(_legend_html(rates, heat_note, weeks, bool(placed))))
     root.html.add_child(folium.Element(_targets_html(m.get_name(), placed, categories, squads)))
     m.fit_bounds([(round(south, _DIGITS), round(west, _DIGITS)),

@@ -289,8 +289,11 @@ def plan(squad: Annotated[str, typer.Option(help="Squad code or name: west, east
                       f"{unit['distance_m'] / 1000:.1f}", f"{unit['travel_s'] / 60:.0f}",
                       f"{unit['dwell_s'] / 60:.0f}", f"{unit['priority']:g}")
     console.print(table)
-    console.print(f"key roads swept {document['coverage']['share']:.0%}; "
-                  f"{len(document['dropped'])} targets left out; route map at /plans/{row.id}/map")
+    source = {"gi*": "Gi* hot cells", "ranking": "busiest cells (no Gi* hot cell)",
+              "none": "no recent incidents"}.get(document.get("hotspot_source", ""), "")
+    console.print(f"{len(document['hotspots'])} hot spots ({source}); key roads swept "
+                  f"{document['coverage']['share']:.0%}; {len(document['dropped'])} targets left "
+                  f"out; route map at /plans/{row.id}/map")
     if gpx:
         gpx.write_text(exports.plan_gpx(document), encoding="utf-8")
         console.print(f"GPX written to {gpx}")

@@ -1,9 +1,10 @@
 """Patrol plans: from a request and the database to a stored, re-plannable shift plan.
 
 The spatial work is :func:`geo.shiftplan.plan_shift`; this module gathers its inputs (units and
-their stations, hot spots ranked from the squad's recent incidents, the squad's key-road pieces,
-mandatory tasks), stores the result as a JSON document, and re-plans the rest of a shift from
-given positions. Times in the document are ISO 8601 in Beijing time, the squads' clock.
+their stations, the hot cells Gi* finds in the squad's recent incidents (:mod:`service.hotspots`),
+its key-road pieces, mandatory tasks), stores the result as a JSON document, and re-plans the
+rest of a shift from given positions. Times in the document are ISO 8601 in Beijing time, the
+squads' clock.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from geo import crs as geocrs
 from geo.dosage import DosageParams, PlannedVisit, patrol_dosage
-from geo.hotspots import RankParams, rank_hotspots
 from geo.patrol import PlanParams
 from geo.roadgraph import RoadGraph, from_lines
 from geo.shiftplan import (
@@ -41,8 +41,9 @@ from .categories import get_category
 from .crud.audit import record
 from .crud.errors import InvalidInputError, NotFoundError, UnavailableError
 from .dispatch_models import Unit, UnitPing
+from .hotspots import planning_hotspots
 from .layerstore import ActiveLayer
-from .models import CLOSED_STATUSES, Incident, PatrolPlanRecord
+from .models import PatrolPlanRecord
 from .schemas import PlanCreate, ReplanCreate, UnitIn
 from .timezones import BEIJING
 
@@ -135,25 +136,6 @@ def _units(layer: ActiveLayer, squad: str, shift: str, units: Sequence[UnitIn] |
         result.append(UnitOnDuty(unit.unit_id, unit.mode, start, end, break_window=window,
                                  break_s=unit.break_minutes * 60.0 if window else 0.0))
     return result
-
-
-def _hotspots(session: Session, *, squad: str, day: date, shift: tuple[float, float],
-              days: int, top: int) -> list[HotSpot]:
-    since = datetime.combine(day - timedelta(days=days), time(), tzinfo=BEIJING)
-    until = datetime.combine(day, time(), tzinfo=BEIJING)
-    rows = session.execute(
-        select(Incident.lon, Incident.lat, Incident.occurred_at, Incident.urgent,
-               Incident.category)
-        .where(Incident.squad == squad, Incident.occurred_at >= since,
-               Incident.occurred_at < until, Incident.status.not_in(CLOSED_STATUSES))).all()
-    if not rows or top == 0:
-        return []
-    local = [r.occurred_at.astimezone(BEIJING) for r in rows]
-    return rank_hotspots(
-        [r.lon for r in rows], [r.lat for r in rows],
-        [t.hour * 3600 + t.minute * 60 + t.second for t in local], shift=shift,
-        weights=[2.0 if r.urgent else 1.0 for r in rows], labels=[r.category for r in rows],
-        params=RankParams(top=top))
 
 
 def _sweeps(layer: ActiveLayer, squad: str) -> list[Sweep]:
@@ -276,8 +258,9 @@ def create_plan(*, session: Session, layer: ActiveLayer, network: RoadGraph,
     """Plan a squad's shift and store it, in the caller's transaction."""
     squad = _squad_code(layer, request.squad)
     shift = SHIFTS[request.shift]
-    hotspots = _hotspots(session, squad=squad, day=request.date, shift=shift,
-                         days=request.hotspot_days, top=request.max_hotspots)
+    hotspots, source = planning_hotspots(session, layer, squad=squad, day=request.date,
+                                         window=shift, days=request.hotspot_days,
+                                         top=request.max_hotspots)
     sweeps = _sweeps(layer, squad) if request.sweep_key_roads else []
     stored_request = request.model_dump(mode="json")
     plan = plan_shift(network, units=_units(layer, squad, request.shift, request.units),
@@ -286,6 +269,7 @@ def create_plan(*, session: Session, layer: ActiveLayer, network: RoadGraph,
     document = _document(plan, day=request.date, squad=squad,
                          squad_name=layer.squad_names.get(squad, squad), shift=request.shift,
                          hotspots=hotspots, sweeps=sweeps, layer=layer)
+    document["hotspot_source"] = source
     row = PatrolPlanRecord(squad=squad, plan_date=request.date.isoformat(), shift=request.shift,
                            layer_version_id=layer.version_id, created_by=actor,
                            request=stored_request, plan=document)
@@ -358,10 +342,10 @@ def replan(*, session: Session, layer: ActiveLayer, network: RoadGraph,
     if not moved:
         raise InvalidInputError("removed_units", "Every unit of the plan is removed.",
                                 "keep at least one unit, or plan the shift anew.")
-    hotspots = [h for h in _hotspots(session, squad=previous.squad, day=day,
-                                     shift=(now_s, end_s), days=original.hotspot_days,
-                                     top=original.max_hotspots)
-                if h.spot_id not in {t.split("#")[0] for t in done_ids}]
+    chosen, source = planning_hotspots(session, layer, squad=previous.squad, day=day,
+                                       window=(now_s, end_s), days=original.hotspot_days,
+                                       top=original.max_hotspots)
+    hotspots = [h for h in chosen if h.spot_id not in {t.split("#")[0] for t in done_ids}]
     sweeps = [s for s in (_sweeps(layer, previous.squad) if original.sweep_key_roads else [])
               if s.sweep_id not in done_ids]
     tasks = [t for t in _tasks(original) if t.task_id not in done_ids]
@@ -374,6 +358,7 @@ def replan(*, session: Session, layer: ActiveLayer, network: RoadGraph,
                          kept=kept)
     document["shift_start"] = previous.plan["shift_start"]
     document["replanned_at"] = now.isoformat()
+    document["hotspot_source"] = source
     document["removed_units"] = sorted(request.removed_units)
     for unit in previous.plan["units"]:
         if unit["unit_id"] in request.removed_units:

@@ -9,7 +9,18 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from .errors import BodySizeLimit, install_error_handlers
-from .routes import console, dispatch, incidents, jurisdiction, layers, map, open311, plans, units
+from .routes import (
+    console,
+    dispatch,
+    hotspots,
+    incidents,
+    jurisdiction,
+    layers,
+    map,
+    open311,
+    plans,
+    units,
+)
 
 __all__ = ["STATIC_DIR", "api_router", "install"]
 
@@ -30,6 +41,8 @@ api_router.include_router(dispatch.backup_router)
 api_router.include_router(open311.discovery_router)
 api_router.include_router(map.router)
 api_router.include_router(console.router)
+api_router.include_router(hotspots.router)
+api_router.include_router(hotspots.maps_router)
 
 
 @api_router.get("/healthz", tags=["health"])

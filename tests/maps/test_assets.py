@@ -50,3 +50,10 @@ def test_an_asset_without_a_local_copy_fails_loudly():
     Extra().add_to(m)
     with pytest.raises(ValueError, match="shiny_plugin"):
         offline_html(m, asset_base="/static/vendor")
+
+
+def test_no_shipped_stylesheet_reaches_for_a_cdn():
+    """Fonts and images in vendored CSS must be local too (timedimension's Glyphicons were not)."""
+    remote = [css.relative_to(VENDOR).as_posix() for css in VENDOR.rglob("*.css")
+              if re.search(r"url\(\s*['\"]?(?:https?:)?//", css.read_text(encoding="utf-8"))]
+    assert remote == []

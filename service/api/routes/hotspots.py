@@ -1,0 +1,232 @@
+"""Hot spots: the Gi* cells as GeoJSON, the campaign targets (JSON, CSV, printable), and the
+hot-spot map page with its filters, standalone download and PNG snapshot.
+
+Every endpoint takes the same query parameters (:func:`hotspot_query`) and renders one
+:class:`service.hotspots.HotspotAnalysis`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date, timedelta
+from html import escape
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from geo.campaign import targets_table
+from geo.getisord import BIN_LABELS
+from maps.assets import offline_html
+from maps.hotspots import filter_form, render_hotspots
+
+from ...categories import CATEGORIES
+from ...hotspots import CELL_KINDS, HotspotAnalysis, HotspotQuery, analyse
+from ...snapshot import png_snapshot
+from ...timezones import BEIJING
+from ..deps import LayerDep, NowDep, SessionDep, SettingsDep
+
+__all__ = ["maps_router", "router"]
+
+router = APIRouter(prefix="/hotspots", tags=["hotspots"])
+maps_router = APIRouter(prefix="/maps", tags=["hotspots"])
+
+GEOJSON = "application/geo+json"
+DEFAULT_DAYS = 28
+_CATEGORY_NAMES = {c.code: c.name_zh for c in CATEGORIES}
+_CELL_COLUMNS = ("cell_id", "count", "area_km2", "gi_value", "gi_z", "gi_p", "gi_p_fdr",
+                 "gi_bin", "gi_tested", "gi_neighbours", "trend", "previous_count", "change",
+                 "hot_before", "name_zh", "squad")
+
+
+def hotspot_query(
+        now: NowDep,
+        start: Annotated[date | None, Query(
+            description=f"First day (Beijing), default {DEFAULT_DAYS} days before end.")] = None,
+        end: Annotated[date | None, Query(
+            description="Last day, included (default yesterday).")] = None,
+        category: Annotated[list[str] | None, Query(
+            description="Category codes (repeat the parameter), e.g. C02.")] = None,
+        shift: Annotated[Literal["early", "late"] | None, Query(
+            description="Only incidents in the shift's hours: early 07-15, late 15-23.")] = None,
+        weekday: Annotated[list[int] | None, Query(
+            description="Days of the week, 0 = Monday ... 6 = Sunday (repeat).")] = None,
+        source: Annotated[list[str] | None, Query(
+            description="Sources (repeat): daily_inspection, complaint, patrol, ...")] = None,
+        squad: Annotated[str | None, Query(description="One squad's communities.")] = None,
+        community: Annotated[str | None, Query(
+            description="One community (code, name or alias).")] = None,
+        cells: Annotated[Literal["grid", "h3", "community", "road"], Query(
+            description="grid (square, EPSG:4547), h3, community or road (key-road segments)."
+        )] = "grid",
+        cell_m: Annotated[float, Query(description="Grid cell size in metres.")] = 150.0,
+        h3_resolution: Annotated[int, Query(description="H3 resolution: 9 or 10.")] = 9,
+        permutations: Annotated[int, Query(description="Gi* permutations.")] = 9999,
+        seed: Annotated[int, Query(description="Seed of the permutations.")] = 0,
+        compare: Annotated[int, Query(
+            description="Previous periods of equal length compared for the trend.")] = 1,
+        top: Annotated[int, Query(ge=1, le=50, description="Campaign targets listed.")] = 10,
+) -> HotspotQuery:
+    """The analysis asked for; errors name the parameter and the fix."""
+    last = end or (now.astimezone(BEIJING).date() - timedelta(days=1))
+    first = start or (last - timedelta(days=DEFAULT_DAYS - 1))
+    return HotspotQuery(start=first, end=last, categories=tuple(category or ()), shift=shift,
+                        weekdays=tuple(weekday or ()), sources=tuple(source or ()),
+                        squad=squad or None, community=community or None, cells=cells,
+                        cell_m=cell_m, h3_resolution=h3_resolution, permutations=permutations,
+                        seed=seed, compare=compare, top=top)
+
+
+QueryDep = Annotated[HotspotQuery, Depends(hotspot_query)]
+
+
+def _params(query: HotspotQuery, **extra: str) -> dict[str, str]:
+    """The query as URL parameters (defaults left out), for links between the pages."""
+    out: dict[str, str] = {"start": query.start.isoformat(), "end": query.end.isoformat()}
+    if query.categories:
+        out["category"] = query.categories[0]
+    for key in ("shift", "squad", "community"):
+        if getattr(query, key):
+            out[key] = str(getattr(query, key))
+    if query.cells != "grid":
+        out["cells"] = query.cells
+    return {**out, **extra}
+
+
+def _cells_geojson(analysis: HotspotAnalysis) -> dict[str, Any]:
+    cells = analysis.cells
+    keep = [c for c in cells.columns if c in _CELL_COLUMNS or c.startswith("count_")]
+    shown = cells[[*keep, "geometry"]].copy()
+    shown["bin_label"] = shown["gi_bin"].map(BIN_LABELS)
+    collection: dict[str, Any] = json.loads(shown.to_json(na="null", drop_id=True))
+    collection["query"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in
+                           asdict(analysis.query).items()}
+    collection["query"]["start"] = analysis.query.start.isoformat()
+    collection["query"]["end"] = analysis.query.end.isoformat()
+    collection["incidents"] = analysis.incidents
+    collection["previous_incidents"] = analysis.previous_incidents
+    collection["filter"] = analysis.filter_text
+    collection["note"] = analysis.note
+    return collection
+
+
+@router.get("", responses={200: {"content": {GEOJSON: {}}}})
+def hotspot_cells(query: QueryDep, session: SessionDep, layer: LayerDep) -> JSONResponse:
+    """The cells with their counts and Gi* statistics (z, p, FDR-adjusted p, bin -3..3 as
+    ArcGIS's hot-spot analysis) and the trend against the previous period, as GeoJSON."""
+    analysis = analyse(session, layer, query)
+    return JSONResponse(_cells_geojson(analysis), media_type=GEOJSON)
+
+
+@router.get("/targets", responses={200: {"content": {"text/csv": {}, "text/html": {}}}})
+def campaign_target_list(query: QueryDep, session: SessionDep, layer: LayerDep,
+                         format: Annotated[Literal["json", "csv", "html"], Query(
+                             description="json, csv (opens in Excel) or html (printable)."
+                         )] = "json") -> Response:
+    """The campaign targets (集中整治): the top hot cells with their categories, counts,
+    trend, community, squad and nearest key road or place."""
+    analysis = analyse(session, layer, query)
+    if format == "json":
+        return JSONResponse([{**asdict(t), "where": t.where} for t in analysis.targets])
+    table = targets_table(analysis.targets, categories=_CATEGORY_NAMES,
+                          squads=layer.squad_names)
+    if format == "csv":
+        # The BOM lets Excel open the Chinese text as UTF-8.
+        return Response("\ufeff" + table.to_csv(index=False), media_type="text/csv",
+                        headers={"Content-Disposition":
+                                 f'attachment; filename="targets-{query.start}-{query.end}.csv"'})
+    return HTMLResponse(_printable(analysis, table.to_html(index=False, border=0,
+                                                           classes="targets")))
+
+
+def _printable(analysis: HotspotAnalysis, table_html: str) -> str:
+    query = analysis.query
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>整治目标 Campaign targets {query.label()}</title>
+<style>
+body {{ font-family: "Noto Sans CJK SC", sans-serif; margin: 24px; font-size: 13px; }}
+table.targets {{ border-collapse: collapse; width: 100%; }}
+table.targets th, table.targets td {{ border: 1px solid #999; padding: 4px 6px;
+                                      vertical-align: top; text-align: left; }}
+table.targets th {{ background: #eee; }}
+@media print {{ a {{ display: none; }} body {{ margin: 8mm; }} }}
+</style></head><body>
+<h1>清水河街道 集中整治目标 <small>Campaign targets</small></h1>
+<p>时段 period {escape(query.label())} · {escape(analysis.filter_text)} ·
+{analysis.incidents} 件事件 incidents · Getis-Ord Gi*, {query.permutations} 次置换 permutations,
+FDR 校正 corrected · <a href="/maps/hotspots?{escape(urlencode(_params(query)))}">地图 map</a></p>
+{f"<p>⚠ {escape(analysis.note)}</p>" if analysis.note else ""}
+{table_html if analysis.targets else "<p>无显著热点 no significant hot spot in this period.</p>"}
+<p style="color:#555">边界为近似数字化 — boundaries are approximate (bundled layer).</p>
+</body></html>"""
+
+
+def _map(analysis: HotspotAnalysis, layer: LayerDep, *, basemap: str,
+         tianditu_key: str | None, controls: str) -> str:
+    query = analysis.query
+    scope = (f" · {query.community}" if query.community else
+             f" · {layer.squad_names.get(query.squad, query.squad)}" if query.squad else "")
+    m = render_hotspots(
+        analysis.cells, communities=analysis.communities, key_roads=layer.pack.key_roads,
+        heat=analysis.heat, weekly=analysis.weekly, targets=analysis.targets,
+        title=f"清水河街道 热点分析{scope} — hot spots for focused remediation (集中整治)",
+        period=query.label(), note=analysis.note, categories=_CATEGORY_NAMES,
+        squads=layer.squad_names, basemap=basemap, tianditu_key=tianditu_key,
+        link_params=_params(query), controls=controls)
+    return offline_html(m, asset_base="/static/vendor")
+
+
+@maps_router.get("/hotspots", response_class=HTMLResponse)
+def hotspot_map(query: QueryDep, session: SessionDep, layer: LayerDep, settings: SettingsDep,
+                basemap: Literal["osm", "tianditu", "amap"] = "osm",
+                download: Annotated[bool, Query(
+                    description="true: a standalone HTML file to save (no filter form).")
+                ] = False) -> HTMLResponse:
+    """The hot-spot map: Gi* cells by confidence with a legend, heat layer, community rates,
+    key roads, the week-by-week animation and the campaign targets; filters in the page."""
+    analysis = analyse(session, layer, query)
+    params = _params(query)
+    communities = layer.pack.communities
+    controls = "" if download else filter_form(
+        action="/maps/hotspots", values={**params, "basemap": basemap},
+        choices={
+            "category": [("", "全部 all"), *((c.code, f"{c.code} {c.name_zh}")
+                                              for c in CATEGORIES)],
+            "shift": [("", "全天 all day"), ("early", "早班 early 07-15"),
+                      ("late", "晚班 late 15-23")],
+            "squad": [("", "全街道 whole sub-district"),
+                      *sorted(layer.squad_names.items())],
+            "community": [("", "全部 all"), *zip(communities["code"].astype(str),
+                                                 communities["name_zh"].astype(str),
+                                                 strict=True)],
+            "cells": [(k, k) for k in CELL_KINDS]},
+        links=[("下载 HTML download", "/maps/hotspots?" + urlencode({**params,
+                                                                       "download": "true"})),
+               ("PNG 快照 snapshot", "/maps/hotspots.png?" + urlencode(params)),
+               ("整治目标表 printable targets",
+                "/hotspots/targets?" + urlencode({**params, "format": "html"})),
+               ("CSV", "/hotspots/targets?" + urlencode({**params, "format": "csv"})),
+               ("GeoJSON", "/hotspots?" + urlencode(params))])
+    html = _map(analysis, layer, basemap=basemap, tianditu_key=settings.tianditu_key,
+                controls=controls)
+    headers = ({"Content-Disposition":
+                f'attachment; filename="hotspots-{query.start}-{query.end}.html"'}
+               if download else None)
+    return HTMLResponse(html, headers=headers)
+
+
+@maps_router.get("/hotspots.png", responses={200: {"content": {"image/png": {}}}})
+def hotspot_snapshot(query: QueryDep, session: SessionDep, layer: LayerDep,
+                     settings: SettingsDep,
+                     width: Annotated[int, Query(ge=400, le=4000)] = 1600,
+                     height: Annotated[int, Query(ge=300, le=4000)] = 1000) -> Response:
+    """The hot-spot map as a PNG for the monthly meeting's pack (headless Chromium)."""
+    analysis = analyse(session, layer, query)
+    html = _map(analysis, layer, basemap="osm", tianditu_key=settings.tianditu_key,
+                controls="")
+    png = png_snapshot(html, width=width, height=height)
+    return Response(png, media_type="image/png", headers={
+        "Content-Disposition": f'inline; filename="hotspots-{query.start}-{query.end}.png"'})
