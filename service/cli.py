@@ -235,6 +235,88 @@ def resolve(lon: Annotated[float, typer.Argument(help="Longitude.")],
 
 
 @app.command()
+def hotspots(start: Annotated[str | None, typer.Option(
+                 help="First day, YYYY-MM-DD (default: 28 days before --end).")] = None,
+             end: Annotated[str | None, typer.Option(
+                 help="Last day, included, YYYY-MM-DD (default: yesterday).")] = None,
+             category: Annotated[list[str] | None, typer.Option(
+                 help="Category code; repeat for several (default: all).")] = None,
+             shift: Annotated[str | None, typer.Option(help="early or late.")] = None,
+             squad: Annotated[str | None, typer.Option(help="One squad's communities.")] = None,
+             community: Annotated[str | None, typer.Option(help="One community.")] = None,
+             html: Annotated[Path | None, typer.Option(help="Write the map page here.")] = None,
+             png: Annotated[Path | None, typer.Option(
+                 help="Write a PNG snapshot here (needs chromium).")] = None,
+             csv: Annotated[Path | None, typer.Option(
+                 help="Write the campaign targets (CSV, opens in Excel) here.")] = None,
+             top: Annotated[int, typer.Option(min=1, max=50, help="Targets listed.")] = 10
+             ) -> None:
+    """Hot spots of a period for the monthly meeting: Gi* cells, campaign targets, map, PNG."""
+    from geo.campaign import targets_table
+    from service import hotspots as analysis_of
+    from service.snapshot import png_snapshot
+
+    settings = get_settings()
+    try:
+        last = dt.date.fromisoformat(end) if end else \
+            dt.datetime.now(BEIJING).date() - dt.timedelta(days=1)
+        first = dt.date.fromisoformat(start) if start else last - dt.timedelta(days=27)
+    except ValueError:
+        raise _fail(f"--start {start!r} / --end {end!r} is not a date.",
+                    "give dates as YYYY-MM-DD.") from None
+    if shift not in (None, "early", "late"):
+        raise _fail(f"--shift {shift!r} is not a shift.", "use early or late.")
+    factory = make_sessionmaker(_engine(settings))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as progress:
+        steps = 2 + (html is not None) + (png is not None) + (csv is not None)
+        task = progress.add_task("Gi* analysis", total=steps)
+        with session_scope(factory) as session:
+            _ensure_layer(session, settings, actor="system:startup")
+            layer = layerstore.JurisdictionCache(settings.resolve_params()).get(session)
+            try:
+                query = analysis_of.HotspotQuery(
+                    start=first, end=last, categories=tuple(category or ()),
+                    shift=shift, squad=squad, community=community,  # type: ignore[arg-type]
+                    top=top)
+                result = analysis_of.analyse(session, layer, query)
+            except ServiceError as exc:
+                raise _fail(exc.message, exc.fix) from None
+        progress.update(task, advance=2, description="map")
+        page = analysis_of.map_html(result, layer, tianditu_key=settings.tianditu_key) \
+            if html or png else ""
+        if html:
+            html.write_text(page, encoding="utf-8")
+            progress.update(task, advance=1, description="PNG snapshot")
+        if png:
+            try:
+                png.write_bytes(png_snapshot(page))
+            except ServiceError as exc:
+                raise _fail(exc.message, exc.fix) from None
+            progress.update(task, advance=1, description="targets")
+        table_frame = targets_table(result.targets, categories=analysis_of.CATEGORY_NAMES,
+                                    squads=layer.squad_names)
+        if csv:
+            csv.write_text("\ufeff" + table_frame.to_csv(index=False), encoding="utf-8")
+            progress.update(task, advance=1)
+    bins = result.cells["gi_bin"]
+    console.print(f"{query.label()}: {result.incidents:,} incidents in {len(result.cells)} "
+                  f"{query.cells} cells; hot {(bins > 0).sum()}, cold {(bins < 0).sum()} "
+                  f"(Gi*, {query.permutations} permutations, FDR)")
+    if result.note:
+        console.print(f"[yellow]{result.note}[/]")
+    table = Table("#", "where", "community", "incidents", "trend", "top categories",
+                  title="整治目标 campaign targets")
+    for t in result.targets:
+        table.add_row(str(t.rank), t.where, t.community_name, str(t.count), t.trend or "",
+                      ", ".join(f"{c} {n}" for c, n in t.categories))
+    console.print(table)
+    for label, path in (("map", html), ("PNG", png), ("targets", csv)):
+        if path:
+            console.print(f"{label} written to {path}")
+
+
+@app.command()
 def plan(squad: Annotated[str, typer.Option(help="Squad code or name: west, east, 巡查一中队.")],
          shift: Annotated[str, typer.Option(help="early (07-15) or late (15-23).")],
          date: Annotated[str, typer.Option(help="Day of the shift, YYYY-MM-DD.")],

@@ -12,6 +12,7 @@ are counted once already); closed ones count, because the problem occurred.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Final, Literal
@@ -29,6 +30,8 @@ from geo.density import DensitySurface, kernel_density
 from geo.getisord import GiParams, compare_periods, getis_ord
 from geo.hotspots import RankParams, gi_hotspots, rank_hotspots
 from geo.shiftplan import SHIFTS, HotSpot
+from maps.assets import offline_html
+from maps.hotspots import render_hotspots
 
 from .categories import CATEGORIES
 from .crud.errors import InvalidInputError
@@ -36,9 +39,11 @@ from .layerstore import ActiveLayer
 from .models import Incident
 from .timezones import BEIJING
 
-__all__ = ["CELL_KINDS", "HotspotAnalysis", "HotspotQuery", "analyse", "planning_hotspots"]
+__all__ = ["CATEGORY_NAMES", "CELL_KINDS", "HotspotAnalysis", "HotspotQuery", "analyse",
+           "map_html", "planning_hotspots"]
 
 CELL_KINDS: Final = ("grid", "h3", "community", "road")
+CATEGORY_NAMES: Final = {c.code: c.name_zh for c in CATEGORIES}
 # Not problems that happened (rejected) or already counted (duplicate).
 _LEFT_OUT: Final = ("rejected", "duplicate")
 _SHIFT_HOURS: Final = {name: (lo / 3600.0, hi / 3600.0) for name, (lo, hi) in SHIFTS.items()}
@@ -227,6 +232,23 @@ def analyse(session: Session, layer: ActiveLayer, query: HotspotQuery) -> Hotspo
                            previous_incidents=[int(p.attrs.get("incidents", 0))
                                                for p in periods[1:]],
                            note=note)
+
+
+def map_html(analysis: HotspotAnalysis, layer: ActiveLayer, *, basemap: str = "osm",
+             tianditu_key: str | None = None, controls: str = "",
+             link_params: Mapping[str, str] | None = None) -> str:
+    """The hot-spot map page of ``analysis`` with assets from ``/static/vendor``."""
+    query = analysis.query
+    scope = (f" · {query.community}" if query.community else
+             f" · {layer.squad_names.get(query.squad, query.squad)}" if query.squad else "")
+    m = render_hotspots(
+        analysis.cells, communities=analysis.communities, key_roads=layer.pack.key_roads,
+        heat=analysis.heat, weekly=analysis.weekly, targets=analysis.targets,
+        title=f"清水河街道 热点分析{scope} — hot spots for focused remediation (集中整治)",
+        period=query.label(), note=analysis.note, categories=CATEGORY_NAMES,
+        squads=layer.squad_names, basemap=basemap, tianditu_key=tianditu_key,
+        link_params=link_params, controls=controls)
+    return offline_html(m, asset_base="/static/vendor")
 
 
 def planning_hotspots(session: Session, layer: ActiveLayer, *, squad: str, day: date,

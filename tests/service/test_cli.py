@@ -277,3 +277,21 @@ def test_worker_socket_hands_nodelay_to_accepted_connections() -> None:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:
         listener.close()
+
+
+def test_hotspots_writes_the_monthly_pack(runner, db_file, tmp_path):
+    stored = runner.invoke(app, ["demo", "--days", "14", "--seed", "2", "--start", "2026-11-01"])
+    assert stored.exit_code == 0, stored.output
+    html, csv = tmp_path / "map.html", tmp_path / "targets.csv"
+    result = runner.invoke(app, ["hotspots", "--start", "2026-11-01", "--end", "2026-11-14",
+                                 "--html", str(html), "--csv", str(csv)])
+    assert result.exit_code == 0, result.output
+    counted = len(_count(db_file, Incident.id))
+    assert f"{counted:,} incidents in" in result.stdout
+    assert "jiedao-legend" in html.read_text(encoding="utf-8")
+    lines = csv.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("\ufeff")
+    assert f"map written to {html}" in result.stdout.replace("\n", "")
+    bad = runner.invoke(app, ["hotspots", "--end", "14 Nov"])
+    assert bad.exit_code == 1
+    assert "YYYY-MM-DD" in bad.output

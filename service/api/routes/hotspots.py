@@ -19,11 +19,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from geo.campaign import targets_table
 from geo.getisord import BIN_LABELS
-from maps.assets import offline_html
-from maps.hotspots import filter_form, render_hotspots
+from maps.hotspots import filter_form
 
 from ...categories import CATEGORIES
-from ...hotspots import CELL_KINDS, HotspotAnalysis, HotspotQuery, analyse
+from ...hotspots import CATEGORY_NAMES, CELL_KINDS, HotspotAnalysis, HotspotQuery, analyse, map_html
 from ...snapshot import png_snapshot
 from ...timezones import BEIJING
 from ..deps import LayerDep, NowDep, SessionDep, SettingsDep
@@ -35,7 +34,6 @@ maps_router = APIRouter(prefix="/maps", tags=["hotspots"])
 
 GEOJSON = "application/geo+json"
 DEFAULT_DAYS = 28
-_CATEGORY_NAMES = {c.code: c.name_zh for c in CATEGORIES}
 _CELL_COLUMNS = ("cell_id", "count", "area_km2", "gi_value", "gi_z", "gi_p", "gi_p_fdr",
                  "gi_bin", "gi_tested", "gi_neighbours", "trend", "previous_count", "change",
                  "hot_before", "name_zh", "squad")
@@ -130,7 +128,7 @@ def campaign_target_list(query: QueryDep, session: SessionDep, layer: LayerDep,
     analysis = analyse(session, layer, query)
     if format == "json":
         return JSONResponse([{**asdict(t), "where": t.where} for t in analysis.targets])
-    table = targets_table(analysis.targets, categories=_CATEGORY_NAMES,
+    table = targets_table(analysis.targets, categories=CATEGORY_NAMES,
                           squads=layer.squad_names)
     if format == "csv":
         # The BOM lets Excel open the Chinese text as UTF-8.
@@ -164,21 +162,6 @@ FDR 校正 corrected · <a href="/maps/hotspots?{escape(urlencode(_params(query)
 </body></html>"""
 
 
-def _map(analysis: HotspotAnalysis, layer: LayerDep, *, basemap: str,
-         tianditu_key: str | None, controls: str) -> str:
-    query = analysis.query
-    scope = (f" · {query.community}" if query.community else
-             f" · {layer.squad_names.get(query.squad, query.squad)}" if query.squad else "")
-    m = render_hotspots(
-        analysis.cells, communities=analysis.communities, key_roads=layer.pack.key_roads,
-        heat=analysis.heat, weekly=analysis.weekly, targets=analysis.targets,
-        title=f"清水河街道 热点分析{scope} — hot spots for focused remediation (集中整治)",
-        period=query.label(), note=analysis.note, categories=_CATEGORY_NAMES,
-        squads=layer.squad_names, basemap=basemap, tianditu_key=tianditu_key,
-        link_params=_params(query), controls=controls)
-    return offline_html(m, asset_base="/static/vendor")
-
-
 @maps_router.get("/hotspots", response_class=HTMLResponse)
 def hotspot_map(query: QueryDep, session: SessionDep, layer: LayerDep, settings: SettingsDep,
                 basemap: Literal["osm", "tianditu", "amap"] = "osm",
@@ -210,8 +193,8 @@ def hotspot_map(query: QueryDep, session: SessionDep, layer: LayerDep, settings:
                 "/hotspots/targets?" + urlencode({**params, "format": "html"})),
                ("CSV", "/hotspots/targets?" + urlencode({**params, "format": "csv"})),
                ("GeoJSON", "/hotspots?" + urlencode(params))])
-    html = _map(analysis, layer, basemap=basemap, tianditu_key=settings.tianditu_key,
-                controls=controls)
+    html = map_html(analysis, layer, basemap=basemap, tianditu_key=settings.tianditu_key,
+                    controls=controls, link_params=params)
     headers = ({"Content-Disposition":
                 f'attachment; filename="hotspots-{query.start}-{query.end}.html"'}
                if download else None)
@@ -225,8 +208,7 @@ def hotspot_snapshot(query: QueryDep, session: SessionDep, layer: LayerDep,
                      height: Annotated[int, Query(ge=300, le=4000)] = 1000) -> Response:
     """The hot-spot map as a PNG for the monthly meeting's pack (headless Chromium)."""
     analysis = analyse(session, layer, query)
-    html = _map(analysis, layer, basemap="osm", tianditu_key=settings.tianditu_key,
-                controls="")
+    html = map_html(analysis, layer, basemap="osm", tianditu_key=settings.tianditu_key)
     png = png_snapshot(html, width=width, height=height)
     return Response(png, media_type="image/png", headers={
         "Content-Disposition": f'inline; filename="hotspots-{query.start}-{query.end}.png"'})
