@@ -10,6 +10,10 @@ randomisation) for the test. Targets: analysis (counting + Gi*) <= 5 s, map <= 3
 memory under 4 GB at 1M.
 
     OMP_NUM_THREADS=1 python bench/hotspots.py [--sizes 100000 1000000] [--repeats 3]
+                                               [--area qingshuihe|luohu]
+
+``--area luohu`` spreads the incidents over the 10 sub-districts of Luohu district (78 km²,
+../shared/data) instead: a district-scale grid of about 3,500 cells.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from geo.density import kernel_density
 from geo.getisord import GiParams, getis_ord
 from geo.jurisdiction import Jurisdiction
 from geo.synthetic import PlantParams, plant_incidents
-from layers import read_pack
+from layers import LayerPack, pack_from_areas, read_pack
 from maps.hotspots import render_hotspots
 
 TARGETS = {"analysis": 5.0, "map": 3.0, "html_mb": 5.0, "rss_gb": 4.0}
@@ -45,8 +49,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def bench(n: int, *, repeats: int, days: int) -> None:
-    pack = read_pack()
+def _pack(area: str) -> LayerPack:
+    if area == "qingshuihe":
+        return read_pack()
+    path = Path(__file__).resolve().parents[2] / "shared" / "data" / \
+        "luohu_streets_handdrawn_wgs84.geojson"
+    if not path.exists():
+        raise SystemExit(f"{path} not found: --area luohu needs ../shared beside the repository")
+    return pack_from_areas(path, code_field="adcode", name_field="name")
+
+
+def bench(n: int, *, repeats: int, days: int, area_name: str) -> None:
+    pack = _pack(area_name)
     area = pack.communities
     start = time.perf_counter()
     truth = plant_incidents(area, roads=pack.key_roads,
@@ -106,7 +120,7 @@ def bench(n: int, *, repeats: int, days: int) -> None:
     hot_cells = set(hot.loc[hot["gi_bin"] > 0, "cell_id"])
     recall = np.mean([c in hot_cells for c in truth.planted_cells])
     size_mb = len(html.encode()) / 1e6
-    print(f"\n## {n:,} incidents over {days} days ({len(cells)} cells of 150 m, "
+    print(f"\n## {area_name}: {n:,} incidents over {days} days ({len(cells)} cells of 150 m, "
           f"{hot.attrs['gi_tested']} tested; generated in {generate_s:.2f} s)")
     print(f"{'step':52} {'median s':>9}")
     for name, seconds in timings.items():
@@ -138,12 +152,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--area", choices=["qingshuihe", "luohu"], default="qingshuihe")
     args = parser.parse_args()
     print(f"threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
           f"CPUs {os.cpu_count()}; esda {esda.__version__}")
     for n in args.sizes:
         # 100k over 12 weeks; a million over a year (52 weekly frames in the animation).
-        bench(n, repeats=args.repeats, days=84 if n <= 200_000 else 364)
+        bench(n, repeats=args.repeats, days=84 if n <= 200_000 else 364, area_name=args.area)
 
 
 if __name__ == "__main__":
