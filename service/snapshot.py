@@ -17,9 +17,12 @@ from urllib.parse import unquote, urlparse
 
 from .crud.errors import UnavailableError
 
-__all__ = ["CHROMIUM", "png_snapshot"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "png_snapshot"]
 
 CHROMIUM: Final = "/usr/bin/chromium"
+# Headless in a container: no sandbox (root), no GPU, nothing that calls home.
+CHROMIUM_ARGS: Final = ("--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync", "--no-first-run")
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 # Tiles keep arriving for a while after "load"; this is how long a snapshot waits for them.
 _SETTLE_MS: Final = 1500
@@ -55,10 +58,8 @@ def png_snapshot(html: str, *, width: int = 1600, height: int = 1000,
             "pip install playwright (no browser download: jiedao uses /usr/bin/chromium).",
         ) from None
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = playwright.chromium.launch(executable_path=executable,
+                                             args=list(CHROMIUM_ARGS))
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
             page.route(f"{_ORIGIN}/static/**", _serve_static)

@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from service.config import Settings
+from service.snapshot import CHROMIUM, CHROMIUM_ARGS
 
 from ..conftest import _postgis_url
 
-CHROMIUM = "/usr/bin/chromium"
 BIN = Path(sys.executable).parent
 
 
@@ -94,10 +94,8 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM,
+                                              args=list(CHROMIUM_ARGS))
         try:
             yield chromium
         finally:
