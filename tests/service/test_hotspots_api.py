@@ -152,6 +152,12 @@ def test_map_page_carries_filters_links_and_a_standalone_download(planted):
         assert marker in html, marker
     assert "http://cdn" not in html
     assert "https://cdn" not in html
+    # Links to the downloads keep the whole query, several categories included.
+    several = client.get("/maps/hotspots", params={**PERIOD, "category": ["C01", "C02"],
+                                                   "weekday": [5, 6], "permutations": 999})
+    csv_link = next(line for line in several.text.split("<a ") if "format=csv" in line)
+    for part in ("category=C01", "category=C02", "weekday=5", "weekday=6", "permutations=999"):
+        assert part in csv_link, part
     download = client.get("/maps/hotspots", params={**PERIOD, "download": "true"})
     assert "attachment" in download.headers["content-disposition"]
     assert "jiedao-filters" not in download.text

@@ -80,8 +80,8 @@ def hotspot_query(
 QueryDep = Annotated[HotspotQuery, Depends(hotspot_query)]
 
 
-def _params(query: HotspotQuery, **extra: str) -> dict[str, str]:
-    """The query as URL parameters (defaults left out), for links between the pages."""
+def _params(query: HotspotQuery) -> dict[str, str]:
+    """The query as the page's form values and basemap links (one category: the form's)."""
     out: dict[str, str] = {"start": query.start.isoformat(), "end": query.end.isoformat()}
     if query.categories:
         out["category"] = query.categories[0]
@@ -90,7 +90,21 @@ def _params(query: HotspotQuery, **extra: str) -> dict[str, str]:
             out[key] = str(getattr(query, key))
     if query.cells != "grid":
         out["cells"] = query.cells
-    return {**out, **extra}
+    return out
+
+
+def _link(path: str, query: HotspotQuery, **extra: str) -> str:
+    """A link to ``path`` with the whole query (every category, weekday, source; settings that
+    differ from the defaults), so the downloads show what the page shows."""
+    pairs: list[tuple[str, str]] = [(k, v) for k, v in _params(query).items() if k != "category"]
+    pairs += [("category", c) for c in query.categories]
+    pairs += [("weekday", str(d)) for d in query.weekdays]
+    pairs += [("source", x) for x in query.sources]
+    defaults = HotspotQuery(start=query.start, end=query.end)
+    for key in ("cell_m", "h3_resolution", "permutations", "seed", "compare", "top"):
+        if getattr(query, key) != getattr(defaults, key):
+            pairs.append((key, f"{getattr(query, key):g}"))
+    return f"{path}?{urlencode([*pairs, *extra.items()])}"
 
 
 def _cells_geojson(analysis: HotspotAnalysis) -> dict[str, Any]:
@@ -155,7 +169,7 @@ table.targets th {{ background: #eee; }}
 <h1>清水河街道 集中整治目标 <small>Campaign targets</small></h1>
 <p>时段 period {escape(query.label())} · {escape(analysis.filter_text)} ·
 {analysis.incidents} 件事件 incidents · Getis-Ord Gi*, {query.permutations} 次置换 permutations,
-FDR 校正 corrected · <a href="/maps/hotspots?{escape(urlencode(_params(query)))}">地图 map</a></p>
+FDR 校正 corrected · <a href="{escape(_link("/maps/hotspots", query))}">地图 map</a></p>
 {f"<p>⚠ {escape(analysis.note)}</p>" if analysis.note else ""}
 {table_html if analysis.targets else "<p>无显著热点 no significant hot spot in this period.</p>"}
 <p style="color:#555">边界为近似数字化 — boundaries are approximate (bundled layer).</p>
@@ -186,13 +200,11 @@ def hotspot_map(query: QueryDep, session: SessionDep, layer: LayerDep, settings:
                                                  communities["name_zh"].astype(str),
                                                  strict=True)],
             "cells": [(k, k) for k in CELL_KINDS]},
-        links=[("下载 HTML download", "/maps/hotspots?" + urlencode({**params,
-                                                                       "download": "true"})),
-               ("PNG 快照 snapshot", "/maps/hotspots.png?" + urlencode(params)),
-               ("整治目标表 printable targets",
-                "/hotspots/targets?" + urlencode({**params, "format": "html"})),
-               ("CSV", "/hotspots/targets?" + urlencode({**params, "format": "csv"})),
-               ("GeoJSON", "/hotspots?" + urlencode(params))])
+        links=[("下载 HTML download", _link("/maps/hotspots", query, download="true")),
+               ("PNG 快照 snapshot", _link("/maps/hotspots.png", query)),
+               ("整治目标表 printable targets", _link("/hotspots/targets", query, format="html")),
+               ("CSV", _link("/hotspots/targets", query, format="csv")),
+               ("GeoJSON", _link("/hotspots", query))])
     html = map_html(analysis, layer, basemap=basemap, tianditu_key=settings.tianditu_key,
                     controls=controls, link_params=params)
     headers = ({"Content-Disposition":
