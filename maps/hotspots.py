@@ -44,6 +44,7 @@ BIN_COLOURS: Final[dict[int, str]] = {3: "#d7191c", 2: "#fc8d59", 1: "#fdd49e", 
 # Community rate classes (incidents per km²), light to dark (ColorBrewer YlOrBr).
 RATE_COLOURS: Final = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#d95f0e")
 _TARGET_COLOUR: Final = "#111111"
+_WEEKLY: Final = "week by week"  # the animation layer's name, which its slider script matches
 _DIGITS: Final = 6  # ~0.1 m: enough for a map, and it keeps the page small
 
 
@@ -185,8 +186,27 @@ def _add_weekly(m: folium.Map, weekly: pd.DataFrame, shift: basemaps.Shifter) ->
     index = [f"第{i + 1}周 week of {pd.Timestamp(w).strftime('%Y-%m-%d')}"
              for i, w in enumerate(weeks)]
     HeatMapWithTime(  # type: ignore[no-untyped-call]
-        data, index=index, name="逐周动画 week by week (incidents per cell)", radius=18,
+        data, index=index, name=f"逐周动画 {_WEEKLY} (incidents per cell)", radius=18,
         max_opacity=0.7, position="topright", show=False, auto_play=False).add_to(m)
+    # The time slider belongs to the animation: shown only while its layer is switched on.
+    # It runs after folium's own script, which defines the map (DOMContentLoaded comes after).
+    root = m.get_root()
+    if not isinstance(root, Figure):  # folium maps always sit in a branca Figure
+        msg = "Expected the map's root to be a branca Figure."
+        raise TypeError(msg)
+    root.html.add_child(folium.Element(f"""<script>
+    document.addEventListener('DOMContentLoaded', function () {{
+      var map = {m.get_name()};
+      function slider(on) {{
+        document.querySelectorAll('.leaflet-bar-timecontrol').forEach(function (e) {{
+          e.style.display = on ? '' : 'none'; }});
+      }}
+      slider(false);
+      map.on('overlayadd', function (e) {{ if (e.name.indexOf('{_WEEKLY}') >= 0) slider(true); }});
+      map.on('overlayremove', function (e) {{
+        if (e.name.indexOf('{_WEEKLY}') >= 0) slider(false); }});
+    }});
+    </script>"""))
     return len(weeks)
 
 
@@ -308,7 +328,8 @@ def _legend_html(rates: list[tuple[str, str]], heat_note: str | None, weeks: int
     if heat_note:
         rows.append(f"<div style='margin-top:4px'>热力图 heat: {escape(heat_note)}</div>")
     if weeks:
-        rows.append(f"<div>逐周动画 animation: {weeks} 周 weeks, 滑块在右上 slider top right</div>")
+        rows.append(f"<div>逐周动画 animation: {weeks} 周 weeks; 开启图层后滑块在右上 "
+                    "(switch the layer on: slider top right)</div>")
     if has_targets:
         rows.append(f"<div style='margin-top:4px'>{swatch('#ffffff')}"
                     "虚线框与编号 = 整治目标 dashed box and number = campaign target</div>")

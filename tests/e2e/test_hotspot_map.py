@@ -30,6 +30,13 @@ def test_hotspot_page_renders_and_its_filters_change_the_count(server, browser):
     layers = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     for name in ("Gi*", "heat map", "key roads", "campaign targets", "week by week"):
         assert any(name in label for label in layers), (name, layers)
+    # The animation's time slider shows only while its layer is on.
+    slider = page.locator(".leaflet-bar-timecontrol")
+    assert not slider.is_visible()
+    page.locator(".leaflet-control-layers-overlays label", has_text="week by week").click()
+    assert slider.is_visible()
+    page.locator(".leaflet-control-layers-overlays label", has_text="week by week").click()
+    assert not slider.is_visible()
     legend = page.locator("#jiedao-legend").inner_text()
     for words in ("99% hot spot", "not significant", "cold spot"):
         assert words in legend
