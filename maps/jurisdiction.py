@@ -8,7 +8,7 @@ so a page shows one basemap family and links to the others (``?basemap=amap``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
@@ -135,7 +135,7 @@ def _add_incidents(m: folium.Map, frame: pd.DataFrame, shift_points: basemaps.Sh
 
 
 def _title_html(title: str, note: str | None, basemap: str, basemap_note: str | None,
-                link_params: Mapping[str, str]) -> str:
+                link_params: Mapping[str, str], pages: Sequence[tuple[str, str]] = ()) -> str:
     links = []
     for code, item in basemaps.BASEMAPS.items():
         query = urlencode({**link_params, "basemap": code})
@@ -143,6 +143,9 @@ def _title_html(title: str, note: str | None, basemap: str, basemap_note: str | 
         links.append(f"<a href='?{escape(query)}' style='{style}'>{escape(item.name)}</a>")
     parts = [f"<div style='font-size:15px;font-weight:bold'>{escape(title)}</div>",
              f"<div>底图 basemap: {' | '.join(links)}</div>"]
+    if pages:
+        parts.append("<div>" + " · ".join(f"<a href='{escape(href)}'>{escape(label)}</a>"
+                                          for label, href in pages) + "</div>")
     if basemap == "amap":
         parts.append("<div style='color:#555'>图层已转换为 GCJ-02 仅用于显示 "
                      "(overlays shifted to GCJ-02 for display; data stay WGS84)</div>")
@@ -189,7 +192,8 @@ def render_jurisdiction(pack: LayerPack, *,
                         categories: Mapping[str, str] | None = None,
                         title: str | None = None,
                         link_params: Mapping[str, str] | None = None,
-                        cluster_threshold: int = 200) -> folium.Map:
+                        cluster_threshold: int = 200,
+                        pages: Sequence[tuple[str, str]] = ()) -> folium.Map:
     """Render the jurisdiction: communities by squad, key roads, stations and incidents.
 
     Parameters
@@ -213,6 +217,8 @@ def render_jurisdiction(pack: LayerPack, *,
         Extra query parameters kept in the basemap switch links (e.g. ``{"days": "7"}``).
     cluster_threshold
         Categories with more markers than this are clustered.
+    pages
+        ``(label, href)`` links to the other pages, shown under the title.
 
     Returns
     -------
@@ -303,7 +309,8 @@ def render_jurisdiction(pack: LayerPack, *,
         msg = "Expected the map's root to be a branca Figure."
         raise TypeError(msg)
     root.html.add_child(folium.Element(_title_html(
-        title or DEFAULT_TITLE, _pack_note(pack), chosen, basemap_note, link_params or {})))
+        title or DEFAULT_TITLE, _pack_note(pack), chosen, basemap_note, link_params or {},
+        pages)))
     root.html.add_child(folium.Element(_legend_html(
         [(s, squad_label[s], colours[s]) for s in squad_order],
         list(dict.fromkeys(station_kinds)), shown)))

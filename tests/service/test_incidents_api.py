@@ -523,6 +523,10 @@ def test_healthz_and_docs(client):
     page = client.get("/")  # the map page, from routes/map.py
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
+    # The first page leads to the others.
+    for href in ("href='/console'", "href='/maps/hotspots'", "href='/docs'"):
+        assert href in page.text
+    assert "href=\"/maps/hotspots\"" in client.get("/console").text
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/incidents", "/incidents/{incident_id}", "/categories", "/resolve", "/layers",
             "/layers/active", "/open311/v2/requests.{fmt}"} <= set(paths)

@@ -30,6 +30,7 @@ CONSOLE_HTML: Final = """<!DOCTYPE html>
   <h1>调度台 <span class="en">Dispatcher console</span></h1>
   <div id="counts"></div>
   <div id="updated" title="最近刷新 Last refresh">更新 updated --:--:--</div>
+  <nav id="pages"><a href="/">辖区地图 map</a> · <a href="/maps/hotspots">热点 hot spots</a></nav>
 </header>
 <main id="layout">
   <section id="left">

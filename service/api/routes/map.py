@@ -36,5 +36,8 @@ def jurisdiction_map(session: SessionDep, settings: SettingsDep, layer: LayerDep
     m = render_jurisdiction(layer.pack, incidents=incidents, basemap=basemap,
                             tianditu_key=settings.tianditu_key,
                             categories={c.code: c.name_zh for c in CATEGORIES},
-                            link_params={"days": str(days)})
+                            link_params={"days": str(days)},
+                            pages=[("调度台 dispatcher console", "/console"),
+                                   ("热点分析 hot spots", "/maps/hotspots"),
+                                   ("API 文档 docs", "/docs")])
     return HTMLResponse(offline_html(m, asset_base="/static/vendor"))
