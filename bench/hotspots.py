@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._timing import median_seconds
 from geo.campaign import campaign_targets
-from geo.cells import IncidentFilter, community_cells, grid_cells, h3_cells, weekly_counts
+from geo.cells import community_cells, grid_cells, h3_cells, weekly_counts
 from geo.density import kernel_density
 from geo.getisord import GiParams, getis_ord
+from geo.incidentfilter import IncidentFilter
 from geo.jurisdiction import Jurisdiction
 from geo.synthetic import PlantParams, plant_incidents
 from layers import LayerPack, pack_from_areas, read_pack

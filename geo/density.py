@@ -33,7 +33,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
 from . import crs as geocrs
-from .cells import AreaLike, IncidentFilter, bounds, incident_lonlat, metric_area
+from .cells import AreaLike, bounds, incident_lonlat, metric_area
+from .incidentfilter import IncidentFilter
 
 __all__ = ["BandwidthRule", "DensityParams", "DensitySurface", "bandwidth", "kernel_density"]
 

@@ -30,7 +30,8 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from . import crs as geocrs
-from .cells import TIMEZONE, AreaLike, bounds, grid_cell_id, metric_area
+from .cells import AreaLike, bounds, grid_cell_id, metric_area
+from .incidentfilter import TIMEZONE
 
 __all__ = ["PlantParams", "PlantedIncidents", "plant_incidents"]
 

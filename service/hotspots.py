@@ -24,11 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo.campaign import CampaignParams, CampaignTarget, campaign_targets
-from geo.cells import IncidentFilter, community_cells, grid_cells, h3_cells, road_cells
+from geo.cells import community_cells, grid_cells, h3_cells, road_cells
 from geo.cells import weekly_counts as grid_weekly_counts
 from geo.density import DensitySurface, kernel_density
 from geo.getisord import GiParams, compare_periods, getis_ord
 from geo.hotspots import RankParams, gi_hotspots, rank_hotspots
+from geo.incidentfilter import IncidentFilter
 from geo.shiftplan import SHIFTS, HotSpot
 from maps.assets import offline_html
 from maps.hotspots import render_hotspots

@@ -12,7 +12,6 @@ from shapely.geometry import LineString, box
 
 from geo import crs
 from geo.cells import (
-    IncidentFilter,
     category_columns,
     community_cells,
     grid_cell_id,
@@ -21,6 +20,7 @@ from geo.cells import (
     road_cells,
     weekly_counts,
 )
+from geo.incidentfilter import IncidentFilter
 from geo.jurisdiction import Jurisdiction
 from layers import read_pack
 

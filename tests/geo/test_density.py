@@ -10,8 +10,8 @@ from scipy import stats
 from shapely.geometry import box
 
 from geo import crs
-from geo.cells import IncidentFilter
 from geo.density import DensityParams, bandwidth, kernel_density
+from geo.incidentfilter import IncidentFilter
 
 X0, Y0 = 507_000.0, 2_497_000.0
 AREA = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 3000, Y0 + 3000)],

@@ -55,9 +55,10 @@ def test_params_are_checked():
 
 
 def test_gi_hotspots_are_the_hot_cells_led_by_the_planted_ones():
-    from geo.cells import grid_cells, local_times
+    from geo.cells import grid_cells
     from geo.getisord import GiParams, getis_ord
     from geo.hotspots import gi_hotspots
+    from geo.incidentfilter import local_times
     from geo.synthetic import PlantParams, plant_incidents
     from layers import bundled_pack_path, read_pack
 

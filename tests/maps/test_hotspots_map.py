@@ -10,9 +10,10 @@ import pytest
 
 from geo import crs
 from geo.campaign import CampaignParams, campaign_targets
-from geo.cells import IncidentFilter, community_cells, grid_cells, weekly_counts
+from geo.cells import community_cells, grid_cells, weekly_counts
 from geo.density import kernel_density
 from geo.getisord import BIN_LABELS, GiParams, getis_ord
+from geo.incidentfilter import IncidentFilter
 from geo.jurisdiction import Jurisdiction
 from geo.synthetic import PlantParams, plant_incidents
 from layers import read_pack
