@@ -14,6 +14,7 @@ __all__ = [
     "LayerIssue",
     "LayerValidationError",
     "OutsideJurisdictionError",
+    "RoadGraphError",
     "UnknownCRSError",
 ]
 
@@ -28,6 +29,10 @@ class CoordinateError(ValueError):
 
 class OutsideJurisdictionError(LookupError):
     """A point that lies outside every community of the active layer."""
+
+
+class RoadGraphError(ValueError):
+    """A road graph that cannot be built, or points that cannot be placed on it."""
 
 
 class InfeasiblePlanError(ValueError):

@@ -29,20 +29,9 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from shapely.ops import substring
 
 from . import crs as geocrs
-from ._osm import (
-    MODES,
-    ROAD_CLASSES,
-    EdgeTable,
-    Mode,
-    RoadGraphError,
-    Shift,
-    SpeedParams,
-    _check_mode,
-    graphml_table,
-    lines_table,
-    osm_table,
-    road_class,
-)
+from ._roadreaders import EdgeTable, graphml_table, lines_table, osm_table
+from .errors import RoadGraphError
+from .speeds import MODES, ROAD_CLASSES, Mode, Shift, SpeedParams, check_mode, road_class
 
 __all__ = [
     "MODES",
@@ -442,7 +431,7 @@ def _access_cost(graph: RoadGraph, pts: Snapped, mode: str, weight: Weight) -> F
 def _matrix(graph: RoadGraph, origins: Snapped | ArrayLike,
             destinations: Snapped | ArrayLike | None, mode: str, weight: Weight, shift: Shift,
             limit: float | None) -> FloatArray:
-    _check_mode(mode)
+    check_mode(mode)
     o = _endpoints(graph, origins, mode)
     d = o if destinations is None else _endpoints(graph, destinations, mode)
     if graph.n_nodes == 0:
