@@ -26,11 +26,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Set
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ._toptw import EngineInput, EngineResult, SearchKnobs, solve_engine
+from ._toptw import EngineInput, EngineResult, PlanParams, solve_engine
 from .errors import InfeasiblePlanError
 
 __all__ = [
@@ -49,73 +49,7 @@ __all__ = [
 ]
 
 DROP_REASONS = ("no time", "window missed", "unreachable")
-_FIRST_SOLUTIONS = ("AUTOMATIC", "PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION",
-                    "SEQUENTIAL_CHEAPEST_INSERTION", "BEST_INSERTION", "SAVINGS",
-                    "PATH_CHEAPEST_ARC", "GLOBAL_CHEAPEST_ARC", "ALL_UNPERFORMED")
-_LOCAL_SEARCHES = ("ILS", "AUTOMATIC", "GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH",
-                   "GREEDY_DESCENT")
 _EPS = 1e-6
-
-
-@dataclass(frozen=True)
-class PlanParams:
-    """Search settings for :func:`plan_patrols`.
-
-    Parameters
-    ----------
-    time_limit_s
-        Wall-clock budget of the search.
-    seed
-        Seed of the randomised ruin-and-recreate steps and of the restarts.
-    threads
-        1 or 2: with 2, two searches with different seeds run in separate processes and the
-        better plan wins (OR-Tools routing itself is single-threaded).
-    solution_limit
-        Work budget that makes the result reproducible (see module doc): the number of
-        ruin-and-recreate iterations for ``"ILS"``, of accepted solutions otherwise.
-    first_solution
-        OR-Tools first-solution strategy name.
-    local_search
-        ``"ILS"`` (iterated local search with ruin and recreate, the default) or an OR-Tools
-        local-search metaheuristic name.
-    restarts
-        Independent searches that split the budget; the best plan is returned.
-    time_scale
-        Integer ticks per second; ``None`` picks a power of ten automatically.
-    """
-
-    time_limit_s: float = 10.0
-    seed: int = 0
-    threads: int = 1
-    solution_limit: int | None = None
-    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
-    local_search: str = "ILS"
-    restarts: int = 1
-    time_scale: float | None = None
-    knobs: SearchKnobs = field(default_factory=SearchKnobs)
-
-    def __post_init__(self) -> None:
-        if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
-            msg = f"Expected time_limit_s > 0, got {self.time_limit_s}; pass e.g. 10.0."
-            raise ValueError(msg)
-        if self.threads not in (1, 2):
-            msg = f"Expected threads in {{1, 2}}, got {self.threads}."
-            raise ValueError(msg)
-        if self.solution_limit is not None and self.solution_limit < 1:
-            msg = f"Expected solution_limit >= 1 or None, got {self.solution_limit}."
-            raise ValueError(msg)
-        if self.first_solution not in _FIRST_SOLUTIONS:
-            msg = f"Expected first_solution in {_FIRST_SOLUTIONS}, got {self.first_solution!r}."
-            raise ValueError(msg)
-        if self.local_search not in _LOCAL_SEARCHES:
-            msg = f"Expected local_search in {_LOCAL_SEARCHES}, got {self.local_search!r}."
-            raise ValueError(msg)
-        if self.restarts < 1:
-            msg = f"Expected restarts >= 1, got {self.restarts}."
-            raise ValueError(msg)
-        if self.time_scale is not None and not self.time_scale > 0:
-            msg = f"Expected time_scale > 0 or None, got {self.time_scale}."
-            raise ValueError(msg)
 
 
 @dataclass(frozen=True)
