@@ -27,6 +27,14 @@ Python-driven ILS (SISR ruin + OR-Tools descent)        6.2-6.9 %
   + span cost instead of / with travel cost             7.7 % / 6.0 %
   + push 8 unvisited nodes into the ruin ("fill")       4.7 %
 =====================================================  ==========
+
+Tried since on pr02-m2, pr03-m3, pr06-m2, pr09-m4 at 5 s (the default scores 6.6 % there):
+descents on the touched routes plus the 40-80 unvisited nodes nearest the ruin (2-3x more
+iterations) 6.8-9.5 %; a prize-operators-only descent before each full one 7.1 %; OR-Tools'
+multi-armed-bandit operator order 8.4 %; ``optimization_step`` 6.5-9.7 %; a prize factor near the
+arc scale 6.2 % with ILS and 18.6 % with GLS; OR-Tools' own ruin-and-recreate ILS never leaves the
+first local optimum here. Two seeds on both cores (``--threads 2``) scored 3.6 / 5.7 / 4.7 % on
+every second instance of m = 2 / 3 / 4 at 10 s, no better than one.
 """
 
 from __future__ import annotations
