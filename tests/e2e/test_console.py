@@ -125,5 +125,26 @@ def test_console_queue_detail_and_assign(server, browser):
     page.wait_for_selector(f"#detail[data-incident-id='{incident['id']}']", timeout=10_000)
     page.screenshot(path=str(Path(os.environ.get("JIEDAO_SCREENSHOT_DIR", "/tmp"))
                              / "jiedao-console.png"))
+
+    # The case runs to its end from the page: on scene, handled, then verified and closed by
+    # another operator (the handler may not verify their own work).
+    page.click("#d-steps button[data-step='on_scene']")
+    page.wait_for_selector("#d-status[data-status='on_scene']", timeout=10_000)
+    page.wait_for_selector(f"#units li[data-unit-id='{first}'][data-status='on_scene']",
+                           timeout=10_000)
+    page.click("#d-steps button[data-step='handled']")
+    page.wait_for_selector("#d-status[data-status='handled']", timeout=10_000)
+    page.click("#d-steps button[data-step='verified_closed']")
+    page.wait_for_selector("#d-message.error", timeout=10_000)
+    assert "409" in page.locator("#d-message").inner_text()
+    page.fill("#actor", "checker")
+    page.click("#d-steps button[data-step='verified_closed']")
+    page.wait_for_selector(f"#queue button[data-incident-id='{incident['id']}']",
+                           state="detached", timeout=10_000)
+    timeline = httpx.get(f"{server}/incidents/{incident['id']}/timeline").json()
+    assert [(e["step"], e["actor"]) for e in timeline["events"][-3:]] == [
+        ("on_scene", "console"), ("handled", "console"), ("verified_closed", "checker")]
+    assert timeline["next_steps"] == []
+    assert httpx.get(f"{server}/units/{first}").json()["status"] == "returning"
     assert errors == []
     page.close()

@@ -143,6 +143,11 @@ def test_the_case_lifecycle_with_its_timeline(clocked):
 
 def test_refused_steps_name_the_field_or_rule(clocked):
     iid = incident(clocked)
+    # The timeline says which steps the case can take now (dispatch goes by assignment).
+    offered = clocked.get(f"/incidents/{iid}/timeline").json()["next_steps"]
+    assert "accepted" in offered
+    assert "dispatched" not in offered
+    assert "handled" not in offered
     early = step(clocked, iid, "handled")
     assert early.status_code == 409
     assert "accepted" in early.json()["detail"][0]["fix"]

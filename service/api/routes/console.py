@@ -30,6 +30,8 @@ CONSOLE_HTML: Final = """<!DOCTYPE html>
   <h1>调度台 <span class="en">Dispatcher console</span></h1>
   <div id="counts"></div>
   <div id="updated" title="最近刷新 Last refresh">更新 updated --:--:--</div>
+  <label id="actor-box">值班员 Operator <input id="actor" size="12" maxlength="60"
+    title="记入时间线 recorded in the timeline (role, not name)"></label>
   <nav id="pages"><a href="/">辖区地图 map</a> · <a href="/maps/hotspots">热点 hot spots</a></nav>
 </header>
 <main id="layout">
@@ -53,6 +55,7 @@ CONSOLE_HTML: Final = """<!DOCTYPE html>
       <dl id="d-resolution"></dl>
       <p id="d-description"></p>
       <div id="d-assignment"></div>
+      <div id="d-steps" aria-label="case steps"></div>
       <h3>推荐单元 <span class="en">Recommended units</span></h3>
       <div id="d-message" role="status"></div>
       <table id="d-recs">

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ... import crud, planning
+from ... import crud, lifecycle, planning
 from ...crud import dispatch as crud_dispatch
 from ...crud.errors import InvalidInputError
 from ...dispatch_models import Assignment, Unit
@@ -185,10 +185,13 @@ def record_step(incident_id: str, body: EventCreate, session: SessionDep, intake
 
 @router.get("/{incident_id}/timeline", responses=_ERRORS)
 def timeline(incident_id: str, session: SessionDep, intake: IntakeDep) -> dict[str, Any]:
-    """Every step of the case with who and when, oldest first."""
+    """Every step of the case with who and when, oldest first; ``next_steps`` are the steps
+    ``POST /incidents/{id}/events`` accepts now (dispatch goes through an assignment)."""
     incident = _incident(session, incident_id, intake.id_prefix)
     return {"incident": crud.public_id(incident, prefix=intake.id_prefix),
-            "status": incident.status, "events": crud_dispatch.timeline(session, incident)}
+            "status": incident.status, "events": crud_dispatch.timeline(session, incident),
+            "next_steps": [s for s in lifecycle.allowed_steps(incident.status)
+                           if s != "dispatched"]}
 
 
 @router.get("/{incident_id}/clocks", responses=_ERRORS)

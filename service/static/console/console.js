@@ -10,7 +10,7 @@
   var CLOCKS_TOP = 25;       // clocks fetched for the top of the queue
   var CLOCKS_PER_POLL = 6;   // at most this many clock requests per poll
   var CLOCKS_TTL_MS = 30000;
-  var ACTOR = "console";
+  var ACTOR_KEY = "jiedao.console.actor";  // the operator's role id, kept in this browser
   var TZ = "Asia/Shanghai";
 
   var STATUS = {
@@ -379,9 +379,20 @@
     var box = $("d-assignment");
     clear(box);
     if (d.active) {
-      box.appendChild(el("div", {cls: "assigned", text: "已派 Assigned: " + d.active.unit_id +
-        " · " + dayTime(d.active.assigned_at) + " · " + (d.active.assigned_by || "")}));
+      var cancel = el("button", {type: "button", cls: "cancel", text: "取消派遣 Cancel"});
+      cancel.addEventListener("click", function () {
+        var reason = window.prompt("取消原因 Reason for cancelling (optional)", "");
+        if (reason === null) { return; }
+        act("DELETE", "/incidents/" + encodeURIComponent(inc.id) + "/assignments/" +
+            d.active.id + (reason ? "?reason=" + encodeURIComponent(reason) : ""), null,
+            "已取消派遣 Assignment cancelled");
+      });
+      box.appendChild(el("div", {cls: "assigned"}, [
+        el("span", {text: "已派 Assigned: " + d.active.unit_id + " · " +
+                          dayTime(d.active.assigned_at) + " · " + (d.active.assigned_by || "")}),
+        cancel]));
     }
+    drawSteps(inc, d);
 
     var msg = $("d-message");
     msg.textContent = state.message ? state.message.text : "";
@@ -410,6 +421,80 @@
         e.note ? el("div", {cls: "t-note", text: e.note}) : null
       ]));
     });
+  }
+
+  // -- case steps (立案, 到场, 处置, 核查结案 ...) and backup ------------------------------
+
+  // What each step asks for before it is sent: a note (reason) or the original's id.
+  var STEP_INPUT = {
+    rejected: ["note", "不予立案原因 Reason for rejecting"],
+    parked: ["note", "挂账原因 Reason for parking (e.g. waiting for the owner department)"],
+    reopened: ["note", "返工原因 What must be redone"],
+    duplicate: ["duplicate_of", "原事件编号 Id of the original report (e.g. QSH-2026-000123)"]
+  };
+
+  function drawSteps(inc, d) {
+    var box = $("d-steps");
+    clear(box);
+    var steps = d.timeline && d.timeline.next_steps ? d.timeline.next_steps : [];
+    steps.forEach(function (step) {
+      var button = el("button", {type: "button", cls: "step", "data-step": step,
+                                 text: label(STEP, step)});
+      button.addEventListener("click", function () { sendStep(inc.id, step); });
+      box.appendChild(button);
+    });
+    if (!CLOSED[inc.status]) {
+      var backup = el("button", {type: "button", cls: "backup", text: "请求支援 Backup"});
+      backup.addEventListener("click", function () { requestBackup(inc.id); });
+      box.appendChild(backup);
+    }
+  }
+
+  function sendStep(incidentId, step) {
+    var body = {step: step};
+    var need = STEP_INPUT[step];
+    if (need) {
+      var value = window.prompt(need[1], "");
+      if (value === null) { return; }
+      if (value) { body[need[0]] = value; }
+    }
+    act("POST", "/incidents/" + encodeURIComponent(incidentId) + "/events", body,
+        label(STEP, step) + " ✓");
+  }
+
+  function requestBackup(incidentId) {
+    var violent = window.confirm("暴力抗法? Violent obstruction?\n确定 OK = 是 yes · " +
+                                 "取消 Cancel = 治安 public order");
+    var note = window.prompt("情况说明 What is happening (optional)", "");
+    if (note === null) { return; }
+    var body = {reason: violent ? "violent_obstruction" : "public_order"};
+    if (note) { body.note = note; }
+    act("POST", "/incidents/" + encodeURIComponent(incidentId) + "/backup", body,
+        "已请求支援 Backup requested: the backup team and the police station are alerted");
+  }
+
+  // One write to the API as the operator; the answer (or the error's fix) shows in the panel.
+  function act(method, path, body, done) {
+    state.busy = true;
+    var options = {method: method, headers: {"X-Actor": actor()}};
+    if (body) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    api(path, options).then(function () {
+      state.message = {text: done, kind: "ok"};
+    }).catch(function (e) {
+      state.message = {text: (e.status === 409 ? "冲突 Conflict (409): " : "失败 Failed: ") +
+                             e.message, kind: "error"};
+    }).then(function () {
+      state.busy = false;
+      poll();
+    });
+  }
+
+  function actor() {
+    var value = ($("actor").value || "").trim();
+    return value || "console";
   }
 
   var recNodes = {};  // unit id -> {tr, button}; kept across refreshes (stable Assign buttons)
@@ -528,7 +613,7 @@
     if (replace) { body.replace = true; }
     api("/incidents/" + encodeURIComponent(incidentId) + "/assignments", {
       method: "POST",
-      headers: {"Content-Type": "application/json", "X-Actor": ACTOR},
+      headers: {"Content-Type": "application/json", "X-Actor": actor()},
       body: JSON.stringify(body)
     }).then(function (a) {
       state.message = {text: "已派遣 Assigned " + a.unit_id + " → " + incidentId +
@@ -607,6 +692,13 @@
     resume: function () { state.paused = false; poll(); },
     refresh: function () { poll(); }
   };
+
+  var actorInput = $("actor");
+  try { actorInput.value = window.localStorage.getItem(ACTOR_KEY) || "console"; }
+  catch (e) { actorInput.value = "console"; }
+  actorInput.addEventListener("change", function () {
+    try { window.localStorage.setItem(ACTOR_KEY, actor()); } catch (e) { /* private mode */ }
+  });
 
   loadLayer().then(function () { poll(); });
 })();
