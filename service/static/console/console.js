@@ -436,7 +436,14 @@
   function drawSteps(inc, d) {
     var box = $("d-steps");
     clear(box);
-    var steps = d.timeline && d.timeline.next_steps ? d.timeline.next_steps : [];
+    var steps = (d.timeline && d.timeline.next_steps ? d.timeline.next_steps : []).slice();
+    // The usual path first, the exceptions after it.
+    var order = ["accepted", "on_scene", "handled", "verified_closed", "reopened", "unparked",
+                 "parked", "rejected", "duplicate"];
+    steps.sort(function (a, b) {
+      var ia = order.indexOf(a), ib = order.indexOf(b);
+      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
+    });
     steps.forEach(function (step) {
       var button = el("button", {type: "button", cls: "step", "data-step": step,
                                  text: label(STEP, step)});
