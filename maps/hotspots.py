@@ -44,6 +44,7 @@ BIN_COLOURS: Final[dict[int, str]] = {3: "#d7191c", 2: "#fc8d59", 1: "#fdd49e", 
 # Community rate classes (incidents per km²), light to dark (ColorBrewer YlOrBr).
 RATE_COLOURS: Final = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#d95f0e")
 _TARGET_COLOUR: Final = "#111111"
+_ANIMATION_MIN_SHARE: Final = 0.05
 _WEEKLY: Final = "week by week"  # the animation layer's name, which its slider script matches
 _DIGITS: Final = 6  # ~0.1 m: enough for a map, and it keeps the page small
 
@@ -176,13 +177,18 @@ def _add_weekly(m: folium.Map, weekly: pd.DataFrame, shift: basemaps.Shifter) ->
     top = max(float(weekly["count"].max()), 1.0)
     x, y = _points(weekly["lon"].to_numpy(dtype=float), weekly["lat"].to_numpy(dtype=float),
                    shift)
-    frame = pd.DataFrame({"week": weekly["week"].to_numpy(), "x": x, "y": y,
-                          "w": np.round(weekly["count"].to_numpy(dtype=float) / top, 3)})
+    # The animation is the heaviest part of a big map (a year of a district: 170,000 cell-weeks,
+    # 5 MB): cell-weeks under 5 % of the busiest are invisible in the heat and are left out,
+    # and positions are rounded to 1 m (5 decimals), enough for a 150 m cell.
+    weight = np.round(weekly["count"].to_numpy(dtype=float) / top, 2)
+    frame = pd.DataFrame({"week": weekly["week"].to_numpy(), "x": np.round(x, 5),
+                          "y": np.round(y, 5), "w": weight})
+    frame = frame[frame["w"] >= _ANIMATION_MIN_SHARE]
+    grouped = dict(list(frame.groupby("week", sort=True)))
     data = []
     for week in weeks:
-        rows = frame[frame["week"] == week]
-        data.append([[float(b), float(a), float(w)]
-                     for a, b, w in zip(rows["x"], rows["y"], rows["w"], strict=True)])
+        rows = grouped.get(week, frame.iloc[:0])
+        data.append(np.column_stack([rows["y"], rows["x"], rows["w"]]).tolist())
     index = [f"第{i + 1}周 week of {pd.Timestamp(w).strftime('%Y-%m-%d')}"
              for i, w in enumerate(weeks)]
     HeatMapWithTime(  # type: ignore[no-untyped-call]
@@ -329,7 +335,9 @@ def _legend_html(rates: list[tuple[str, str]], heat_note: str | None, weeks: int
         rows.append(f"<div style='margin-top:4px'>热力图 heat: {escape(heat_note)}</div>")
     if weeks:
         rows.append(f"<div>逐周动画 animation: {weeks} 周 weeks; 开启图层后滑块在右上 "
-                    "(switch the layer on: slider top right)</div>")
+                    "(switch the layer on: slider top right); 少于最忙格周 "
+                    f"{_ANIMATION_MIN_SHARE:.0%} 的不绘制 (cell-weeks under "
+                    f"{_ANIMATION_MIN_SHARE:.0%} of the busiest are not drawn)</div>")
     if has_targets:
         rows.append(f"<div style='margin-top:4px'>{swatch('#ffffff')}"
                     "虚线框与编号 = 整治目标 dashed box and number = campaign target</div>")
