@@ -8,14 +8,17 @@ still come from their providers; everything jiedao draws works without them.
 
 from __future__ import annotations
 
+import base64
+import mimetypes
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Final
 
 import folium
 from branca.element import Element
 
-__all__ = ["LOCAL_ASSETS", "offline_html"]
+__all__ = ["LOCAL_ASSETS", "offline_html", "standalone_html"]
 
 # folium's asset names -> paths under the vendor folder (versions as folium 0.20 asks for).
 LOCAL_ASSETS: Final[dict[str, str]] = {
@@ -72,3 +75,43 @@ def offline_html(m: folium.Map, *, asset_base: str) -> str:
                    "service/static/vendor and maps.assets.LOCAL_ASSETS.")
             raise ValueError(msg)
     return html
+
+
+def standalone_html(m: folium.Map, *, vendor_dir: Path) -> str:
+    """Render ``m`` as one self-contained page: every script and stylesheet inlined, and the
+    images and fonts those stylesheets use as data URIs, so a saved file opens from disk with
+    no server and no network (basemap tiles aside).
+
+    ``vendor_dir`` is the folder :data:`LOCAL_ASSETS` paths are relative to.
+    """
+    marker = "/jiedao-vendor"
+    html = offline_html(m, asset_base=marker)
+
+    def script(match: re.Match[str]) -> str:
+        body = (vendor_dir / match.group(1)).read_text(encoding="utf-8")
+        return "<script>" + body.replace("</script", "<\\/script") + "</script>"
+
+    def style(match: re.Match[str]) -> str:
+        path = vendor_dir / match.group(1)
+        return "<style>" + _inline_urls(path.read_text(encoding="utf-8"), path.parent) + "</style>"
+
+    html = re.sub(rf'<script[^>]*src="{marker}/([^"]+)"[^>]*>\s*</script>', script, html)
+    return re.sub(rf'<link[^>]*href="{marker}/([^"]+)"[^>]*>', style, html)
+
+
+def _inline_urls(css: str, folder: Path) -> str:
+    """Relative ``url(...)`` references of a stylesheet as data URIs (missing files are kept)."""
+
+    def data_uri(match: re.Match[str]) -> str:
+        ref = match.group(1).strip("'\"")
+        if ref.startswith(("data:", "http:", "https:", "//", "#")):
+            return match.group(0)
+        path = (folder / ref.split("?")[0].split("#")[0]).resolve()
+        if not path.is_file():
+            return match.group(0)
+        kind = mimetypes.guess_type(path.name)[0] or (
+            "font/woff2" if path.suffix == ".woff2" else "application/octet-stream")
+        encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f"url(data:{kind};base64,{encoded})"
+
+    return re.sub(r"url\(([^)]+)\)", data_uri, css)

@@ -31,9 +31,10 @@ from geo.getisord import GiParams, compare_periods, getis_ord
 from geo.hotspots import RankParams, gi_hotspots, rank_hotspots
 from geo.incidentfilter import IncidentFilter
 from geo.shiftplan import SHIFTS, HotSpot
-from maps.assets import offline_html
+from maps.assets import offline_html, standalone_html
 from maps.hotspots import render_hotspots
 
+from . import STATIC_DIR
 from .categories import CATEGORIES
 from .crud.errors import InvalidInputError
 from .layerstore import ActiveLayer
@@ -237,8 +238,9 @@ def analyse(session: Session, layer: ActiveLayer, query: HotspotQuery) -> Hotspo
 
 def map_html(analysis: HotspotAnalysis, layer: ActiveLayer, *, basemap: str = "osm",
              tianditu_key: str | None = None, controls: str = "",
-             link_params: Mapping[str, str] | None = None) -> str:
-    """The hot-spot map page of ``analysis`` with assets from ``/static/vendor``."""
+             link_params: Mapping[str, str] | None = None, standalone: bool = False) -> str:
+    """The hot-spot map page of ``analysis``: assets from ``/static/vendor``, or inlined
+    (``standalone``) so a saved file opens from disk."""
     query = analysis.query
     scope = (f" · {query.community}" if query.community else
              f" · {layer.squad_names.get(query.squad, query.squad)}" if query.squad else "")
@@ -249,6 +251,8 @@ def map_html(analysis: HotspotAnalysis, layer: ActiveLayer, *, basemap: str = "o
         period=query.label(), note=analysis.note, categories=CATEGORY_NAMES,
         squads=layer.squad_names, basemap=basemap, tianditu_key=tianditu_key,
         link_params=link_params, controls=controls)
+    if standalone:
+        return standalone_html(m, vendor_dir=STATIC_DIR / "vendor")
     return offline_html(m, asset_base="/static/vendor")
 
 

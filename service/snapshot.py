@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlparse
 
+from . import STATIC_DIR
 from .crud.errors import UnavailableError
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "png_snapshot"]
@@ -23,7 +24,6 @@ CHROMIUM: Final = "/usr/bin/chromium"
 # Headless in a container: no sandbox (root), no GPU, nothing that calls home.
 CHROMIUM_ARGS: Final = ("--no-sandbox", "--disable-gpu", "--disable-background-networking",
                         "--disable-component-update", "--disable-sync", "--no-first-run")
-STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 # Tiles keep arriving for a while after "load"; this is how long a snapshot waits for them.
 _SETTLE_MS: Final = 1500
 _ORIGIN: Final = "http://jiedao.snapshot"

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Final
-
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from .. import STATIC_DIR
 from .errors import BodySizeLimit, install_error_handlers
 from .routes import (
     console,
@@ -25,7 +23,6 @@ from .routes import (
 __all__ = ["STATIC_DIR", "api_router", "install"]
 
 # The map's JavaScript and CSS (Leaflet and friends), served at /static for offline intranets.
-STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
 
 api_router = APIRouter()
 api_router.include_router(incidents.router)

@@ -71,6 +71,26 @@ def test_hotspot_page_renders_and_its_filters_change_the_count(server, browser):
     assert errors == []
 
 
+def test_downloaded_page_opens_from_disk(server, browser, tmp_path):
+    response = httpx.get(f"{server}/maps/hotspots", params={"download": "true",
+                                                            "permutations": 999}, timeout=60)
+    assert "attachment" in response.headers["content-disposition"]
+    saved = tmp_path / "hotspots.html"
+    saved.write_text(response.text, encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(saved.as_uri(), wait_until="load")
+    page.wait_for_selector(".leaflet-overlay-pane path", timeout=30_000)
+    assert page.locator("#jiedao-legend").is_visible()
+    assert page.locator("#jiedao-filters").count() == 0
+    # Nothing but basemap tiles is fetched: the libraries are inside the file.
+    assert [u for u in asked if not u.startswith(("file:", "data:")) and "tile" not in u] == []
+    assert errors == []
+
+
 def test_png_snapshot_shows_the_hot_cells(server):
     response = httpx.get(f"{server}/maps/hotspots.png",
                          params={"width": 1000, "height": 700, "permutations": 999}, timeout=120)

@@ -8,7 +8,7 @@ import folium
 import pytest
 from folium.plugins import MarkerCluster
 
-from maps.assets import LOCAL_ASSETS, offline_html
+from maps.assets import LOCAL_ASSETS, offline_html, standalone_html
 
 VENDOR = Path(__file__).resolve().parents[2] / "service" / "static" / "vendor"
 
@@ -57,3 +57,14 @@ def test_no_shipped_stylesheet_reaches_for_a_cdn():
     remote = [css.relative_to(VENDOR).as_posix() for css in VENDOR.rglob("*.css")
               if re.search(r"url\(\s*['\"]?(?:https?:)?//", css.read_text(encoding="utf-8"))]
     assert remote == []
+
+
+def test_standalone_page_inlines_scripts_styles_and_their_images():
+    m = folium.Map(location=(22.58, 114.09), zoom_start=14, tiles=None)
+    folium.Marker((22.58, 114.09), icon=folium.Icon(icon="flag", prefix="fa")).add_to(m)
+    html = standalone_html(m, vendor_dir=VENDOR)
+    assert re.findall(r'<(?:script|link)[^>]*(?:src|href)="[^"]+"', html) == []
+    assert (VENDOR / "leaflet" / "leaflet.js").read_text(encoding="utf-8")[:200] in html
+    # Leaflet's layer-control icon and Font Awesome's glyphs travel as data URIs.
+    assert "url(data:image/png;base64," in html
+    assert "url(data:font/woff2;base64," in html

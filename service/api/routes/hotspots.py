@@ -180,7 +180,8 @@ FDR 校正 corrected · <a href="{escape(_link("/maps/hotspots", query))}">地�
 def hotspot_map(query: QueryDep, session: SessionDep, layer: LayerDep, settings: SettingsDep,
                 basemap: Literal["osm", "tianditu", "amap"] = "osm",
                 download: Annotated[bool, Query(
-                    description="true: a standalone HTML file to save (no filter form).")
+                    description="true: a standalone HTML file to save: libraries inlined, "
+                                "opens from disk, no filter form.")
                 ] = False) -> HTMLResponse:
     """The hot-spot map: Gi* cells by confidence with a legend, heat layer, community rates,
     key roads, the week-by-week animation and the campaign targets; filters in the page."""
@@ -206,7 +207,7 @@ def hotspot_map(query: QueryDep, session: SessionDep, layer: LayerDep, settings:
                ("CSV", _link("/hotspots/targets", query, format="csv")),
                ("GeoJSON", _link("/hotspots", query))])
     html = map_html(analysis, layer, basemap=basemap, tianditu_key=settings.tianditu_key,
-                    controls=controls, link_params=params)
+                    controls=controls, link_params=params, standalone=download)
     headers = ({"Content-Disposition":
                 f'attachment; filename="hotspots-{query.start}-{query.end}.html"'}
                if download else None)
