@@ -278,7 +278,7 @@ def filter_form(*, action: str, values: Mapping[str, str],
     """
     names = {"start": "开始 from", "end": "结束 to", "category": "类别 category",
              "shift": "班次 shift", "squad": "中队 squad", "community": "社区 community",
-             "cells": "单元 cells"}
+             "source": "来源 source", "cells": "单元 cells"}
     fields = []
     for key in ("start", "end"):
         fields.append(f"<label>{names[key]} <input type='date' name='{key}' "

@@ -88,6 +88,8 @@ def _params(query: HotspotQuery) -> dict[str, str]:
     for key in ("shift", "squad", "community"):
         if getattr(query, key):
             out[key] = str(getattr(query, key))
+    if query.sources:
+        out["source"] = query.sources[0]
     if query.cells != "grid":
         out["cells"] = query.cells
     return out
@@ -96,7 +98,8 @@ def _params(query: HotspotQuery) -> dict[str, str]:
 def _link(path: str, query: HotspotQuery, **extra: str) -> str:
     """A link to ``path`` with the whole query (every category, weekday, source; settings that
     differ from the defaults), so the downloads show what the page shows."""
-    pairs: list[tuple[str, str]] = [(k, v) for k, v in _params(query).items() if k != "category"]
+    pairs: list[tuple[str, str]] = [(k, v) for k, v in _params(query).items()
+                                    if k not in ("category", "source")]
     pairs += [("category", c) for c in query.categories]
     pairs += [("weekday", str(d)) for d in query.weekdays]
     pairs += [("source", x) for x in query.sources]
@@ -200,6 +203,10 @@ def hotspot_map(query: QueryDep, session: SessionDep, layer: LayerDep, settings:
             "community": [("", "全部 all"), *zip(communities["code"].astype(str),
                                                  communities["name_zh"].astype(str),
                                                  strict=True)],
+            "source": [("", "全部 all"), ("daily_inspection", "日常巡查 daily inspection"),
+                       ("complaint", "群众投诉 complaint"),
+                       ("special_inspection", "专项检查 special inspection"),
+                       ("patrol", "巡逻发现 patrol")],
             "cells": [(k, k) for k in CELL_KINDS]},
         links=[("下载 HTML download", _link("/maps/hotspots", query, download="true")),
                ("PNG 快照 snapshot", _link("/maps/hotspots.png", query)),
