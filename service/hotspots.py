@@ -13,7 +13,7 @@ are counted once already); closed ones count, because the problem occurred.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Final, Literal
 
@@ -147,7 +147,8 @@ class HotspotAnalysis:
 
     @property
     def filter_text(self) -> str:
-        return str(self.cells.attrs.get("filter", ""))
+        """The filter in words, without the period (the title states that, days included)."""
+        return replace(self.query.where(0), start=None, end=None).describe()
 
 
 def study_area(layer: ActiveLayer, *, squad: str | None = None,
@@ -162,6 +163,8 @@ def study_area(layer: ActiveLayer, *, squad: str | None = None,
                                     "use a code, name or alias from GET /layers/active.")
         return communities[communities["code"].astype(str) == code]
     if squad:
+        by_name = {name: code for code, name in layer.squad_names.items()}
+        squad = by_name.get(squad.strip(), squad.strip())
         chosen = communities[communities["squad"].astype(str) == squad]
         if chosen.empty:
             raise InvalidInputError("squad", f"Unknown squad {squad!r}.",
@@ -248,7 +251,8 @@ def map_html(analysis: HotspotAnalysis, layer: ActiveLayer, *, basemap: str = "o
         analysis.cells, communities=analysis.communities, key_roads=layer.pack.key_roads,
         heat=analysis.heat, weekly=analysis.weekly, targets=analysis.targets,
         title=f"清水河街道 热点分析{scope} — hot spots for focused remediation (集中整治)",
-        period=query.label(), note=analysis.note, categories=CATEGORY_NAMES,
+        period=query.label(), filter_text=analysis.filter_text, note=analysis.note,
+        categories=CATEGORY_NAMES,
         squads=layer.squad_names, basemap=basemap, tianditu_key=tianditu_key,
         link_params=link_params, controls=controls)
     if standalone:

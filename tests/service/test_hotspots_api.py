@@ -181,3 +181,13 @@ def test_plans_take_their_hot_spots_from_gi_star(planted):
     planted_west = set(truth.planted_cells) & west_cells
     if planted_west:
         assert planted_west & spots
+
+
+def test_squad_by_name_and_the_title_states_the_period_once(planted):
+    client, _ = planted
+    by_code = _cells(client, squad="west")
+    by_name = _cells(client, squad="巡查一中队")
+    assert by_name["incidents"] == by_code["incidents"]
+    page = client.get("/maps/hotspots", params={**PERIOD, "permutations": 999}).text
+    assert f"{START.isoformat()} – {END.isoformat()}" in page
+    assert (END + timedelta(days=1)).isoformat() not in page  # no exclusive end shown
