@@ -43,9 +43,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_PG_ENV = {"JIEDAO_PG_DIR": "/tmp/jiedao-pg-bench", "JIEDAO_PG_PORT": "54339"}
+
+
 def _start_postgis() -> str:
     """A fresh database on a throwaway cluster: units of earlier runs must not count."""
-    env = {**os.environ, "JIEDAO_PG_DIR": "/tmp/jiedao-pg-bench", "JIEDAO_PG_PORT": "54339"}
+    env = {**os.environ, **_PG_ENV}
     url = subprocess.run([ROOT / "scripts" / "postgis", "start"], env=env, check=True,
                          capture_output=True, text=True).stdout.strip()
     name = f"jiedao_bench_{os.getpid()}"
@@ -193,6 +196,9 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+        if args.database_url is None:  # the throwaway cluster this run started
+            subprocess.run([ROOT / "scripts" / "postgis", "stop"], env={**os.environ, **_PG_ENV},
+                           check=False, capture_output=True)
 
 
 if __name__ == "__main__":
