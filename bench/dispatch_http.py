@@ -177,10 +177,11 @@ def main() -> None:
         with httpx.Client(base_url=base, timeout=30) as client:
             units, incidents = _setup(client, np.random.default_rng(0), str(port))
         paths = [f"/incidents/{i}/recommendations" for i in incidents]
-        # Steady state: the first requests build the road graph and its per-mode caches.
-        with httpx.Client(base_url=base, timeout=60) as client:
-            for path in paths[:20]:
-                client.get(path).raise_for_status()
+        # Steady state: the first requests build each worker's per-mode caches and database
+        # connections. Separate connections, sent together, so that every worker gets some.
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda path: httpx.get(base + path, timeout=60).raise_for_status(),
+                          paths[:80]))
         baseline = _open_loop(base, ["/healthz"], args.rate, args.seconds / 2)
         latency = _open_loop(base, paths, args.rate, args.seconds)
         print(f"PostGIS, 50 units, {len(incidents)} incidents, open loop at {args.rate:g} req/s, "

@@ -14,6 +14,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from geo.errors import RoadGraphError
+
 from . import layerstore
 from .api.main import install
 from .config import Settings, get_settings
@@ -40,16 +42,18 @@ def _startup(app: FastAPI, settings: Settings) -> Engine:
     if label:
         log.info("Imported and activated layer version %s.", label)
     cache = layerstore.JurisdictionCache(settings.resolve_params())
+    networks = NetworkCache()
     with factory() as session:
         try:
-            cache.get(session)  # build the resolver now, not on the first request
-        except UnavailableError as exc:
+            # Build the resolver and the road graph now, not on a dispatcher's first request.
+            networks.get(cache.get(session))
+        except (UnavailableError, RoadGraphError) as exc:
             log.warning("%s", exc)
     app.state.engine = engine
     app.state.sessionmaker = factory
     app.state.read_sessionmaker = make_sessionmaker(engine, readonly=True)
     app.state.jurisdiction_cache = cache
-    app.state.network_cache = NetworkCache()
+    app.state.network_cache = networks
     return engine
 
 
