@@ -481,18 +481,19 @@
   }
 
   // One write to the API as the operator; the answer (or the error's fix) shows in the panel.
-  function act(method, path, body, done) {
+  // ``done`` is the success text, or a function of the answer that returns it.
+  function act(method, path, body, done, failed) {
     state.busy = true;
     var options = {method: method, headers: {"X-Actor": actor()}};
     if (body) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
-    api(path, options).then(function () {
-      state.message = {text: done, kind: "ok"};
+    api(path, options).then(function (answer) {
+      state.message = {text: typeof done === "function" ? done(answer) : done, kind: "ok"};
     }).catch(function (e) {
-      state.message = {text: (e.status === 409 ? "冲突 Conflict (409): " : "失败 Failed: ") +
-                             e.message, kind: "error"};
+      var prefix = e.status === 409 ? "冲突 Conflict (409): " : (failed || "失败 Failed: ");
+      state.message = {text: prefix + e.message, kind: "error"};
     }).then(function () {
       state.busy = false;
       poll();
@@ -613,26 +614,15 @@
   }
 
   function assign(incidentId, unitId, replace) {
-    state.busy = true;
     Array.prototype.forEach.call(document.querySelectorAll("button.assign"),
                                  function (b) { b.disabled = true; });
     var body = {unit_id: unitId};
     if (replace) { body.replace = true; }
-    api("/incidents/" + encodeURIComponent(incidentId) + "/assignments", {
-      method: "POST",
-      headers: {"Content-Type": "application/json", "X-Actor": actor()},
-      body: JSON.stringify(body)
-    }).then(function (a) {
-      state.message = {text: "已派遣 Assigned " + a.unit_id + " → " + incidentId +
-                             (a.replan_error ? " · 重排失败 re-plan failed: " + a.replan_error
-                                             : ""), kind: "ok"};
-    }).catch(function (e) {
-      var prefix = e.status === 409 ? "冲突 Conflict (409): " : "派遣失败 Assignment failed: ";
-      state.message = {text: prefix + e.message, kind: "error"};
-    }).then(function () {
-      state.busy = false;
-      poll();
-    });
+    act("POST", "/incidents/" + encodeURIComponent(incidentId) + "/assignments", body,
+        function (a) {
+          return "已派遣 Assigned " + a.unit_id + " → " + incidentId +
+                 (a.replan_error ? " · 重排失败 re-plan failed: " + a.replan_error : "");
+        }, "派遣失败 Assignment failed: ");
   }
 
   // -- polling ----------------------------------------------------------------------------
