@@ -283,12 +283,11 @@ def hotspots(start: Annotated[str | None, typer.Option(
             except ServiceError as exc:
                 raise _fail(exc.message, exc.fix) from None
         progress.update(task, advance=2, description="map")
-        page = analysis_of.map_html(result, layer, tianditu_key=settings.tianditu_key) \
-            if png else ""
+        # One standalone page serves both the file and the snapshot (it needs no server).
+        page = analysis_of.map_html(result, layer, standalone=True,
+                                    tianditu_key=settings.tianditu_key) if html or png else ""
         if html:
-            html.write_text(analysis_of.map_html(result, layer, standalone=True,
-                                                 tianditu_key=settings.tianditu_key),
-                            encoding="utf-8")
+            html.write_text(page, encoding="utf-8")
             progress.update(task, advance=1, description="PNG snapshot")
         if png:
             try:
