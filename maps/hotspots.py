@@ -342,7 +342,7 @@ def _legend_html(rates: list[tuple[str, str]], heat_note: str | None, weeks: int
         rows.append(f"<div style='margin-top:4px'>{swatch('#ffffff')}"
                     "虚线框与编号 = 整治目标 dashed box and number = campaign target</div>")
     return (f"<div id='jiedao-legend' style='{BOX_CSS} bottom: 24px; left: 10px; "
-            "max-height: 50vh; overflow-y: auto;'>" + "".join(rows) + "</div>")
+            "max-width: 360px; max-height: 50vh; overflow-y: auto;'>" + "".join(rows) + "</div>")
 
 
 def render_hotspots(hotspots: gpd.GeoDataFrame, *,
