@@ -108,10 +108,20 @@ def read_chao(path: Path, bks: dict[str, float] | None = None) -> Instance:
     rows = np.array([[float(v) for v in ln[:3]] for ln in lines[3 : 3 + n]])
     name = path.name.removesuffix(".txt")
     zeros = np.zeros(n)
-    return Instance(name=name, family="chao", vehicles=m, xy=rows[:, :2], service=zeros,
-                    score=rows[:, 2].copy(), open_=zeros.copy(), close=np.full(n, tmax),
-                    tmax=tmax, start=0, end=n - 1,
-                    bks=None if bks is None else bks.get(name))
+    return Instance(
+        name=name,
+        family="chao",
+        vehicles=m,
+        xy=rows[:, :2],
+        service=zeros,
+        score=rows[:, 2].copy(),
+        open_=zeros.copy(),
+        close=np.full(n, tmax),
+        tmax=tmax,
+        start=0,
+        end=n - 1,
+        bks=None if bks is None else bks.get(name),
+    )
 
 
 def read_cordeau(path: Path, vehicles: int, bks: dict[str, float] | None = None) -> Instance:
@@ -127,9 +137,20 @@ def read_cordeau(path: Path, vehicles: int, bks: dict[str, float] | None = None)
     close = np.array([float(r[-1]) for r in nodes])
     base = path.name.removesuffix(".txt")
     name = f"{base}-m{vehicles}"
-    return Instance(name=name, family="cordeau", vehicles=vehicles, xy=xy, service=service,
-                    score=score, open_=open_, close=close, tmax=float(close[0]), start=0, end=0,
-                    bks=None if bks is None else bks.get(name))
+    return Instance(
+        name=name,
+        family="cordeau",
+        vehicles=vehicles,
+        xy=xy,
+        service=service,
+        score=score,
+        open_=open_,
+        close=close,
+        tmax=float(close[0]),
+        start=0,
+        end=0,
+        bks=None if bks is None else bks.get(name),
+    )
 
 
 def load_set(family: str, patterns: Sequence[str] = ()) -> list[Instance]:
@@ -200,9 +221,11 @@ def check(instance: Instance, routes: Sequence[Sequence[int]]) -> CheckResult:
             seen.add(node)
             t = max(t + dist(prev, node), float(instance.open_[node]))
             if t > instance.close[node] + TOLERANCE:
-                return CheckResult(False, 0.0,
-                                   f"route {r}: node {node} starts at {t:.4f} > close "
-                                   f"{instance.close[node]}")
+                return CheckResult(
+                    False,
+                    0.0,
+                    f"route {r}: node {node} starts at {t:.4f} > close {instance.close[node]}",
+                )
             t += float(instance.service[node])
             total += float(instance.score[node])
             prev = node

@@ -49,8 +49,9 @@ _PG_ENV = {"JIEDAO_PG_DIR": "/tmp/jiedao-pg-bench", "JIEDAO_PG_PORT": "54339"}
 def _start_postgis() -> str:
     """A fresh database on a throwaway cluster: units of earlier runs must not count."""
     env = {**os.environ, **_PG_ENV}
-    url = subprocess.run([ROOT / "scripts" / "postgis", "start"], env=env, check=True,
-                         capture_output=True, text=True).stdout.strip()
+    url = subprocess.run(
+        [ROOT / "scripts" / "postgis", "start"], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
     name = f"jiedao_bench_{os.getpid()}"
     with psycopg.connect(url.replace("/jiedao_test?", "/postgres?"), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name}")
@@ -62,9 +63,12 @@ def _start_postgis() -> str:
 
 def _serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "JIEDAO_DATABASE_URL": url, "JIEDAO_PORT": str(port)}
-    process = subprocess.Popen([Path(sys.executable).parent / "jiedao", "serve", "--workers",
-                                str(workers)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [Path(sys.executable).parent / "jiedao", "serve", "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -77,8 +81,7 @@ def _serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     raise RuntimeError(msg)
 
 
-def _setup(client: httpx.Client, rng: np.random.Generator, run: str) -> tuple[list[str],
-                                                                              list[int]]:
+def _setup(client: httpx.Client, rng: np.random.Generator, run: str) -> tuple[list[str], list[int]]:
     pack = read_pack()
     lon0, lat0, lon1, lat1 = pack.communities.total_bounds
     inside = pack.communities.union_all()
@@ -86,21 +89,44 @@ def _setup(client: httpx.Client, rng: np.random.Generator, run: str) -> tuple[li
     now = datetime.now(UTC)
     for i in range(50):
         code = f"b{run}-{i}"
-        client.post("/units", json={"unit_id": code, "name": code, "squad": ("west", "east")[
-            i % 2], "mode": MODES[i % len(MODES)], "status": "available"}).raise_for_status()
-        client.post(f"/units/{code}/positions", json={"pings": [{
-            "at": now.isoformat(), "lon": float(rng.uniform(lon0, lon1)),
-            "lat": float(rng.uniform(lat0, lat1))}]}).raise_for_status()
+        client.post(
+            "/units",
+            json={
+                "unit_id": code,
+                "name": code,
+                "squad": ("west", "east")[i % 2],
+                "mode": MODES[i % len(MODES)],
+                "status": "available",
+            },
+        ).raise_for_status()
+        client.post(
+            f"/units/{code}/positions",
+            json={
+                "pings": [
+                    {
+                        "at": now.isoformat(),
+                        "lon": float(rng.uniform(lon0, lon1)),
+                        "lat": float(rng.uniform(lat0, lat1)),
+                    }
+                ]
+            },
+        ).raise_for_status()
         units.append(code)
     incidents = []
     while len(incidents) < 200:
         lon, lat = float(rng.uniform(lon0, lon1)), float(rng.uniform(lat0, lat1))
         if not inside.contains(shapely.Point(lon, lat)):
             continue
-        made = client.post("/incidents", json={
-            "category": "C02", "location": {"lon": lon, "lat": lat},
-            "occurred_at": (now - timedelta(minutes=5)).isoformat(), "source": "patrol",
-            "urgent": bool(rng.random() < 0.2)})
+        made = client.post(
+            "/incidents",
+            json={
+                "category": "C02",
+                "location": {"lon": lon, "lat": lat},
+                "occurred_at": (now - timedelta(minutes=5)).isoformat(),
+                "source": "patrol",
+                "urgent": bool(rng.random() < 0.2),
+            },
+        )
         made.raise_for_status()
         incidents.append(made.json()["id"])
     return units, incidents
@@ -129,8 +155,9 @@ def _open_loop(base: str, paths: list[str], rate: float, seconds: float) -> np.n
     return np.asarray(latencies)
 
 
-def _intake(base: str, units: list[str], batch: int, clients: int, seconds: float
-            ) -> tuple[int, float]:
+def _intake(
+    base: str, units: list[str], batch: int, clients: int, seconds: float
+) -> tuple[int, float]:
     stored = 0
     lock = threading.Lock()
     start_at = datetime.now(UTC) - timedelta(hours=2)
@@ -143,10 +170,16 @@ def _intake(base: str, units: list[str], batch: int, clients: int, seconds: floa
             while time.perf_counter() < stop:
                 unit = units[(k + sent) % len(units)]
                 # Interleaved milliseconds: every ping of every client has its own time.
-                pings = [{"at": (start_at + timedelta(
-                              milliseconds=(sent * batch + j) * clients + k)).isoformat(),
-                          "lon": 114.09 + float(rng.normal(0, 0.003)),
-                          "lat": 22.58 + float(rng.normal(0, 0.003))} for j in range(batch)]
+                pings = [
+                    {
+                        "at": (
+                            start_at + timedelta(milliseconds=(sent * batch + j) * clients + k)
+                        ).isoformat(),
+                        "lon": 114.09 + float(rng.normal(0, 0.003)),
+                        "lat": 22.58 + float(rng.normal(0, 0.003)),
+                    }
+                    for j in range(batch)
+                ]
                 response = client.post(f"/units/{unit}/positions", json={"pings": pings})
                 response.raise_for_status()
                 with lock:
@@ -180,26 +213,41 @@ def main() -> None:
         # Steady state: the first requests build each worker's per-mode caches and database
         # connections. Separate connections, sent together, so that every worker gets some.
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda path: httpx.get(base + path, timeout=60).raise_for_status(),
-                          paths[:80]))
+            list(
+                pool.map(
+                    lambda path: httpx.get(base + path, timeout=60).raise_for_status(), paths[:80]
+                )
+            )
         baseline = _open_loop(base, ["/healthz"], args.rate, args.seconds / 2)
         latency = _open_loop(base, paths, args.rate, args.seconds)
-        print(f"PostGIS, 50 units, {len(incidents)} incidents, open loop at {args.rate:g} req/s, "
-              f"{args.workers} server worker(s)")
+        print(
+            f"PostGIS, 50 units, {len(incidents)} incidents, open loop at {args.rate:g} req/s, "
+            f"{args.workers} server worker(s)"
+        )
         print(f"{'request':34} {'n':>6} {'p50 ms':>8} {'p99 ms':>8}")
-        for name, values in (("GET /healthz (baseline)", baseline),
-                             ("GET /incidents/{id}/recommendations", latency)):
-            print(f"{name:34} {len(values):6d} {np.percentile(values, 50):8.1f} "
-                  f"{np.percentile(values, 99):8.1f}")
+        for name, values in (
+            ("GET /healthz (baseline)", baseline),
+            ("GET /incidents/{id}/recommendations", latency),
+        ):
+            print(
+                f"{name:34} {len(values):6d} {np.percentile(values, 50):8.1f} "
+                f"{np.percentile(values, 99):8.1f}"
+            )
         stored, took = _intake(base, units, args.batch, args.clients, args.seconds / 2)
-        print(f"position intake: {stored:,} pings in {took:.1f} s = {stored / took:,.0f} pings/s "
-              f"({args.clients} clients, batches of {args.batch})")
+        print(
+            f"position intake: {stored:,} pings in {took:.1f} s = {stored / took:,.0f} pings/s "
+            f"({args.clients} clients, batches of {args.batch})"
+        )
     finally:
         server.terminate()
         server.wait(timeout=20)
         if args.database_url is None:  # the throwaway cluster this run started
-            subprocess.run([ROOT / "scripts" / "postgis", "stop"], env={**os.environ, **_PG_ENV},
-                           check=False, capture_output=True)
+            subprocess.run(
+                [ROOT / "scripts" / "postgis", "stop"],
+                env={**os.environ, **_PG_ENV},
+                check=False,
+                capture_output=True,
+            )
 
 
 if __name__ == "__main__":

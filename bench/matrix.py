@@ -36,8 +36,9 @@ def _networkx_rows(graph: nx.DiGraph, sources: np.ndarray, targets: np.ndarray) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--graph", type=Path,
-                        default=SHARED / "data" / "futian_osm_drive_graph.graphml")
+    parser.add_argument(
+        "--graph", type=Path, default=SHARED / "data" / "futian_osm_drive_graph.graphml"
+    )
     args = parser.parse_args()
     repeats = args.repeats
 
@@ -61,31 +62,40 @@ def main() -> None:
 
     sources = rng.choice(n, 50, replace=False)
     source_ids = graph.node_ids[sources]
-    ours_50 = median_seconds(lambda: travel_time_matrix(graph, source_ids, graph.node_ids,
-                                                         mode="car", shift="late"), repeats)
+    ours_50 = median_seconds(
+        lambda: travel_time_matrix(graph, source_ids, graph.node_ids, mode="car", shift="late"),
+        repeats,
+    )
     nx_50 = median_seconds(lambda: _networkx_rows(reference, sources, np.arange(n)), repeats)
     check = travel_time_matrix(graph, source_ids, graph.node_ids, mode="car", shift="late")
     agree = np.allclose(check, _networkx_rows(reference, sources, np.arange(n)), rtol=1e-9)
-    print(f"50 x {n} node matrix: {ours_50 * 1e3:.1f} ms; networkx {nx_50 * 1e3:.0f} ms; "
-          f"x{nx_50 / ours_50:.0f}; equal: {agree}")
+    print(
+        f"50 x {n} node matrix: {ours_50 * 1e3:.1f} ms; networkx {nx_50 * 1e3:.0f} ms; "
+        f"x{nx_50 / ours_50:.0f}; equal: {agree}"
+    )
 
     points = graph.snap(lon[:600], lat[:600], mode="car")
-    ours_600 = median_seconds(lambda: travel_time_matrix(graph, points, mode="car",
-                                                          shift="late"), repeats)
+    ours_600 = median_seconds(
+        lambda: travel_time_matrix(graph, points, mode="car", shift="late"), repeats
+    )
     ends = np.unique(np.r_[graph.u[points.edge], graph.v[points.edge]])
-    nx_600 = median_seconds(lambda: _networkx_rows(reference, ends, ends),
-                             max(1, repeats // 2))
+    nx_600 = median_seconds(lambda: _networkx_rows(reference, ends, ends), max(1, repeats // 2))
     result = travel_time_matrix(graph, points, mode="car", shift="late")
-    print(f"600 x 600 snapped-point matrix: {ours_600 * 1e3:.1f} ms; networkx from the "
-          f"{len(ends)} edge-end nodes alone {nx_600 * 1e3:.0f} ms; x{nx_600 / ours_600:.0f}; "
-          f"unreachable pairs {np.isinf(result).mean():.1%} (graph clipped at its bbox)")
+    print(
+        f"600 x 600 snapped-point matrix: {ours_600 * 1e3:.1f} ms; networkx from the "
+        f"{len(ends)} edge-end nodes alone {nx_600 * 1e3:.0f} ms; x{nx_600 / ours_600:.0f}; "
+        f"unreachable pairs {np.isinf(result).mean():.1%} (graph clipped at its bbox)"
+    )
     core = largest_component(graph, mode="car")
     core_points = core.snap(lon[:600], lat[:600], mode="car")
-    core_600 = median_seconds(lambda: travel_time_matrix(core, core_points, mode="car",
-                                                          shift="late"), repeats)
+    core_600 = median_seconds(
+        lambda: travel_time_matrix(core, core_points, mode="car", shift="late"), repeats
+    )
     core_result = travel_time_matrix(core, core_points, mode="car", shift="late")
-    print(f"600 x 600 on the largest strongly connected part ({core.n_nodes} nodes): "
-          f"{core_600 * 1e3:.1f} ms; unreachable pairs {np.isinf(core_result).mean():.1%}")
+    print(
+        f"600 x 600 on the largest strongly connected part ({core.n_nodes} nodes): "
+        f"{core_600 * 1e3:.1f} ms; unreachable pairs {np.isinf(core_result).mean():.1%}"
+    )
 
 
 if __name__ == "__main__":

@@ -79,14 +79,24 @@ class Row:
 
 def to_problem(inst: Instance) -> PatrolProblem:
     """The instance as a patrol problem: one unit per route, one target per customer."""
-    units = tuple(Unit(f"v{k}", inst.start, inst.end, float(inst.open_[inst.start]), inst.tmax)
-                  for k in range(inst.vehicles))
+    units = tuple(
+        Unit(f"v{k}", inst.start, inst.end, float(inst.open_[inst.start]), inst.tmax)
+        for k in range(inst.vehicles)
+    )
     targets = []
     for i in inst.customers():
-        windows = ((float(inst.open_[i]), float(inst.close[i])),) \
-            if inst.family == "cordeau" else ()
-        targets.append(Target(str(i), i, dwell_s=float(inst.service[i]),
-                              priority=float(inst.score[i]), windows=windows))
+        windows = (
+            ((float(inst.open_[i]), float(inst.close[i])),) if inst.family == "cordeau" else ()
+        )
+        targets.append(
+            Target(
+                str(i),
+                i,
+                dwell_s=float(inst.service[i]),
+                priority=float(inst.score[i]),
+                windows=windows,
+            )
+        )
     return PatrolProblem(units, tuple(targets), {"default": inst.distances()})
 
 
@@ -124,16 +134,24 @@ def run_pyvrp(inst: Instance, seconds: float, seed: int) -> list[list[int]]:
     model = pyvrp.Model()
     locs = [model.add_location(float(x), float(y)) for x, y in inst.xy]
     start = model.add_depot(locs[inst.start], tw_early=0, tw_late=tmax)
-    end = start if inst.end == inst.start else model.add_depot(locs[inst.end], tw_early=0,
-                                                               tw_late=tmax)
-    model.add_vehicle_type(num_available=inst.vehicles, start_depot=start, end_depot=end,
-                           tw_early=0, tw_late=tmax)
+    end = (
+        start
+        if inst.end == inst.start
+        else model.add_depot(locs[inst.end], tw_early=0, tw_late=tmax)
+    )
+    model.add_vehicle_type(
+        num_available=inst.vehicles, start_depot=start, end_depot=end, tw_early=0, tw_late=tmax
+    )
     clients = inst.customers()
     for i in clients:
-        model.add_client(locs[i], service_duration=round(inst.service[i] * scale),
-                         tw_early=math.ceil(inst.open_[i] * scale - 1e-9),
-                         tw_late=math.floor(inst.close[i] * scale + 1e-9),
-                         prize=round(inst.score[i]) * factor, required=False)
+        model.add_client(
+            locs[i],
+            service_duration=round(inst.service[i] * scale),
+            tw_early=math.ceil(inst.open_[i] * scale - 1e-9),
+            tw_late=math.floor(inst.close[i] * scale + 1e-9),
+            prize=round(inst.score[i]) * factor,
+            required=False,
+        )
     for a in range(inst.n):
         for b in range(inst.n):
             if a != b:
@@ -155,24 +173,39 @@ def run_vroom(inst: Instance, seconds: float, seed: int) -> list[list[int]]:
     problem = vroom.Input()
     problem.set_durations_matrix(profile="car", matrix_input=dist)
     for k in range(inst.vehicles):
-        problem.add_vehicle(vroom.Vehicle(k + 1, start=inst.start, end=inst.end, profile="car",
-                                          time_window=vroom.TimeWindow(0, tmax)))
+        problem.add_vehicle(
+            vroom.Vehicle(
+                k + 1,
+                start=inst.start,
+                end=inst.end,
+                profile="car",
+                time_window=vroom.TimeWindow(0, tmax),
+            )
+        )
     # VROOM priorities are ints 0..100: scale by the largest score; the checker rescores.
     top = float(inst.score.max()) or 1.0
     for i in inst.customers():
-        windows = [vroom.TimeWindow(math.ceil(inst.open_[i] * scale - 1e-9),
-                                    math.floor(inst.close[i] * scale + 1e-9))]
-        problem.add_job(vroom.Job(i, location=i,
-                                  default_service=round(inst.service[i] * scale),
-                                  priority=round(100 * inst.score[i] / top),
-                                  time_windows=windows))
-    solution = problem.solve(exploration_level=5, nb_threads=1,
-                             timeout=timedelta(seconds=seconds))
+        windows = [
+            vroom.TimeWindow(
+                math.ceil(inst.open_[i] * scale - 1e-9), math.floor(inst.close[i] * scale + 1e-9)
+            )
+        ]
+        problem.add_job(
+            vroom.Job(
+                i,
+                location=i,
+                default_service=round(inst.service[i] * scale),
+                priority=round(100 * inst.score[i] / top),
+                time_windows=windows,
+            )
+        )
+    solution = problem.solve(exploration_level=5, nb_threads=1, timeout=timedelta(seconds=seconds))
     frame = solution.routes
     routes = []
     for _, group in frame.groupby("vehicle_id"):
-        routes.append([int(j) for j, kind in zip(group["id"], group["type"], strict=True)
-                       if kind == "job"])
+        routes.append(
+            [int(j) for j, kind in zip(group["id"], group["type"], strict=True) if kind == "job"]
+        )
     return routes
 
 
@@ -185,13 +218,31 @@ def run_one(args: tuple[Instance, str, float, int]) -> Row:
     try:
         routes = RUNNERS[solver](inst, seconds, seed)
     except Exception as exc:  # a crash counts as a rejected solution, not a crashed benchmark
-        return Row(inst.name, inst.family, solver, 0.0, inst.bks, gap_percent(inst, 0.0), False,
-                   f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
+        return Row(
+            inst.name,
+            inst.family,
+            solver,
+            0.0,
+            inst.bks,
+            gap_percent(inst, 0.0),
+            False,
+            f"{type(exc).__name__}: {exc}",
+            time.perf_counter() - started,
+        )
     elapsed = time.perf_counter() - started
     result = check(inst, routes)
     score = result.score if result.ok else 0.0
-    return Row(inst.name, inst.family, solver, score, inst.bks, gap_percent(inst, score),
-               result.ok, result.problem, elapsed)
+    return Row(
+        inst.name,
+        inst.family,
+        solver,
+        score,
+        inst.bks,
+        gap_percent(inst, score),
+        result.ok,
+        result.problem,
+        elapsed,
+    )
 
 
 def group_of(row: Row) -> str:
@@ -205,17 +256,21 @@ def report(rows: list[Row], solvers: list[str]) -> None:
     for row in rows:
         by[group_of(row), row.solver].append(row)
     groups = sorted({g for g, _ in by})
-    print(f"\n{'set':16} {'solver':8} {'n':>4} {'mean gap %':>10} {'worst %':>8} "
-          f"{'checker ok':>10} {'mean s':>7}")
+    print(
+        f"\n{'set':16} {'solver':8} {'n':>4} {'mean gap %':>10} {'worst %':>8} "
+        f"{'checker ok':>10} {'mean s':>7}"
+    )
     for g in groups:
         for s in solvers:
             rs = by.get((g, s), [])
             if not rs:
                 continue
             gaps = [r.gap for r in rs if not math.isnan(r.gap)]
-            print(f"{g:16} {s:8} {len(rs):4d} {statistics.fmean(gaps):10.2f} "
-                  f"{max(gaps):8.2f} {sum(r.accepted for r in rs) / len(rs):10.0%} "
-                  f"{statistics.fmean(r.seconds for r in rs):7.1f}")
+            print(
+                f"{g:16} {s:8} {len(rs):4d} {statistics.fmean(gaps):10.2f} "
+                f"{max(gaps):8.2f} {sum(r.accepted for r in rs) / len(rs):10.0%} "
+                f"{statistics.fmean(r.seconds for r in rs):7.1f}"
+            )
     others = [s for s in solvers if s != "ortools"]
     if "ortools" not in solvers or not others:
         return
@@ -223,13 +278,22 @@ def report(rows: list[Row], solvers: list[str]) -> None:
     for g in [*groups, "all"]:
         cells = []
         for s in others:
-            ours = {r.instance: r.score for r in rows if r.solver == "ortools"
-                    and (g == "all" or group_of(r) == g)}
-            theirs = {r.instance: r.score for r in rows if r.solver == s
-                      and (g == "all" or group_of(r) == g)}
+            ours = {
+                r.instance: r.score
+                for r in rows
+                if r.solver == "ortools" and (g == "all" or group_of(r) == g)
+            }
+            theirs = {
+                r.instance: r.score
+                for r in rows
+                if r.solver == s and (g == "all" or group_of(r) == g)
+            }
             # Instances where both score 0 (p1.2.a) carry no information; skip them.
-            logs = [math.log(ours[k] / theirs[k]) for k in ours
-                    if k in theirs and ours[k] > 0 and theirs[k] > 0]
+            logs = [
+                math.log(ours[k] / theirs[k])
+                for k in ours
+                if k in theirs and ours[k] > 0 and theirs[k] > 0
+            ]
             cells.append(f"{math.exp(statistics.fmean(logs)):15.4f}" if logs else f"{'-':>15}")
         print(f"{g:16} " + " ".join(cells))
 
@@ -243,11 +307,20 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes (<= 2 here)")
     parser.add_argument("--solvers", default="ortools")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, choices=[1, 2], default=1,
-                        help="OR-Tools on both cores (two seeds); run with --jobs 1")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        choices=[1, 2],
+        default=1,
+        help="OR-Tools on both cores (two seeds); run with --jobs 1",
+    )
     parser.add_argument("--csv", default=f"/tmp/toptw_{os.getpid()}.csv")
-    parser.add_argument("--reuse", nargs="*", default=[],
-                        help="earlier CSVs whose rows of other solvers join the head-to-head")
+    parser.add_argument(
+        "--reuse",
+        nargs="*",
+        default=[],
+        help="earlier CSVs whose rows of other solvers join the head-to-head",
+    )
     args = parser.parse_args()
 
     global ORTOOLS_THREADS
@@ -258,8 +331,10 @@ def main() -> None:
     instances = [i for f in families for i in load_set(f, args.instances)][:: args.every]
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
     work = [(inst, s, args.time_limit, args.seed) for inst in instances for s in solvers]
-    print(f"{len(instances)} instances x {solvers} at {args.time_limit} s, {args.jobs} job(s)",
-          flush=True)
+    print(
+        f"{len(instances)} instances x {solvers} at {args.time_limit} s, {args.jobs} job(s)",
+        flush=True,
+    )
     rows: list[Row] = []
     with open(args.csv, "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -271,27 +346,41 @@ def main() -> None:
                     rows.append(row)
                     writer.writerow(row.__dict__.values())
                     handle.flush()
-                    print(f"{row.instance:12} {row.solver:8} {row.score:7.0f} "
-                          f"bks {row.bks} gap {row.gap:6.2f}% ok={row.accepted} "
-                          f"{row.problem}", flush=True)
+                    print(
+                        f"{row.instance:12} {row.solver:8} {row.score:7.0f} "
+                        f"bks {row.bks} gap {row.gap:6.2f}% ok={row.accepted} "
+                        f"{row.problem}",
+                        flush=True,
+                    )
         else:
             for item in work:
                 row = run_one(item)
                 rows.append(row)
                 writer.writerow(row.__dict__.values())
                 handle.flush()
-                print(f"{row.instance:12} {row.solver:8} {row.score:7.0f} bks {row.bks} "
-                      f"gap {row.gap:6.2f}% ok={row.accepted} {row.problem}", flush=True)
+                print(
+                    f"{row.instance:12} {row.solver:8} {row.score:7.0f} bks {row.bks} "
+                    f"gap {row.gap:6.2f}% ok={row.accepted} {row.problem}",
+                    flush=True,
+                )
     names = {inst.name for inst in instances}
     for path in args.reuse:
         with open(path, newline="") as handle:
             for rec in csv.DictReader(handle):
                 if rec["instance"] in names and rec["solver"] not in solvers:
-                    rows.append(Row(rec["instance"], rec["family"], rec["solver"],
-                                    float(rec["score"]),
-                                    float(rec["bks"]) if rec["bks"] else None,
-                                    float(rec["gap"]), rec["accepted"] == "True",
-                                    rec["problem"], float(rec["seconds"])))
+                    rows.append(
+                        Row(
+                            rec["instance"],
+                            rec["family"],
+                            rec["solver"],
+                            float(rec["score"]),
+                            float(rec["bks"]) if rec["bks"] else None,
+                            float(rec["gap"]),
+                            rec["accepted"] == "True",
+                            rec["problem"],
+                            float(rec["seconds"]),
+                        )
+                    )
     shown = solvers + sorted({r.solver for r in rows} - set(solvers))
     report(rows, shown)
     print(f"\nCSV: {args.csv}")

@@ -5,4 +5,3 @@ Nothing here imports the web framework, the database layer or the map renderer; 
 
 from . import crs as crs
 from . import errors as errors
-

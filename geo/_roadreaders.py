@@ -31,7 +31,6 @@ from .speeds import ROAD_CLASSES, road_class
 __all__ = ["EdgeTable", "graphml_table", "lines_table", "osm_table"]
 
 
-
 _ONEWAY_YES: Final = frozenset({"yes", "true", "1"})
 _ONEWAY_REVERSE: Final = frozenset({"-1", "reverse"})
 _MPH: Final = 1.609344
@@ -76,23 +75,34 @@ class EdgeTable:
     maxspeed_kmh: NDArray[np.float64]
 
     @classmethod
-    def from_rows(cls, nodes: dict[int, tuple[float, float]], rows: Sequence[tuple[Any, ...]]
-                  ) -> EdgeTable:
-        """Build from ``{id: (lon, lat)}`` and rows ``(u, v, geometry, class, oneway, name,
-        maxspeed)``."""
+    def from_rows(
+        cls, nodes: dict[int, tuple[float, float]], rows: Sequence[tuple[Any, ...]]
+    ) -> EdgeTable:
+        """Build from node positions and edge rows.
+
+        Nodes are ``{id: (lon, lat)}``, rows ``(u, v, geometry, class, oneway, name, maxspeed)``.
+        """
         if not rows:
-            msg = ("The source holds no usable road: check that it has highway lines "
-                   "(OSM highway=* ways, or a line layer with a road class column).")
+            msg = (
+                "The source holds no usable road: check that it has highway lines "
+                "(OSM highway=* ways, or a line layer with a road class column)."
+            )
             raise RoadGraphError(msg)
         ids = np.fromiter(nodes, dtype=np.int64, count=len(nodes))
         coords = np.asarray([nodes[i] for i in ids], dtype=np.float64).reshape(-1, 2)
         u, v, geometry, classes, oneway, name, maxspeed = zip(*rows, strict=True)
-        return cls(node_ids=ids, node_lon=coords[:, 0], node_lat=coords[:, 1],
-                   u=np.asarray(u, dtype=np.int64), v=np.asarray(v, dtype=np.int64),
-                   geometry=np.asarray(geometry, dtype=object),
-                   road_class=np.asarray(classes, dtype=object),
-                   oneway=np.asarray(oneway, dtype=bool), name=np.asarray(name, dtype=object),
-                   maxspeed_kmh=np.asarray(maxspeed, dtype=np.float64))
+        return cls(
+            node_ids=ids,
+            node_lon=coords[:, 0],
+            node_lat=coords[:, 1],
+            u=np.asarray(u, dtype=np.int64),
+            v=np.asarray(v, dtype=np.int64),
+            geometry=np.asarray(geometry, dtype=object),
+            road_class=np.asarray(classes, dtype=object),
+            oneway=np.asarray(oneway, dtype=bool),
+            name=np.asarray(name, dtype=object),
+            maxspeed_kmh=np.asarray(maxspeed, dtype=np.float64),
+        )
 
 
 def graphml_table(path: str | Path) -> EdgeTable:
@@ -106,8 +116,10 @@ def graphml_table(path: str | Path) -> EdgeTable:
     graph = ox.load_graphml(Path(path))
     crs = str(graph.graph.get("crs", "epsg:4326")).lower()
     if crs not in {"epsg:4326", "wgs84"}:
-        msg = (f"{path} is projected ({crs}): save the unprojected graph "
-               "(ox.project_graph(G, to_latlong=True)) and read that.")
+        msg = (
+            f"{path} is projected ({crs}): save the unprojected graph "
+            "(ox.project_graph(G, to_latlong=True)) and read that."
+        )
         raise RoadGraphError(msg)
     nodes = {int(n): (float(d["x"]), float(d["y"])) for n, d in graph.nodes(data=True)}
     rows: list[tuple[Any, ...]] = []
@@ -124,8 +136,17 @@ def graphml_table(path: str | Path) -> EdgeTable:
             if twin is not None:
                 continue  # the mirrored edge of a two-way piece already kept
             unmatched[(int(u), int(v), coords.tobytes())] = len(rows)
-        rows.append((int(u), int(v), geom, cls, oneway, _text(data.get("name")),
-                     _maxspeed(data.get("maxspeed"))))
+        rows.append(
+            (
+                int(u),
+                int(v),
+                geom,
+                cls,
+                oneway,
+                _text(data.get("name")),
+                _maxspeed(data.get("maxspeed")),
+            )
+        )
     return EdgeTable.from_rows(nodes, rows)
 
 
@@ -149,8 +170,11 @@ def osm_table(path: str | Path) -> EdgeTable:
     ways: list[tuple[list[int], list[tuple[float, float]], dict[str, str], str]] = []
     nodes: dict[int, tuple[float, float]] = {}
     use: dict[int, int] = {}
-    processor = (osmium.FileProcessor(str(path)).with_locations()
-                 .with_filter(osmium.filter.KeyFilter("highway")))
+    processor = (
+        osmium.FileProcessor(str(path))
+        .with_locations()
+        .with_filter(osmium.filter.KeyFilter("highway"))
+    )
     for obj in processor:
         if not isinstance(obj, osmium.osm.Way):
             continue
@@ -175,8 +199,17 @@ def osm_table(path: str | Path) -> EdgeTable:
         for start, end in itertools.pairwise(bounds):
             u, v = refs[start], refs[end]
             graph_nodes[u], graph_nodes[v] = nodes[u], nodes[v]
-            rows.append((u, v, shapely.LineString(coords[start:end + 1]), cls, direction != 0,
-                         tags.get("name", ""), _maxspeed(tags.get("maxspeed"))))
+            rows.append(
+                (
+                    u,
+                    v,
+                    shapely.LineString(coords[start : end + 1]),
+                    cls,
+                    direction != 0,
+                    tags.get("name", ""),
+                    _maxspeed(tags.get("maxspeed")),
+                )
+            )
     return EdgeTable.from_rows(graph_nodes, rows)
 
 
@@ -197,19 +230,32 @@ def _column(frame: gpd.GeoDataFrame, column: str | None, default: object) -> lis
     return list(frame[column].to_numpy(dtype=object))
 
 
-def lines_table(frame: gpd.GeoDataFrame, *, class_column: str | None, oneway_column: str | None,
-                name_column: str | None, snap_m: float) -> EdgeTable:
+def lines_table(
+    frame: gpd.GeoDataFrame,
+    *,
+    class_column: str | None,
+    oneway_column: str | None,
+    name_column: str | None,
+    snap_m: float,
+) -> EdgeTable:
     """Node a line layer: weld ends within ``snap_m``, split lines where they cross or touch."""
     if frame.crs is None:
         msg = "The line layer has no CRS: set it (frame.set_crs('EPSG:4326')) first."
         raise RoadGraphError(msg)
     frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
     classes = [road_class(c) for c in _column(frame, class_column, "residential")]
-    bad = sorted({str(c) for c, k in zip(_column(frame, class_column, ""), classes,
-                                         strict=True) if k is None})
+    bad = sorted(
+        {
+            str(c)
+            for c, k in zip(_column(frame, class_column, ""), classes, strict=True)
+            if k is None
+        }
+    )
     if bad:
-        msg = (f"Unknown road class(es) {', '.join(bad)} in {class_column!r}: use one of "
-               f"{', '.join(ROAD_CLASSES)} or an OSM highway value.")
+        msg = (
+            f"Unknown road class(es) {', '.join(bad)} in {class_column!r}: use one of "
+            f"{', '.join(ROAD_CLASSES)} or an OSM highway value."
+        )
         raise RoadGraphError(msg)
     oneway = [_truthy(o) for o in _column(frame, oneway_column, False)]
     names = [_text(n) for n in _column(frame, name_column, "")]
@@ -238,13 +284,22 @@ def lines_table(frame: gpd.GeoDataFrame, *, class_column: str | None, oneway_col
     node_of = _cluster(ends, _NODE_MERGE_M)
     n = len(pieces)
     lon, lat = geocrs.from_metric(coords[:, 0], coords[:, 1])
-    wgs = np.asarray(shapely.linestrings(np.column_stack([lon, lat]), indices=which),
-                     dtype=object)
+    wgs = np.asarray(shapely.linestrings(np.column_stack([lon, lat]), indices=which), dtype=object)
     node_lon, node_lat = geocrs.from_metric(ends[:, 0], ends[:, 1])
     nodes = {int(node_of[i]): (float(node_lon[i]), float(node_lat[i])) for i in range(2 * n)}
     feature = owner[source]
-    rows = [(int(node_of[i]), int(node_of[n + i]), wgs[i], classes[feature[i]],
-             oneway[feature[i]], names[feature[i]], math.nan) for i in range(n)]
+    rows = [
+        (
+            int(node_of[i]),
+            int(node_of[n + i]),
+            wgs[i],
+            classes[feature[i]],
+            oneway[feature[i]],
+            names[feature[i]],
+            math.nan,
+        )
+        for i in range(n)
+    ]
     return EdgeTable.from_rows(nodes, rows)
 
 
@@ -258,8 +313,11 @@ def _cluster(points: NDArray[np.float64], radius: float) -> NDArray[np.intp]:
 
 
 def _weld_ends(lines: NDArray[np.object_], snap_m: float) -> NDArray[np.object_]:
-    """Move line ends within ``snap_m`` of each other to one point, then pull lines that pass
-    within ``snap_m`` of an end onto it, so T-junctions digitized a little short connect."""
+    """Weld line ends that lie within ``snap_m`` of each other or of a line.
+
+    Ends within ``snap_m`` of each other move to one point, then lines that pass within
+    ``snap_m`` of an end are pulled onto it, so T-junctions digitized a little short connect.
+    """
     coords, which = shapely.get_coordinates(lines, return_index=True)
     firsts = np.r_[0, np.flatnonzero(np.diff(which)) + 1]
     lasts = np.r_[firsts[1:] - 1, len(which) - 1]

@@ -88,8 +88,13 @@ class SearchKnobs:
     # The descent is the cost of every ILS iteration: this set (no exchange, no LNS, no chain
     # operators) halves it on pr06 (288 nodes) and scored 5.8 % vs 6.9 % mean gap at 5 s.
     only_operators: tuple[str, ...] = (
-        "use_relocate", "use_cross", "use_two_opt", "use_or_opt",
-        "use_make_active", "use_make_inactive", "use_swap_active",
+        "use_relocate",
+        "use_cross",
+        "use_two_opt",
+        "use_or_opt",
+        "use_make_active",
+        "use_make_inactive",
+        "use_swap_active",
     )
     # Unvisited nodes pushed into the ruined plan before each descent (see _fill): without
     # them the descent mostly restores the previous optimum (mean gap 5.9 % -> 4.7 % at 5 s).
@@ -102,11 +107,26 @@ class SearchKnobs:
     span_cost: int = 0
 
 
-_FIRST_SOLUTIONS = ("AUTOMATIC", "PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION",
-                    "SEQUENTIAL_CHEAPEST_INSERTION", "BEST_INSERTION", "SAVINGS",
-                    "PATH_CHEAPEST_ARC", "GLOBAL_CHEAPEST_ARC", "ALL_UNPERFORMED")
-_LOCAL_SEARCHES = ("ILS", "AUTOMATIC", "GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH",
-                   "GREEDY_DESCENT")
+_FIRST_SOLUTIONS = (
+    "AUTOMATIC",
+    "PARALLEL_CHEAPEST_INSERTION",
+    "LOCAL_CHEAPEST_INSERTION",
+    "SEQUENTIAL_CHEAPEST_INSERTION",
+    "BEST_INSERTION",
+    "SAVINGS",
+    "PATH_CHEAPEST_ARC",
+    "GLOBAL_CHEAPEST_ARC",
+    "ALL_UNPERFORMED",
+)
+_LOCAL_SEARCHES = (
+    "ILS",
+    "AUTOMATIC",
+    "GUIDED_LOCAL_SEARCH",
+    "SIMULATED_ANNEALING",
+    "TABU_SEARCH",
+    "GREEDY_DESCENT",
+)
+
 
 @dataclass(frozen=True)
 class PlanParams:
@@ -115,14 +135,14 @@ class PlanParams:
     Parameters
     ----------
     time_limit_s
-        Wall-clock budget of the search.
+        Wall-clock budget of the search; with a ``solution_limit``, a safety cap.
     seed
         Seed of the randomised ruin-and-recreate steps and of the restarts.
     threads
         1 or 2: with 2, two searches with different seeds run in separate processes and the
         better plan wins (OR-Tools routing itself is single-threaded).
     solution_limit
-        Work budget that makes the result reproducible (see module doc): the number of
+        Work budget that makes the result reproducible (see :mod:`geo.patrol`): the number of
         ruin-and-recreate iterations for ``"ILS"``, of accepted solutions otherwise.
     first_solution
         OR-Tools first-solution strategy name.
@@ -133,6 +153,8 @@ class PlanParams:
         Independent searches that split the budget; the best plan is returned.
     time_scale
         Integer ticks per second; ``None`` picks a power of ten automatically.
+    knobs
+        Finer search settings (:class:`SearchKnobs`); the defaults are the measured best.
     """
 
     time_limit_s: float = 10.0
@@ -181,15 +203,20 @@ class EngineResult:
 
 
 def _prize_factor(data: EngineInput, knobs: SearchKnobs | None = None) -> int:
-    """Weight of one prize unit: more than any total travel (and span cost), so prize is
-    maximised first."""
+    """Weight of one prize unit, so that the prize is maximised first.
+
+    It exceeds any total travel (and span cost).
+    """
     travel = int(sum(e - s for s, e in zip(data.unit_start, data.unit_end, strict=True)))
     span = (knobs.span_cost if knobs else 0) * (max(data.unit_end) - min(data.unit_start))
     return travel + span + 1
 
 
-def _build(data: EngineInput, knobs: SearchKnobs) -> tuple[
-        pywrapcp.RoutingIndexManager, pywrapcp.RoutingModel, pywrapcp.RoutingDimension, list[Any]]:
+def _build(
+    data: EngineInput, knobs: SearchKnobs
+) -> tuple[
+    pywrapcp.RoutingIndexManager, pywrapcp.RoutingModel, pywrapcp.RoutingDimension, list[Any]
+]:
     units = len(data.unit_mode)
     nodes = len(data.dwell)
     starts = [2 * u for u in range(units)]
@@ -208,7 +235,8 @@ def _build(data: EngineInput, knobs: SearchKnobs) -> tuple[
         cost_callbacks.append(routing.RegisterTransitMatrix(travel.tolist()))
     horizon = max(data.unit_end)
     routing.AddDimensionWithVehicleTransits(
-        [time_callbacks[m] for m in data.unit_mode], horizon, horizon, False, "Time")
+        [time_callbacks[m] for m in data.unit_mode], horizon, horizon, False, "Time"
+    )
     dim = routing.GetDimensionOrDie("Time")
     if knobs.span_cost:
         dim.SetGlobalSpanCostCoefficient(knobs.span_cost)
@@ -258,11 +286,13 @@ def _build(data: EngineInput, knobs: SearchKnobs) -> tuple[
     return manager, routing, dim, intervals
 
 
-def _parameters(knobs: SearchKnobs, time_limit_s: float, solution_limit: int | None,
-                seed: int) -> Any:
+def _parameters(
+    knobs: SearchKnobs, time_limit_s: float, solution_limit: int | None, seed: int
+) -> Any:
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
-        routing_enums_pb2.FirstSolutionStrategy, knobs.first_solution)
+        routing_enums_pb2.FirstSolutionStrategy, knobs.first_solution
+    )
     ops = params.local_search_operators
     if knobs.only_operators:
         for desc in ops.DESCRIPTOR.fields:
@@ -275,7 +305,8 @@ def _parameters(knobs: SearchKnobs, time_limit_s: float, solution_limit: int | N
         setattr(ops, name, optional_boolean_pb2.BOOL_FALSE)
     if knobs.metaheuristic != "ILS":
         params.local_search_metaheuristic = getattr(
-            routing_enums_pb2.LocalSearchMetaheuristic, knobs.metaheuristic)
+            routing_enums_pb2.LocalSearchMetaheuristic, knobs.metaheuristic
+        )
         params.guided_local_search_lambda_coefficient = knobs.gls_lambda
     params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
     if solution_limit is not None:
@@ -285,8 +316,9 @@ def _parameters(knobs: SearchKnobs, time_limit_s: float, solution_limit: int | N
     return params
 
 
-def _routes_of(routing: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager,
-               solution: Any, units: int) -> list[list[int]]:
+def _routes_of(
+    routing: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager, solution: Any, units: int
+) -> list[list[int]]:
     routes: list[list[int]] = []
     for u in range(units):
         seq: list[int] = []
@@ -298,8 +330,9 @@ def _routes_of(routing: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexMan
     return routes
 
 
-def _ruin(routes: list[list[int]], near: np.ndarray, rng: np.random.Generator,
-          knobs: SearchKnobs) -> list[list[int]]:
+def _ruin(
+    routes: list[list[int]], near: np.ndarray, rng: np.random.Generator, knobs: SearchKnobs
+) -> list[list[int]]:
     """SISR-style ruin: drop strings of visits around a random visit and its neighbours.
 
     Removing spatially close visits from several routes frees a region that the re-insertion
@@ -323,7 +356,7 @@ def _ruin(routes: list[list[int]], near: np.ndarray, rng: np.random.Generator,
         touched.add(r)
         length = int(rng.integers(1, min(knobs.sisr_max_sequence, len(routes[r])) + 1))
         first = max(0, min(k - int(rng.integers(length)), len(routes[r]) - length))
-        removed.update(routes[r][first:first + length])
+        removed.update(routes[r][first : first + length])
     return [[n for n in route if n not in removed] for route in routes]
 
 
@@ -345,8 +378,13 @@ def _schedule_ok(data: EngineInput, unit: int, route: list[int]) -> bool:
     return t <= data.unit_end[unit]
 
 
-def _fill(data: EngineInput, routes: list[list[int]], candidates: list[int],
-          rng: np.random.Generator, tries: int) -> list[list[int]]:
+def _fill(
+    data: EngineInput,
+    routes: list[list[int]],
+    candidates: list[int],
+    rng: np.random.Generator,
+    tries: int,
+) -> list[list[int]]:
     """Insert up to ``tries`` random unvisited nodes at their cheapest feasible position.
 
     The perturbation step of the ILS: OR-Tools' descent would otherwise put the ruined visits
@@ -373,6 +411,36 @@ def _fill(data: EngineInput, routes: list[list[int]], candidates: list[int],
     return routes
 
 
+def _assignment_of(
+    routing: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager, routes: list[list[int]]
+) -> Any:
+    """The routes as a starting assignment for the descent, without solving anything.
+
+    Not ``ReadAssignmentFromRoutes``: it restores the routes by a search under the model's
+    objective, which with a span cost goes on improving cumul values until the time limit
+    (seconds to the whole budget per call, so the clock decided how many iterations ran). The
+    descent restores the routes itself. The vehicle variables are set too: when the units' arc
+    costs differ the model keeps them in its assignment, and stale ones from the previous
+    solve would contradict these routes and fail the descent.
+    """
+    indices = [[manager.NodeToIndex(n) for n in route] for route in routes]
+    assignment = routing.solver().Assignment()
+    if not routing.RoutesToAssignment(indices, True, True, assignment):
+        return None
+    vehicle_of = {}
+    for u in range(routing.vehicles()):
+        index = routing.Start(u)
+        while not routing.IsEnd(index):
+            vehicle_of[index] = u
+            index = assignment.Value(routing.NextVar(index))
+        vehicle_of[index] = u
+    for index in range(routing.Size() + routing.vehicles()):
+        var = routing.VehicleVar(index)
+        assignment.Add(var)
+        assignment.SetValue(var, vehicle_of.get(index, -1))
+    return assignment
+
+
 def _ruin_centre(ruined: list[list[int]], before: list[list[int]]) -> int:
     """A removed node (the centre of the ruin), or the first start node if none was removed."""
     kept = {n for r in ruined for n in r}
@@ -383,8 +451,9 @@ def _ruin_centre(ruined: list[list[int]], before: list[list[int]]) -> int:
     return 0
 
 
-def _search(data: EngineInput, knobs: SearchKnobs, deadline: float, solution_limit: int | None,
-            seed: int) -> EngineResult:
+def _search(
+    data: EngineInput, knobs: SearchKnobs, deadline: float, solution_limit: int | None, seed: int
+) -> EngineResult:
     manager, routing, _, intervals = _build(data, knobs)
     units = len(data.unit_mode)
     if knobs.metaheuristic != "ILS":
@@ -393,19 +462,29 @@ def _search(data: EngineInput, knobs: SearchKnobs, deadline: float, solution_lim
         status = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
         if solution is None:
             return EngineResult([[] for _ in range(units)], [None] * units, -1, status, 0)
-        return EngineResult(_routes_of(routing, manager, solution, units),
-                            [None if iv is None else int(solution.StartValue(iv))
-                             for iv in intervals],
-                            int(solution.ObjectiveValue()), status, 1)
+        return EngineResult(
+            _routes_of(routing, manager, solution, units),
+            [None if iv is None else int(solution.StartValue(iv)) for iv in intervals],
+            int(solution.ObjectiveValue()),
+            status,
+            1,
+        )
 
     # Iterated local search driven from Python, OR-Tools doing every descent: ruin the current
     # plan, let greedy descent (with the optional-visit operators) repair and improve it, and
     # accept by a decreasing threshold on the collected prize. The iteration count, not the
     # clock, drives the randomness, so a solution_limit makes the run reproducible.
     rng = np.random.default_rng(seed)
-    descent = _parameters(replace(knobs, metaheuristic="GREEDY_DESCENT"),
-                          max(0.01, deadline - time.perf_counter()), None, seed)
+    descent = _parameters(
+        replace(knobs, metaheuristic="GREEDY_DESCENT"),
+        max(0.01, deadline - time.perf_counter()),
+        None,
+        seed,
+    )
     solution = routing.SolveWithParameters(descent)
+    # From a ruined plan that the model rejects, OR-Tools would fall back to CP-SAT on small
+    # models (a solve that only the time limit may end); the iteration is skipped instead.
+    descent.fallback_to_cp_sat_size_threshold = 0
     status = routing_enums_pb2.RoutingSearchStatus.Value.Name(routing.status())
     if solution is None:
         return EngineResult([[] for _ in range(units)], [None] * units, -1, status, 0)
@@ -432,24 +511,30 @@ def _search(data: EngineInput, knobs: SearchKnobs, deadline: float, solution_lim
         if knobs.fill > 0:
             kept = {n for r in routes for n in r}
             gone = {n for r in current for n in r} - kept
-            pool = [int(n) for n in near[_ruin_centre(routes, current)][: 4 * knobs.sisr_removed]
-                    if n >= 2 * units and n not in kept and n not in gone]
+            pool = [
+                int(n)
+                for n in near[_ruin_centre(routes, current)][: 4 * knobs.sisr_removed]
+                if n >= 2 * units and n not in kept and n not in gone
+            ]
             routes = _fill(data, routes, pool, rng, knobs.fill)
-        partial = routing.ReadAssignmentFromRoutes(
-            [[manager.NodeToIndex(n) for n in route] for route in routes], True)
+        partial = _assignment_of(routing, manager, routes)
         if partial is None:
             continue
+        # The time limit is a cap under a solution_limit too: a descent still running at the
+        # deadline is cut, and the loop ends.
         left = deadline - time.perf_counter()
-        if solution_limit is None:
-            descent.time_limit.FromMilliseconds(max(1, int(left * 1000)))
+        descent.time_limit.FromMilliseconds(max(1, int(left * 1000)))
         found = routing.SolveFromAssignmentWithParameters(partial, descent)
         if found is None:
             continue
         obj = int(found.ObjectiveValue())
         # Threshold acceptance in prize units, decreasing geometrically over the budget
         # (or the iteration budget under a solution_limit, to stay reproducible).
-        progress = (iterations / solution_limit if solution_limit is not None
-                    else (time.perf_counter() - began) / span)
+        progress = (
+            iterations / solution_limit
+            if solution_limit is not None
+            else (time.perf_counter() - began) / span
+        )
         temperature = start_temp * (end_temp / start_temp) ** min(1.0, progress)
         threshold = temperature * mean_prize * factor * rng.random()
         if obj < best_obj:
@@ -457,14 +542,23 @@ def _search(data: EngineInput, knobs: SearchKnobs, deadline: float, solution_lim
             best_sol_copy = routing.solver().Assignment(found)
         if obj <= current_obj + threshold:
             current, current_obj = _routes_of(routing, manager, found, units), obj
-    return EngineResult(_routes_of(routing, manager, best_sol_copy, units),
-                        [None if iv is None else int(best_sol_copy.StartValue(iv))
-                         for iv in intervals],
-                        best_obj, status, iterations)
+    return EngineResult(
+        _routes_of(routing, manager, best_sol_copy, units),
+        [None if iv is None else int(best_sol_copy.StartValue(iv)) for iv in intervals],
+        best_obj,
+        status,
+        iterations,
+    )
 
 
-def solve_engine(data: EngineInput, *, knobs: SearchKnobs, time_limit_s: float,
-                 solution_limit: int | None, seed: int) -> EngineResult:
+def solve_engine(
+    data: EngineInput,
+    *,
+    knobs: SearchKnobs,
+    time_limit_s: float,
+    solution_limit: int | None,
+    seed: int,
+) -> EngineResult:
     """Build and solve the model; restarts split the budget and the best plan wins."""
     deadline = time.perf_counter() + time_limit_s
     best: EngineResult | None = None
@@ -473,8 +567,13 @@ def solve_engine(data: EngineInput, *, knobs: SearchKnobs, time_limit_s: float,
         left = deadline - time.perf_counter()
         if left <= 0.05 and best is not None:
             break
-        result = _search(data, knobs, time.perf_counter() + left / (restarts - r),
-                         solution_limit, seed * 7919 + r)
+        result = _search(
+            data,
+            knobs,
+            time.perf_counter() + left / (restarts - r),
+            solution_limit,
+            seed * 7919 + r,
+        )
         if best is None or best.objective < 0 or 0 <= result.objective < best.objective:
             best = result
     assert best is not None

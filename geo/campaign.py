@@ -114,16 +114,18 @@ class CampaignTarget:
         return " · ".join(parts) or self.community_name or self.cell_id
 
 
-def _nearest(points: NDArray[np.object_], frame: gpd.GeoDataFrame | None, name: str,
-             limit_m: float) -> tuple[list[str], list[float | None]]:
+def _nearest(
+    points: NDArray[np.object_], frame: gpd.GeoDataFrame | None, name: str, limit_m: float
+) -> tuple[list[str], list[float | None]]:
     """The name and distance of the nearest feature of ``frame`` to each metric point."""
     n = len(points)
     if frame is None or not len(frame) or name not in frame.columns:
         return [""] * n, [None] * n
     geoms = np.asarray(frame.to_crs(geocrs.METRIC_CRS).geometry.values, dtype=object)
     names = frame[name].astype(str).to_numpy(dtype=object)
-    hits, dist = shapely.STRtree(geoms).query_nearest(points, max_distance=limit_m,
-                                                      return_distance=True, all_matches=False)
+    hits, dist = shapely.STRtree(geoms).query_nearest(
+        points, max_distance=limit_m, return_distance=True, all_matches=False
+    )
     labels: list[str] = [""] * n
     metres: list[float | None] = [None] * n
     for i, j, d in zip(hits[0], hits[1], dist, strict=True):
@@ -132,11 +134,16 @@ def _nearest(points: NDArray[np.object_], frame: gpd.GeoDataFrame | None, name: 
     return labels, metres
 
 
-def _pick(frame: pd.DataFrame, x: NDArray[np.float64], y: NDArray[np.float64],
-          params: CampaignParams) -> list[int]:
-    order = np.lexsort((frame["cell_id"].astype(str).to_numpy(),
-                        -frame["gi_z"].to_numpy(dtype=np.float64),
-                        -frame["count"].to_numpy(dtype=np.float64)))
+def _pick(
+    frame: pd.DataFrame, x: NDArray[np.float64], y: NDArray[np.float64], params: CampaignParams
+) -> list[int]:
+    order = np.lexsort(
+        (
+            frame["cell_id"].astype(str).to_numpy(),
+            -frame["gi_z"].to_numpy(dtype=np.float64),
+            -frame["count"].to_numpy(dtype=np.float64),
+        )
+    )
     chosen: list[int] = []
     for i in order:
         if all(math.hypot(x[i] - x[j], y[i] - y[j]) >= params.min_separation_m for j in chosen):
@@ -152,10 +159,14 @@ def _top_categories(row: pd.Series, columns: list[str]) -> tuple[tuple[str, int]
     return tuple(counts[:_TOP_CATEGORIES])
 
 
-def campaign_targets(hotspots: gpd.GeoDataFrame, *, jurisdiction: Jurisdiction,
-                     key_roads: gpd.GeoDataFrame | None = None,
-                     places: gpd.GeoDataFrame | None = None,
-                     params: CampaignParams | None = None) -> list[CampaignTarget]:
+def campaign_targets(
+    hotspots: gpd.GeoDataFrame,
+    *,
+    jurisdiction: Jurisdiction,
+    key_roads: gpd.GeoDataFrame | None = None,
+    places: gpd.GeoDataFrame | None = None,
+    params: CampaignParams | None = None,
+) -> list[CampaignTarget]:
     """The top hot cells as campaign targets, best first.
 
     Parameters
@@ -178,16 +189,20 @@ def campaign_targets(hotspots: gpd.GeoDataFrame, *, jurisdiction: Jurisdiction,
     """
     params = params or CampaignParams()
     missing = {"cell_id", "count", "gi_bin", "gi_z", "gi_p_fdr", "lon", "lat"} - set(
-        hotspots.columns)
+        hotspots.columns
+    )
     if missing:
-        msg = (f"hotspots lack {', '.join(sorted(missing))}: pass the result of "
-               "geo.getisord.getis_ord.")
+        msg = (
+            f"hotspots lack {', '.join(sorted(missing))}: pass the result of "
+            "geo.getisord.getis_ord."
+        )
         raise ValueError(msg)
     hot = hotspots[hotspots["gi_bin"].to_numpy() >= params.min_bin].reset_index(drop=True)
     if not len(hot):
         return []
-    x, y = geocrs.to_metric(hot["lon"].to_numpy(dtype=np.float64),
-                            hot["lat"].to_numpy(dtype=np.float64))
+    x, y = geocrs.to_metric(
+        hot["lon"].to_numpy(dtype=np.float64), hot["lat"].to_numpy(dtype=np.float64)
+    )
     picked = np.asarray(_pick(hot, x, y, params), dtype=np.intp)
     chosen = hot.iloc[picked].reset_index(drop=True)
     points = np.asarray(shapely.points(x[picked], y[picked]), dtype=object)
@@ -201,29 +216,51 @@ def campaign_targets(hotspots: gpd.GeoDataFrame, *, jurisdiction: Jurisdiction,
     for k in range(len(chosen)):
         row = chosen.iloc[k]
         where = resolved.iloc[k]
-        code = where["community_code"] if pd.notna(where["community_code"]) else where[
-            "nearest_community_code"]
+        code = (
+            where["community_code"]
+            if pd.notna(where["community_code"])
+            else where["nearest_community_code"]
+        )
         name = where["community_name"]
         previous = float(row["previous_count"]) if compared else None
-        targets.append(CampaignTarget(
-            rank=k + 1, cell_id=str(row["cell_id"]), lon=float(row["lon"]),
-            lat=float(row["lat"]), bounds=(float(bounds[k, 0]), float(bounds[k, 1]),
-                                           float(bounds[k, 2]), float(bounds[k, 3])),
-            count=int(row["count"]), categories=_top_categories(row, columns),
-            gi_bin=int(row["gi_bin"]), gi_z=float(row["gi_z"]),
-            gi_p_fdr=float(row["gi_p_fdr"]), trend=str(row["trend"]) if compared else "",
-            previous_count=previous,
-            change=None if previous is None else float(row["count"]) - previous,
-            community_code="" if pd.isna(code) else str(code),
-            community_name="" if pd.isna(name) else str(name),
-            squad="" if pd.isna(where["community_squad"]) else str(where["community_squad"]),
-            key_road=roads[k], key_road_m=road_m[k], place=names[k], place_m=place_m[k]))
+        targets.append(
+            CampaignTarget(
+                rank=k + 1,
+                cell_id=str(row["cell_id"]),
+                lon=float(row["lon"]),
+                lat=float(row["lat"]),
+                bounds=(
+                    float(bounds[k, 0]),
+                    float(bounds[k, 1]),
+                    float(bounds[k, 2]),
+                    float(bounds[k, 3]),
+                ),
+                count=int(row["count"]),
+                categories=_top_categories(row, columns),
+                gi_bin=int(row["gi_bin"]),
+                gi_z=float(row["gi_z"]),
+                gi_p_fdr=float(row["gi_p_fdr"]),
+                trend=str(row["trend"]) if compared else "",
+                previous_count=previous,
+                change=None if previous is None else float(row["count"]) - previous,
+                community_code="" if pd.isna(code) else str(code),
+                community_name="" if pd.isna(name) else str(name),
+                squad="" if pd.isna(where["community_squad"]) else str(where["community_squad"]),
+                key_road=roads[k],
+                key_road_m=road_m[k],
+                place=names[k],
+                place_m=place_m[k],
+            )
+        )
     return targets
 
 
-def targets_table(targets: Sequence[CampaignTarget], *,
-                  categories: Mapping[str, str] | None = None,
-                  squads: Mapping[str, str] | None = None) -> pd.DataFrame:
+def targets_table(
+    targets: Sequence[CampaignTarget],
+    *,
+    categories: Mapping[str, str] | None = None,
+    squads: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """A printable bilingual table of campaign targets, one row per target.
 
     Parameters
@@ -244,20 +281,34 @@ def targets_table(targets: Sequence[CampaignTarget], *,
             change = ""
         else:
             change = f"{t.previous_count:.0f} → {t.count} ({t.change:+.0f})"
-        rows.append({
-            "序号 rank": t.rank,
-            "位置 where": t.where,
-            "社区 community": t.community_name,
-            "中队 squad": squads.get(t.squad, t.squad),
-            "事件数 incidents": t.count,
-            "主要类别 top categories": top,
-            "趋势 trend": TRENDS.get(t.trend, t.trend),
-            "变化 change": change,
-            "置信度 confidence": BIN_LABELS.get(t.gi_bin, str(t.gi_bin)),
-            "经纬度 lon, lat": f"{t.lon:.5f}, {t.lat:.5f}",
-            "网格 cell": t.cell_id,
-        })
-    return pd.DataFrame(rows, columns=["序号 rank", "位置 where", "社区 community", "中队 squad",
-                                       "事件数 incidents", "主要类别 top categories",
-                                       "趋势 trend", "变化 change", "置信度 confidence",
-                                       "经纬度 lon, lat", "网格 cell"])
+        rows.append(
+            {
+                "序号 rank": t.rank,
+                "位置 where": t.where,
+                "社区 community": t.community_name,
+                "中队 squad": squads.get(t.squad, t.squad),
+                "事件数 incidents": t.count,
+                "主要类别 top categories": top,
+                "趋势 trend": TRENDS.get(t.trend, t.trend),
+                "变化 change": change,
+                "置信度 confidence": BIN_LABELS.get(t.gi_bin, str(t.gi_bin)),
+                "经纬度 lon, lat": f"{t.lon:.5f}, {t.lat:.5f}",
+                "网格 cell": t.cell_id,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "序号 rank",
+            "位置 where",
+            "社区 community",
+            "中队 squad",
+            "事件数 incidents",
+            "主要类别 top categories",
+            "趋势 trend",
+            "变化 change",
+            "置信度 confidence",
+            "经纬度 lon, lat",
+            "网格 cell",
+        ],
+    )

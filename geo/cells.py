@@ -65,11 +65,14 @@ def incident_lonlat(incidents: pd.DataFrame) -> tuple[NDArray[np.float64], NDArr
             points = points.to_crs(geocrs.STORAGE_CRS)
         return geocrs.check_lonlat(points.x.to_numpy(), points.y.to_numpy())
     if not {"lon", "lat"} <= set(incidents.columns):
-        msg = ("incidents need lon and lat columns (WGS84) or a GeoDataFrame of points; got "
-               f"columns {', '.join(map(str, incidents.columns))}.")
+        msg = (
+            "incidents need lon and lat columns (WGS84) or a GeoDataFrame of points; got "
+            f"columns {', '.join(map(str, incidents.columns))}."
+        )
         raise ValueError(msg)
-    return geocrs.check_lonlat(incidents["lon"].to_numpy(dtype=np.float64),
-                               incidents["lat"].to_numpy(dtype=np.float64))
+    return geocrs.check_lonlat(
+        incidents["lon"].to_numpy(dtype=np.float64), incidents["lat"].to_numpy(dtype=np.float64)
+    )
 
 
 def bounds(geometry: shapely.Geometry) -> tuple[float, float, float, float]:
@@ -87,8 +90,11 @@ def metric_area(area: AreaLike) -> shapely.Geometry:
         geoms = np.asarray(area.to_crs(geocrs.METRIC_CRS).geometry.values, dtype=object)
     else:
         geoms = np.asarray([_project(area)], dtype=object)
-    polygons = [g for g in geoms if g is not None and not g.is_empty
-                and g.geom_type in ("Polygon", "MultiPolygon")]
+    polygons = [
+        g
+        for g in geoms
+        if g is not None and not g.is_empty and g.geom_type in ("Polygon", "MultiPolygon")
+    ]
     if not polygons:
         msg = "area holds no polygon: pass the communities (or a boundary polygon) as the area."
         raise ValueError(msg)
@@ -98,12 +104,14 @@ def metric_area(area: AreaLike) -> shapely.Geometry:
 def _project(geometry: shapely.Geometry) -> shapely.Geometry:
     def forward(xy: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.column_stack(geocrs.to_metric(xy[:, 0], xy[:, 1]))
+
     return shapely.transform(geometry, forward)
 
 
 def _unproject(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     def back(xy: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.column_stack(geocrs.from_metric(xy[:, 0], xy[:, 1]))
+
     return np.asarray(shapely.transform(geoms, back), dtype=object)
 
 
@@ -119,8 +127,7 @@ class _Selected(NamedTuple):
     frame: pd.DataFrame
 
 
-def _select(incidents: pd.DataFrame, where: IncidentFilter | None, by_category: bool
-            ) -> _Selected:
+def _select(incidents: pd.DataFrame, where: IncidentFilter | None, by_category: bool) -> _Selected:
     frame = incidents if where is None else where.apply(incidents)
     lon, lat = incident_lonlat(frame)
     category = None
@@ -129,8 +136,9 @@ def _select(incidents: pd.DataFrame, where: IncidentFilter | None, by_category: 
     return _Selected(lon, lat, category, frame)
 
 
-def _tally(index: NDArray[np.intp], n_cells: int, category: NDArray[np.object_] | None
-           ) -> tuple[NDArray[np.int64], dict[str, NDArray[np.int64]]]:
+def _tally(
+    index: NDArray[np.intp], n_cells: int, category: NDArray[np.object_] | None
+) -> tuple[NDArray[np.int64], dict[str, NDArray[np.int64]]]:
     """Counts per cell (``index`` -1 = in no cell), and per category when given."""
     inside = index >= 0
     kept = index[inside]
@@ -144,14 +152,27 @@ def _tally(index: NDArray[np.intp], n_cells: int, category: NDArray[np.object_] 
     return counts, per_category
 
 
-def _frame(ids: Iterable[str], counts: NDArray[np.int64],
-           per_category: dict[str, NDArray[np.int64]], *, area_km2: NDArray[np.float64],
-           cover: NDArray[np.float64], anchors: NDArray[np.object_],
-           geometry: NDArray[np.object_], extra: dict[str, Any], attrs: dict[str, Any]
-           ) -> gpd.GeoDataFrame:
-    data: dict[str, Any] = {"cell_id": list(ids), "count": counts, "area_km2": area_km2,
-                            "cover": cover, "lon": shapely.get_x(anchors),
-                            "lat": shapely.get_y(anchors), **extra}
+def _frame(
+    ids: Iterable[str],
+    counts: NDArray[np.int64],
+    per_category: dict[str, NDArray[np.int64]],
+    *,
+    area_km2: NDArray[np.float64],
+    cover: NDArray[np.float64],
+    anchors: NDArray[np.object_],
+    geometry: NDArray[np.object_],
+    extra: dict[str, Any],
+    attrs: dict[str, Any],
+) -> gpd.GeoDataFrame:
+    data: dict[str, Any] = {
+        "cell_id": list(ids),
+        "count": counts,
+        "area_km2": area_km2,
+        "cover": cover,
+        "lon": shapely.get_x(anchors),
+        "lat": shapely.get_y(anchors),
+        **extra,
+    }
     for name, counts in per_category.items():
         data[f"{COUNT_PREFIX}{name}"] = counts
     frame = gpd.GeoDataFrame(data, geometry=list(geometry), crs=geocrs.STORAGE_CRS)
@@ -159,8 +180,9 @@ def _frame(ids: Iterable[str], counts: NDArray[np.int64],
     return frame
 
 
-def _anchors(metric_cells: NDArray[np.object_], metric_parts: NDArray[np.object_],
-             cover: NDArray[np.float64]) -> NDArray[np.object_]:
+def _anchors(
+    metric_cells: NDArray[np.object_], metric_parts: NDArray[np.object_], cover: NDArray[np.float64]
+) -> NDArray[np.object_]:
     # A full cell's centre; an edge cell's point inside the area, so a map zooms to its ground.
     centres = shapely.centroid(metric_cells)
     edge = cover < 1.0 - 1e-9
@@ -194,13 +216,14 @@ class _Grid:
         n_cols = math.floor(maxx / cell_m) - col0 + 1
         n_rows = math.floor(maxy / cell_m) - row0 + 1
         if n_cols * n_rows > 4_000_000:
-            msg = (f"A {cell_m:g} m grid over this area has {n_cols * n_rows:,} cells: use a "
-                   "larger cell_m or a smaller area.")
+            msg = (
+                f"A {cell_m:g} m grid over this area has {n_cols * n_rows:,} cells: use a "
+                "larger cell_m or a smaller area."
+            )
             raise ValueError(msg)
         rr, cc = np.divmod(np.arange(n_cols * n_rows), n_cols)
         cols, rows = cc + col0, rr + row0
-        boxes = shapely.box(cols * cell_m, rows * cell_m, (cols + 1) * cell_m,
-                            (rows + 1) * cell_m)
+        boxes = shapely.box(cols * cell_m, rows * cell_m, (cols + 1) * cell_m, (rows + 1) * cell_m)
         shapely.prepare(area)
         inside = shapely.contains_properly(area, boxes)
         touching = ~inside & shapely.intersects(area, boxes)
@@ -211,9 +234,17 @@ class _Grid:
         keep = np.flatnonzero(cover > _MIN_COVER)
         lookup = np.full(n_rows * n_cols, -1, dtype=np.intp)
         lookup[keep] = np.arange(len(keep))
-        return cls(cell_m=cell_m, col0=col0, row0=row0, lookup=lookup.reshape(n_rows, n_cols),
-                   cols=cols[keep], rows=rows[keep], boxes=np.asarray(boxes[keep], dtype=object),
-                   parts=parts[keep], cover=cover[keep])
+        return cls(
+            cell_m=cell_m,
+            col0=col0,
+            row0=row0,
+            lookup=lookup.reshape(n_rows, n_cols),
+            cols=cols[keep],
+            rows=rows[keep],
+            boxes=np.asarray(boxes[keep], dtype=object),
+            parts=parts[keep],
+            cover=cover[keep],
+        )
 
     def locate(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.intp]:
         x, y = geocrs.to_metric(lon, lat)
@@ -226,8 +257,10 @@ class _Grid:
         return index
 
     def ids(self) -> list[str]:
-        return [grid_cell_id(int(c), int(r), self.cell_m)
-                for c, r in zip(self.cols, self.rows, strict=True)]
+        return [
+            grid_cell_id(int(c), int(r), self.cell_m)
+            for c, r in zip(self.cols, self.rows, strict=True)
+        ]
 
 
 def _check_metres(name: str, value: float, low: float, high: float, hint: str) -> None:
@@ -236,9 +269,14 @@ def _check_metres(name: str, value: float, low: float, high: float, hint: str) -
         raise ValueError(msg)
 
 
-def grid_cells(incidents: pd.DataFrame, area: AreaLike, *, cell_m: float = 150.0,
-               where: IncidentFilter | None = None, by_category: bool = True
-               ) -> gpd.GeoDataFrame:
+def grid_cells(
+    incidents: pd.DataFrame,
+    area: AreaLike,
+    *,
+    cell_m: float = 150.0,
+    where: IncidentFilter | None = None,
+    by_category: bool = True,
+) -> gpd.GeoDataFrame:
     """Count incidents on a square grid in EPSG:4547 over the study area.
 
     Parameters
@@ -265,23 +303,39 @@ def grid_cells(incidents: pd.DataFrame, area: AreaLike, *, cell_m: float = 150.0
     chosen = _select(incidents, where, by_category)
     index = grid.locate(chosen.lon, chosen.lat)
     counts, per_category = _tally(index, len(grid.cols), chosen.category)
-    return _frame(grid.ids(), counts, per_category,
-                  area_km2=shapely.area(grid.parts) / 1e6, cover=grid.cover,
-                  anchors=_anchors(grid.boxes, grid.parts, grid.cover),
-                  geometry=_unproject(grid.boxes),
-                  extra={"col": grid.cols, "row": grid.rows},
-                  attrs=_attrs("grid", index, where, cell_m=cell_m))
+    return _frame(
+        grid.ids(),
+        counts,
+        per_category,
+        area_km2=shapely.area(grid.parts) / 1e6,
+        cover=grid.cover,
+        anchors=_anchors(grid.boxes, grid.parts, grid.cover),
+        geometry=_unproject(grid.boxes),
+        extra={"col": grid.cols, "row": grid.rows},
+        attrs=_attrs("grid", index, where, cell_m=cell_m),
+    )
 
 
-def _attrs(kind: str, index: NDArray[np.intp], where: IncidentFilter | None, **more: Any
-           ) -> dict[str, Any]:
-    return {"cell_kind": kind, "incidents": int((index >= 0).sum()),
-            "dropped": int((index < 0).sum()),
-            "filter": (where or IncidentFilter()).describe(), **more}
+def _attrs(
+    kind: str, index: NDArray[np.intp], where: IncidentFilter | None, **more: Any
+) -> dict[str, Any]:
+    return {
+        "cell_kind": kind,
+        "incidents": int((index >= 0).sum()),
+        "dropped": int((index < 0).sum()),
+        "filter": (where or IncidentFilter()).describe(),
+        **more,
+    }
 
 
-def h3_cells(incidents: pd.DataFrame, area: AreaLike, *, resolution: int = 9,
-             where: IncidentFilter | None = None, by_category: bool = True) -> gpd.GeoDataFrame:
+def h3_cells(
+    incidents: pd.DataFrame,
+    area: AreaLike,
+    *,
+    resolution: int = 9,
+    where: IncidentFilter | None = None,
+    by_category: bool = True,
+) -> gpd.GeoDataFrame:
     """Count incidents per H3 cell over the study area.
 
     Parameters
@@ -297,18 +351,25 @@ def h3_cells(incidents: pd.DataFrame, area: AreaLike, *, resolution: int = 9,
         One row per H3 cell touching the area; ``cell_id`` is the H3 index.
     """
     if not (isinstance(resolution, int) and 6 <= resolution <= 12):
-        msg = (f"resolution = {resolution!r}: give an H3 resolution in 6-12 (9 is about "
-               "0.1 km² per cell, 10 about 0.015 km²).")
+        msg = (
+            f"resolution = {resolution!r}: give an H3 resolution in 6-12 (9 is about "
+            "0.1 km² per cell, 10 about 0.015 km²)."
+        )
         raise ValueError(msg)
     area_m = metric_area(area)
     area_wgs = _unproject(np.asarray([area_m], dtype=object))[0]
     centred = set(h3.h3shape_to_cells(h3.geo_to_h3shape(area_wgs), resolution))
-    centred.add(h3.latlng_to_cell(area_wgs.representative_point().y,
-                                  area_wgs.representative_point().x, resolution))
+    centred.add(
+        h3.latlng_to_cell(
+            area_wgs.representative_point().y, area_wgs.representative_point().x, resolution
+        )
+    )
     # Every cell touching the area is within one ring of a cell whose centre is inside it.
     candidates = sorted({c for cell in centred for c in h3.grid_disk(cell, 1)})
-    hexes = np.asarray([shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)])
-                        for c in candidates], dtype=object)
+    hexes = np.asarray(
+        [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in candidates],
+        dtype=object,
+    )
     metric = np.asarray([_project(g) for g in hexes], dtype=object)
     parts = np.asarray(shapely.intersection(metric, area_m), dtype=object)
     cover = shapely.area(parts) / shapely.area(metric)
@@ -317,14 +378,23 @@ def h3_cells(incidents: pd.DataFrame, area: AreaLike, *, resolution: int = 9,
     cover = np.minimum(cover[keep], 1.0)
 
     chosen = _select(incidents, where, by_category)
-    found = [h3.latlng_to_cell(la, lo, resolution)
-             for lo, la in zip(chosen.lon.tolist(), chosen.lat.tolist(), strict=True)]
+    found = [
+        h3.latlng_to_cell(la, lo, resolution)
+        for lo, la in zip(chosen.lon.tolist(), chosen.lat.tolist(), strict=True)
+    ]
     index = np.asarray(pd.Index(ids).get_indexer(found) if found else [], dtype=np.intp)
     counts, per_category = _tally(index, len(ids), chosen.category)
-    return _frame(ids, counts, per_category, area_km2=shapely.area(parts[keep]) / 1e6,
-                  cover=cover, anchors=_anchors(metric[keep], parts[keep], cover),
-                  geometry=hexes[keep], extra={},
-                  attrs=_attrs("h3", index, where, resolution=resolution))
+    return _frame(
+        ids,
+        counts,
+        per_category,
+        area_km2=shapely.area(parts[keep]) / 1e6,
+        cover=cover,
+        anchors=_anchors(metric[keep], parts[keep], cover),
+        geometry=hexes[keep],
+        extra={},
+        attrs=_attrs("h3", index, where, resolution=resolution),
+    )
 
 
 def _check_layer(frame: gpd.GeoDataFrame, columns: tuple[str, ...], what: str) -> None:
@@ -337,9 +407,13 @@ def _check_layer(frame: gpd.GeoDataFrame, columns: tuple[str, ...], what: str) -
         raise ValueError(msg)
 
 
-def community_cells(incidents: pd.DataFrame, communities: gpd.GeoDataFrame, *,
-                    where: IncidentFilter | None = None, by_category: bool = True
-                    ) -> gpd.GeoDataFrame:
+def community_cells(
+    incidents: pd.DataFrame,
+    communities: gpd.GeoDataFrame,
+    *,
+    where: IncidentFilter | None = None,
+    by_category: bool = True,
+) -> gpd.GeoDataFrame:
     """Count incidents per community polygon (``code``, ``name_zh``, ``squad``).
 
     A point on a shared boundary goes to the community with the lower code, as in
@@ -356,25 +430,38 @@ def community_cells(incidents: pd.DataFrame, communities: gpd.GeoDataFrame, *,
     # (boundary included): a shared edge goes to the lower code, with no point objects built.
     for k, polygon in enumerate(polygons):
         west, south, east, north = bounds(polygon)
-        near = np.flatnonzero((index < 0) & (lon >= west) & (lon <= east) & (lat >= south)
-                              & (lat <= north))
+        near = np.flatnonzero(
+            (index < 0) & (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+        )
         shapely.prepare(polygon)
         index[near[shapely.intersects_xy(polygon, lon[near], lat[near])]] = k
     counts, per_category = _tally(index, len(polygons), chosen.category)
     metric = np.asarray(ordered.to_crs(geocrs.METRIC_CRS).geometry.values, dtype=object)
-    return _frame(ordered["code"].astype(str).tolist(), counts, per_category,
-                  area_km2=shapely.area(metric) / 1e6, cover=np.ones(len(polygons)),
-                  anchors=_unproject(np.asarray(shapely.point_on_surface(metric), dtype=object)),
-                  geometry=polygons,
-                  extra={"name_zh": ordered["name_zh"].astype(str).to_numpy(),
-                         "squad": ordered["squad"].astype(str).to_numpy()},
-                  attrs=_attrs("community", index, where))
+    return _frame(
+        ordered["code"].astype(str).tolist(),
+        counts,
+        per_category,
+        area_km2=shapely.area(metric) / 1e6,
+        cover=np.ones(len(polygons)),
+        anchors=_unproject(np.asarray(shapely.point_on_surface(metric), dtype=object)),
+        geometry=polygons,
+        extra={
+            "name_zh": ordered["name_zh"].astype(str).to_numpy(),
+            "squad": ordered["squad"].astype(str).to_numpy(),
+        },
+        attrs=_attrs("community", index, where),
+    )
 
 
-def road_cells(incidents: pd.DataFrame, key_roads: gpd.GeoDataFrame, *,
-               segment_m: float = 200.0, buffer_m: float = 30.0,
-               where: IncidentFilter | None = None, by_category: bool = True
-               ) -> gpd.GeoDataFrame:
+def road_cells(
+    incidents: pd.DataFrame,
+    key_roads: gpd.GeoDataFrame,
+    *,
+    segment_m: float = 200.0,
+    buffer_m: float = 30.0,
+    where: IncidentFilter | None = None,
+    by_category: bool = True,
+) -> gpd.GeoDataFrame:
     """Count incidents per key-road segment: each goes to the nearest segment within ``buffer_m``.
 
     Key roads (``road_id``, ``name_zh``, ``squad``) are cut into equal pieces of at most
@@ -387,37 +474,63 @@ def road_cells(incidents: pd.DataFrame, key_roads: gpd.GeoDataFrame, *,
     _check_metres("buffer_m", buffer_m, 1.0, 1000.0, " (30 covers a road and its pavements)")
     roads = key_roads.to_crs(geocrs.METRIC_CRS).sort_values("road_id", kind="stable")
     pieces: list[tuple[str, str, str, shapely.Geometry]] = []  # id, name, squad, piece
-    for road_id, name, squad, geom in zip(roads["road_id"].astype(str), roads["name_zh"],
-                                          roads["squad"], roads.geometry, strict=True):
+    for road_id, name, squad, geom in zip(
+        roads["road_id"].astype(str), roads["name_zh"], roads["squad"], roads.geometry, strict=True
+    ):
         # Equal pieces per line; the tolerance keeps a reprojected 1000.0000001 m in 5 pieces.
-        cuts = [(line, i, n) for line in shapely.get_parts(shapely.line_merge(geom))
-                for n in [max(1, math.ceil(line.length / segment_m - 1e-6))] for i in range(n)]
-        pieces += [(f"{road_id}#{k}", str(name), str(squad),
-                    shapely.ops.substring(line, i / n, (i + 1) / n, normalized=True))
-                   for k, (line, i, n) in enumerate(cuts, start=1)]
+        cuts = [
+            (line, i, n)
+            for line in shapely.get_parts(shapely.line_merge(geom))
+            for n in [max(1, math.ceil(line.length / segment_m - 1e-6))]
+            for i in range(n)
+        ]
+        pieces += [
+            (
+                f"{road_id}#{k}",
+                str(name),
+                str(squad),
+                shapely.ops.substring(line, i / n, (i + 1) / n, normalized=True),
+            )
+            for k, (line, i, n) in enumerate(cuts, start=1)
+        ]
     ids, names, squads, parts = zip(*pieces, strict=True) if pieces else ((), (), (), ())
     metric = np.asarray(parts, dtype=object)
     chosen = _select(incidents, where, by_category)
     index = np.full(len(chosen.lon), -1, dtype=np.intp)
     if len(index) and len(metric):
         x, y = geocrs.to_metric(chosen.lon, chosen.lat)
-        hits = shapely.STRtree(metric).query_nearest(shapely.points(x, y), max_distance=buffer_m,
-                                                     all_matches=False)
+        hits = shapely.STRtree(metric).query_nearest(
+            shapely.points(x, y), max_distance=buffer_m, all_matches=False
+        )
         index[hits[0]] = hits[1]
     counts, per_category = _tally(index, len(metric), chosen.category)
     bands = shapely.buffer(metric, buffer_m, cap_style="flat")
-    return _frame(ids, counts, per_category, area_km2=shapely.area(bands) / 1e6,
-                  cover=np.ones(len(metric)),
-                  anchors=_unproject(np.asarray(shapely.line_interpolate_point(
-                      metric, 0.5, normalized=True), dtype=object)),
-                  geometry=_unproject(metric),
-                  extra={"name_zh": list(names), "squad": list(squads),
-                         "length_km": shapely.length(metric) / 1e3},
-                  attrs=_attrs("road", index, where, segment_m=segment_m, buffer_m=buffer_m))
+    return _frame(
+        ids,
+        counts,
+        per_category,
+        area_km2=shapely.area(bands) / 1e6,
+        cover=np.ones(len(metric)),
+        anchors=_unproject(
+            np.asarray(shapely.line_interpolate_point(metric, 0.5, normalized=True), dtype=object)
+        ),
+        geometry=_unproject(metric),
+        extra={
+            "name_zh": list(names),
+            "squad": list(squads),
+            "length_km": shapely.length(metric) / 1e3,
+        },
+        attrs=_attrs("road", index, where, segment_m=segment_m, buffer_m=buffer_m),
+    )
 
 
-def weekly_counts(incidents: pd.DataFrame, area: AreaLike, *, cell_m: float = 150.0,
-                  where: IncidentFilter | None = None) -> pd.DataFrame:
+def weekly_counts(
+    incidents: pd.DataFrame,
+    area: AreaLike,
+    *,
+    cell_m: float = 150.0,
+    where: IncidentFilter | None = None,
+) -> pd.DataFrame:
     """Incidents per grid cell and week, for a week-by-week animation.
 
     Weeks start on Monday 00:00 local time. Only cells with incidents in a week are listed.
@@ -442,7 +555,12 @@ def weekly_counts(incidents: pd.DataFrame, area: AreaLike, *, cell_m: float = 15
     cells = counted["cell"].to_numpy()
     anchors = _anchors(grid.boxes, grid.parts, grid.cover)
     ids = np.asarray(grid.ids(), dtype=object)
-    return pd.DataFrame({"week": counted["week"], "cell_id": ids[cells],
-                         "lon": shapely.get_x(anchors[cells]),
-                         "lat": shapely.get_y(anchors[cells]),
-                         "count": counted["count"].to_numpy(dtype=np.int64)})[columns]
+    return pd.DataFrame(
+        {
+            "week": counted["week"],
+            "cell_id": ids[cells],
+            "lon": shapely.get_x(anchors[cells]),
+            "lat": shapely.get_y(anchors[cells]),
+            "count": counted["count"].to_numpy(dtype=np.int64),
+        }
+    )[columns]

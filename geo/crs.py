@@ -64,12 +64,24 @@ def parse_crs(name: str) -> CoordSystem:
     Accepts common spellings (``WGS-84``, ``EPSG:4326``, ``GCJ-02``, ``BD09``).
     """
     key = name.strip().lower().replace("-", "").replace("_", "")
-    aliases = {"wgs84": "wgs84", "epsg:4326": "wgs84", "4326": "wgs84", "cgcs2000": "wgs84",
-               "epsg:4490": "wgs84", "gcj02": "gcj02", "gcj": "gcj02", "amap": "gcj02",
-               "bd09": "bd09", "bd09ll": "bd09", "baidu": "bd09"}
+    aliases = {
+        "wgs84": "wgs84",
+        "epsg:4326": "wgs84",
+        "4326": "wgs84",
+        "cgcs2000": "wgs84",
+        "epsg:4490": "wgs84",
+        "gcj02": "gcj02",
+        "gcj": "gcj02",
+        "amap": "gcj02",
+        "bd09": "bd09",
+        "bd09ll": "bd09",
+        "baidu": "bd09",
+    }
     if key not in aliases:
-        msg = (f"Unknown coordinate system {name!r}: declare one of {', '.join(COORD_SYSTEMS)} "
-               "(wgs84 for GPS, gcj02 for Amap/Tencent pickers, bd09 for Baidu).")
+        msg = (
+            f"Unknown coordinate system {name!r}: declare one of {', '.join(COORD_SYSTEMS)} "
+            "(wgs84 for GPS, gcj02 for Amap/Tencent pickers, bd09 for Baidu)."
+        )
         raise UnknownCRSError(msg)
     return aliases[key]  # type: ignore[return-value]
 
@@ -85,13 +97,17 @@ def check_lonlat(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray
     bad_lat = ~np.isfinite(lat_a) | (np.abs(lat_a) > 90.0)
     if bad_lon.any():
         i = int(np.flatnonzero(bad_lon.ravel())[0])
-        msg = (f"lon[{i}] = {lon_a.ravel()[i]!r} is not a longitude: give a finite number in "
-               "[-180, 180] (degrees east; check that lon and lat are not swapped).")
+        msg = (
+            f"lon[{i}] = {lon_a.ravel()[i]!r} is not a longitude: give a finite number in "
+            "[-180, 180] (degrees east; check that lon and lat are not swapped)."
+        )
         raise CoordinateError(msg)
     if bad_lat.any():
         i = int(np.flatnonzero(bad_lat.ravel())[0])
-        msg = (f"lat[{i}] = {lat_a.ravel()[i]!r} is not a latitude: give a finite number in "
-               "[-90, 90] (degrees north; check that lon and lat are not swapped).")
+        msg = (
+            f"lat[{i}] = {lat_a.ravel()[i]!r} is not a latitude: give a finite number in "
+            "[-90, 90] (degrees north; check that lon and lat are not swapped)."
+        )
         raise CoordinateError(msg)
     return lon_a, lat_a
 
@@ -106,12 +122,28 @@ def _gcj02_offset(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatAr
     y = lat - 35.0
     sqrt_abs_x = np.sqrt(np.abs(x))
     common = (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-    d_lat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sqrt_abs_x + common
-             + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-             + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0)
-    d_lon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sqrt_abs_x + common
-             + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-             + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0)
+    d_lat = (
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * sqrt_abs_x
+        + common
+        + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+        + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    )
+    d_lon = (
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * sqrt_abs_x
+        + common
+        + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+        + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    )
     rad_lat = lat / 180.0 * np.pi
     magic = 1.0 - _EE * np.sin(rad_lat) ** 2
     sqrt_magic = np.sqrt(magic)
@@ -141,8 +173,13 @@ def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArra
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
-def _invert(forward: _Transform, lon: FloatArray, lat: FloatArray, *,
-            shift: tuple[float, float] = (0.0, 0.0)) -> tuple[FloatArray, FloatArray]:
+def _invert(
+    forward: _Transform,
+    lon: FloatArray,
+    lat: FloatArray,
+    *,
+    shift: tuple[float, float] = (0.0, 0.0),
+) -> tuple[FloatArray, FloatArray]:
     """Invert a smooth, near-identity forward transform by fixed-point iteration.
 
     ``shift`` is the transform's constant offset, removed from the first guess.
@@ -153,8 +190,13 @@ def _invert(forward: _Transform, lon: FloatArray, lat: FloatArray, *,
         err_lon, err_lat = img_lon - lon, img_lat - lat
         guess_lon -= err_lon
         guess_lat -= err_lat
-        if max(float(np.max(np.abs(err_lon), initial=0.0)),
-               float(np.max(np.abs(err_lat), initial=0.0))) < _INVERSE_TOLERANCE_DEG:
+        if (
+            max(
+                float(np.max(np.abs(err_lon), initial=0.0)),
+                float(np.max(np.abs(err_lat), initial=0.0)),
+            )
+            < _INVERSE_TOLERANCE_DEG
+        ):
             break
     return guess_lon, guess_lat
 
@@ -177,8 +219,9 @@ def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArra
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
 
 
-def to_wgs84(lon: ArrayLike, lat: ArrayLike, *, source: str = "wgs84"
-             ) -> tuple[FloatArray, FloatArray]:
+def to_wgs84(
+    lon: ArrayLike, lat: ArrayLike, *, source: str = "wgs84"
+) -> tuple[FloatArray, FloatArray]:
     """Convert coordinates declared in ``source`` (wgs84, gcj02 or bd09) to WGS84."""
     system = parse_crs(source)
     if system == "gcj02":
@@ -188,8 +231,9 @@ def to_wgs84(lon: ArrayLike, lat: ArrayLike, *, source: str = "wgs84"
     return check_lonlat(lon, lat)
 
 
-def from_wgs84(lon: ArrayLike, lat: ArrayLike, *, target: str = "wgs84"
-               ) -> tuple[FloatArray, FloatArray]:
+def from_wgs84(
+    lon: ArrayLike, lat: ArrayLike, *, target: str = "wgs84"
+) -> tuple[FloatArray, FloatArray]:
     """Convert WGS84 coordinates to ``target`` (wgs84, gcj02 or bd09), e.g. to draw on Amap."""
     system = parse_crs(target)
     if system == "gcj02":
@@ -199,8 +243,9 @@ def from_wgs84(lon: ArrayLike, lat: ArrayLike, *, target: str = "wgs84"
     return check_lonlat(lon, lat)
 
 
-def degree_box(lon: float, lat: float, radius_m: float, *, margin: float = 1.05
-               ) -> tuple[float, float, float, float]:
+def degree_box(
+    lon: float, lat: float, radius_m: float, *, margin: float = 1.05
+) -> tuple[float, float, float, float]:
     """A lon/lat box holding every point within ``radius_m`` of (lon, lat), a little larger.
 
     For index pre-filters only: the exact distance is measured afterwards in :data:`METRIC_CRS`.
@@ -218,12 +263,14 @@ def _transformer(source: str, target: str) -> Transformer:
 def to_metric(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Project WGS84 lon/lat to EPSG:4547 easting/northing in metres."""
     x, y = _transformer(STORAGE_CRS, METRIC_CRS).transform(
-        np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
+        np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    )
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
 def from_metric(x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Unproject EPSG:4547 easting/northing to WGS84 lon/lat."""
     lon, lat = _transformer(METRIC_CRS, STORAGE_CRS).transform(
-        np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+        np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    )
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)

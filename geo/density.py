@@ -60,8 +60,11 @@ def bandwidth(x: ArrayLike, y: ArrayLike, *, rule: BandwidthRule = "scott") -> f
         dx, dy = xa - xa.mean(), ya - ya.mean()
         standard_distance = math.sqrt(float(np.mean(dx * dx + dy * dy)))
         median_distance = float(np.median(np.hypot(dx, dy)))
-        radius = 0.9 * min(standard_distance, math.sqrt(1.0 / math.log(2.0)) * median_distance
-                           ) * math.pow(n, -0.2)
+        radius = (
+            0.9
+            * min(standard_distance, math.sqrt(1.0 / math.log(2.0)) * median_distance)
+            * math.pow(n, -0.2)
+        )
         return radius / math.sqrt(8.0)
     msg = f"Unknown bandwidth rule {rule!r}: use 'scott' or 'silverman'."
     raise ValueError(msg)
@@ -92,10 +95,13 @@ class DensityParams:
         if not (math.isfinite(self.raster_m) and 1.0 <= self.raster_m <= 1000.0):
             msg = f"Expected raster_m in [1, 1000] metres, got {self.raster_m!r}."
             raise ValueError(msg)
-        if self.bandwidth_m is not None and not (math.isfinite(self.bandwidth_m)
-                                                 and self.bandwidth_m > 0):
-            msg = (f"Expected bandwidth_m > 0 metres or None (chosen by rule), got "
-                   f"{self.bandwidth_m!r}.")
+        if self.bandwidth_m is not None and not (
+            math.isfinite(self.bandwidth_m) and self.bandwidth_m > 0
+        ):
+            msg = (
+                f"Expected bandwidth_m > 0 metres or None (chosen by rule), got "
+                f"{self.bandwidth_m!r}."
+            )
             raise ValueError(msg)
         if self.rule not in ("scott", "silverman"):
             msg = f"Expected rule 'scott' or 'silverman', got {self.rule!r}."
@@ -159,9 +165,11 @@ class DensitySurface:
         factor = max(1, round(step_m / self.raster_m))
         rows, cols = self.values.shape
         pad = ((0, (-rows) % factor), (0, (-cols) % factor))
-        blocks = np.pad(self.values, pad).reshape(
-            (rows + pad[0][1]) // factor, factor, (cols + pad[1][1]) // factor, factor
-        ).mean(axis=(1, 3))
+        blocks = (
+            np.pad(self.values, pad)
+            .reshape((rows + pad[0][1]) // factor, factor, (cols + pad[1][1]) // factor, factor)
+            .mean(axis=(1, 3))
+        )
         keep = blocks >= min_share * max(float(blocks.max(initial=0.0)), 1e-300)
         keep &= blocks > 0
         row, col = np.nonzero(keep)
@@ -173,16 +181,25 @@ class DensitySurface:
         """Every pixel as a WGS84 square with its ``density`` (for export; large)."""
         rows, cols = np.indices(self.values.shape)
         r, c = rows.ravel(), cols.ravel()
-        boxes = shapely.box(self.x0 + c * self.raster_m, self.y0 + r * self.raster_m,
-                            self.x0 + (c + 1) * self.raster_m, self.y0 + (r + 1) * self.raster_m)
-        frame = gpd.GeoDataFrame({"density": self.values.ravel()}, geometry=boxes,
-                                 crs=geocrs.METRIC_CRS)
+        boxes = shapely.box(
+            self.x0 + c * self.raster_m,
+            self.y0 + r * self.raster_m,
+            self.x0 + (c + 1) * self.raster_m,
+            self.y0 + (r + 1) * self.raster_m,
+        )
+        frame = gpd.GeoDataFrame(
+            {"density": self.values.ravel()}, geometry=boxes, crs=geocrs.METRIC_CRS
+        )
         return frame.to_crs(geocrs.STORAGE_CRS)
 
 
-def kernel_density(incidents: pd.DataFrame, area: AreaLike, *,
-                   params: DensityParams | None = None, where: IncidentFilter | None = None
-                   ) -> DensitySurface:
+def kernel_density(
+    incidents: pd.DataFrame,
+    area: AreaLike,
+    *,
+    params: DensityParams | None = None,
+    where: IncidentFilter | None = None,
+) -> DensitySurface:
     """A kernel density surface of the incidents over the study area.
 
     Parameters
@@ -217,15 +234,25 @@ def kernel_density(incidents: pd.DataFrame, area: AreaLike, *,
     cols = math.ceil((maxx + margin - x0) / size)
     rows = math.ceil((maxy + margin - y0) / size)
     if rows * cols > _MAX_PIXELS:
-        msg = (f"The raster would have {rows * cols:,} pixels: raise raster_m (now {size:g} m) "
-               "or narrow the area.")
+        msg = (
+            f"The raster would have {rows * cols:,} pixels: raise raster_m (now {size:g} m) "
+            "or narrow the area."
+        )
         raise ValueError(msg)
     col = np.floor((x - x0) / size).astype(np.int64)
     row = np.floor((y - y0) / size).astype(np.int64)
     ok = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
     binned = np.bincount(row[ok] * cols + col[ok], minlength=rows * cols).reshape(rows, cols)
-    smoothed = ndimage.gaussian_filter(binned.astype(np.float64), sigma=h / size,
-                                       mode="constant", truncate=4.0)
+    smoothed = ndimage.gaussian_filter(
+        binned.astype(np.float64), sigma=h / size, mode="constant", truncate=4.0
+    )
     per_km2 = smoothed / (size * size / 1e6)
-    return DensitySurface(x0=x0, y0=y0, raster_m=size, values=np.maximum(per_km2, 0.0),
-                          bandwidth_m=h, rule=rule, incidents=int(ok.sum()))
+    return DensitySurface(
+        x0=x0,
+        y0=y0,
+        raster_m=size,
+        values=np.maximum(per_km2, 0.0),
+        bandwidth_m=h,
+        rule=rule,
+        incidents=int(ok.sum()),
+    )

@@ -21,8 +21,16 @@ from .roadgraph import MODES, RoadGraph, distance_matrix, travel_time_matrix
 
 __all__ = ["RecommendParams", "UnitPosition", "recommend_units"]
 
-_COLUMNS = ("unit_id", "squad", "mode", "eta_s", "distance_m", "stale", "own_squad",
-            "position_age_s")
+_COLUMNS = (
+    "unit_id",
+    "squad",
+    "mode",
+    "eta_s",
+    "distance_m",
+    "stale",
+    "own_squad",
+    "position_age_s",
+)
 
 
 @dataclass(frozen=True)
@@ -74,9 +82,17 @@ class RecommendParams:
             raise ValueError(msg)
 
 
-def recommend_units(graph: RoadGraph, units: Sequence[UnitPosition], *, lon: float, lat: float,
-                    squad: str, urgent: bool = False, shift: str | float = "early",
-                    params: RecommendParams | None = None) -> pd.DataFrame:
+def recommend_units(
+    graph: RoadGraph,
+    units: Sequence[UnitPosition],
+    *,
+    lon: float,
+    lat: float,
+    squad: str,
+    urgent: bool = False,
+    shift: str | float = "early",
+    params: RecommendParams | None = None,
+) -> pd.DataFrame:
     """Rank the available units for an incident at (lon, lat) answered by ``squad``.
 
     Returns
@@ -95,16 +111,32 @@ def recommend_units(graph: RoadGraph, units: Sequence[UnitPosition], *, lon: flo
     rows = []
     for mode in sorted({u.mode for u in candidates}):
         group = [u for u in candidates if u.mode == mode]
-        origins = graph.snap(np.asarray([u.lon for u in group]),
-                             np.asarray([u.lat for u in group]), mode=mode)
+        origins = graph.snap(
+            np.asarray([u.lon for u in group]), np.asarray([u.lat for u in group]), mode=mode
+        )
         target = graph.snap(np.asarray([lon]), np.asarray([lat]), mode=mode)
         eta = travel_time_matrix(graph, origins, target, mode=mode, shift=shift)[:, 0]
         metres = distance_matrix(graph, origins, target, mode=mode)[:, 0]
-        rows += [(u.unit_id, u.squad, u.mode, float(t), float(m), u.age_s > params.stale_after_s,
-                  u.squad == squad, float(u.age_s))
-                 for u, t, m in zip(group, eta, metres, strict=True) if math.isfinite(t)]
+        rows += [
+            (
+                u.unit_id,
+                u.squad,
+                u.mode,
+                float(t),
+                float(m),
+                u.age_s > params.stale_after_s,
+                u.squad == squad,
+                float(u.age_s),
+            )
+            for u, t, m in zip(group, eta, metres, strict=True)
+            if math.isfinite(t)
+        ]
     frame = pd.DataFrame(rows, columns=list(_COLUMNS))
-    frame = frame.sort_values(["own_squad", "eta_s", "unit_id"], ascending=[False, True, True],
-                              kind="stable") if not urgent else \
-        frame.sort_values(["eta_s", "unit_id"], kind="stable")
+    frame = (
+        frame.sort_values(
+            ["own_squad", "eta_s", "unit_id"], ascending=[False, True, True], kind="stable"
+        )
+        if not urgent
+        else frame.sort_values(["eta_s", "unit_id"], kind="stable")
+    )
     return frame.head(params.top).reset_index(drop=True)

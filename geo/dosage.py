@@ -83,8 +83,14 @@ def _stays(t: np.ndarray, inside: np.ndarray, max_gap_s: float) -> list[tuple[fl
     return stays
 
 
-def patrol_dosage(visits: Sequence[PlannedVisit], times_s: ArrayLike, lon: ArrayLike,
-                  lat: ArrayLike, *, params: DosageParams | None = None) -> pd.DataFrame:
+def patrol_dosage(
+    visits: Sequence[PlannedVisit],
+    times_s: ArrayLike,
+    lon: ArrayLike,
+    lat: ArrayLike,
+    *,
+    params: DosageParams | None = None,
+) -> pd.DataFrame:
     """Compare a unit's planned stops with its track.
 
     Parameters
@@ -107,19 +113,25 @@ def patrol_dosage(visits: Sequence[PlannedVisit], times_s: ArrayLike, lon: Array
     t = np.asarray(times_s, dtype=np.float64)
     order = np.argsort(t, kind="stable")
     t = t[order]
-    x, y = geocrs.to_metric(np.asarray(lon, dtype=np.float64)[order],
-                            np.asarray(lat, dtype=np.float64)[order])
+    x, y = geocrs.to_metric(
+        np.asarray(lon, dtype=np.float64)[order], np.asarray(lat, dtype=np.float64)[order]
+    )
     credited: list[tuple[float, float]] = []
     results: dict[int, dict[str, object]] = {}
     # Visits in planned order, so an early stop takes the early stay at a shared place.
-    order_of_visits = sorted(range(len(visits)), key=lambda k: (
-        visits[k].start_s if visits[k].start_s is not None else math.inf, k))
+    order_of_visits = sorted(
+        range(len(visits)),
+        key=lambda k: (visits[k].start_s if visits[k].start_s is not None else math.inf, k),
+    )
     for k in order_of_visits:
         visit = visits[k]
         vx, vy = geocrs.to_metric(visit.lon, visit.lat)
         distance = np.hypot(x - float(vx), y - float(vy))
-        free = [(a, b) for a, b in _stays(t, distance <= params.radius_m, params.max_gap_s)
-                if not any(a <= d and c <= b for c, d in credited)]
+        free = [
+            (a, b)
+            for a, b in _stays(t, distance <= params.radius_m, params.max_gap_s)
+            if not any(a <= d and c <= b for c, d in credited)
+        ]
         longest = max(free, key=lambda s: s[1] - s[0], default=None)
         good = [s for s in free if s[1] - s[0] >= params.min_share * visit.dwell_s]
         target = visit.start_s if visit.start_s is not None else 0.0
@@ -127,10 +139,14 @@ def patrol_dosage(visits: Sequence[PlannedVisit], times_s: ArrayLike, lon: Array
         if chosen is not None:
             credited.append(chosen)
         shown = chosen or longest
-        results[k] = {"target_id": visit.target_id, "visited": chosen is not None,
-                      "stay_s": 0.0 if shown is None else shown[1] - shown[0],
-                      "arrived_s": math.nan if shown is None else shown[0],
-                      "closest_m": float(distance.min()) if len(distance) else math.nan}
+        results[k] = {
+            "target_id": visit.target_id,
+            "visited": chosen is not None,
+            "stay_s": 0.0 if shown is None else shown[1] - shown[0],
+            "arrived_s": math.nan if shown is None else shown[0],
+            "closest_m": float(distance.min()) if len(distance) else math.nan,
+        }
     rows = [results[k] for k in range(len(visits))]
-    return pd.DataFrame(rows, columns=["target_id", "visited", "stay_s", "arrived_s",
-                                       "closest_m"]).set_index("target_id")
+    return pd.DataFrame(
+        rows, columns=["target_id", "visited", "stay_s", "arrived_s", "closest_m"]
+    ).set_index("target_id")

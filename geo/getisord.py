@@ -46,6 +46,7 @@ import shapely
 from libpysal.graph import Graph
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
+from scipy.stats import false_discovery_control
 
 from . import crs as geocrs
 
@@ -65,9 +66,13 @@ Neighbours = Literal["queen", "distance"]
 Value = Literal["density", "count"]
 
 BIN_LABELS: Final[dict[int, str]] = {
-    3: "热点 99% hot spot", 2: "热点 95% hot spot", 1: "热点 90% hot spot",
+    3: "热点 99% hot spot",
+    2: "热点 95% hot spot",
+    1: "热点 90% hot spot",
     0: "不显著 not significant",
-    -1: "冷点 90% cold spot", -2: "冷点 95% cold spot", -3: "冷点 99% cold spot",
+    -1: "冷点 90% cold spot",
+    -2: "冷点 95% cold spot",
+    -3: "冷点 99% cold spot",
 }
 # (bin, significance level) from the strictest: ArcGIS's 99 / 95 / 90 % confidence.
 _LEVELS: Final = ((3, 0.01), (2, 0.05), (1, 0.10))
@@ -117,8 +122,10 @@ class GiParams:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.permutations, int) and 99 <= self.permutations <= 99_999):
-            msg = (f"Expected permutations in [99, 99999], got {self.permutations!r}; 999 "
-                   "resolves p down to 0.002, 9999 to 0.0002.")
+            msg = (
+                f"Expected permutations in [99, 99999], got {self.permutations!r}; 999 "
+                "resolves p down to 0.002, 9999 to 0.0002."
+            )
             raise ValueError(msg)
         if self.inference not in ("total", "conditional"):
             msg = f"Expected inference 'total' or 'conditional', got {self.inference!r}."
@@ -126,8 +133,9 @@ class GiParams:
         if self.neighbours not in ("queen", "distance"):
             msg = f"Expected neighbours 'queen' or 'distance', got {self.neighbours!r}."
             raise ValueError(msg)
-        if self.distance_m is not None and not (math.isfinite(self.distance_m)
-                                                and self.distance_m > 0):
+        if self.distance_m is not None and not (
+            math.isfinite(self.distance_m) and self.distance_m > 0
+        ):
             msg = f"Expected distance_m > 0 metres or None, got {self.distance_m!r}."
             raise ValueError(msg)
         if self.value not in ("density", "count"):
@@ -142,17 +150,14 @@ def fdr_adjust(p: ArrayLike) -> NDArray[np.float64]:
     """Benjamini-Hochberg adjusted p-values (NaN stays NaN and is not counted as a test).
 
     ``q_(i) = min over j >= i of p_(j) * m / j`` for the sorted p of the ``m`` tests, capped at 1;
-    rejecting ``q <= a`` is the BH step-up procedure at false discovery rate ``a``.
+    rejecting ``q <= a`` is the BH step-up procedure at false discovery rate ``a``. Computed by
+    :func:`scipy.stats.false_discovery_control` on the non-NaN values (scipy rejects NaN).
     """
     values = np.asarray(p, dtype=np.float64)
     out = np.full(values.shape, np.nan)
-    tested = np.flatnonzero(~np.isnan(values))
-    m = len(tested)
-    if m == 0:
-        return out
-    order = tested[np.argsort(values[tested], kind="stable")]
-    scaled = values[order] * m / np.arange(1, m + 1)
-    out[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    tested = ~np.isnan(values)
+    if tested.any():
+        out[tested] = false_discovery_control(values[tested], method="bh")
     return out
 
 
@@ -166,13 +171,15 @@ def confidence_bins(z: ArrayLike, p: ArrayLike) -> NDArray[np.int8]:
     return (level * np.sign(np.nan_to_num(z_a))).astype(np.int8)
 
 
-def _neighbour_pairs(cells: gpd.GeoDataFrame, params: GiParams
-                     ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+def _neighbour_pairs(
+    cells: gpd.GeoDataFrame, params: GiParams
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     metric = np.asarray(cells.to_crs(geocrs.METRIC_CRS).geometry.values, dtype=object)
     if params.neighbours == "queen":
         # A hair of tolerance: H3 and reprojected edges agree only to float precision.
-        left, right = shapely.STRtree(metric).query(metric, predicate="dwithin",
-                                                    distance=_QUEEN_TOLERANCE_M)
+        left, right = shapely.STRtree(metric).query(
+            metric, predicate="dwithin", distance=_QUEEN_TOLERANCE_M
+        )
     else:
         xy = shapely.get_coordinates(shapely.centroid(metric))
         tree = cKDTree(xy)
@@ -186,16 +193,19 @@ def _neighbour_pairs(cells: gpd.GeoDataFrame, params: GiParams
     return left[off], right[off]
 
 
-def _tallies(sims: NDArray[np.float64], observed: NDArray[np.float64]
-             ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def _tallies(
+    sims: NDArray[np.float64], observed: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     tie = _TIE * np.abs(observed)[:, None] + 1e-300
-    return ((sims >= observed[:, None] - tie).sum(axis=1),
-            (sims <= observed[:, None] + tie).sum(axis=1))
+    return (
+        (sims >= observed[:, None] - tie).sum(axis=1),
+        (sims <= observed[:, None] + tie).sum(axis=1),
+    )
 
 
-def _total_permutations(y: NDArray[np.float64], weights: sp.csr_matrix,
-                        observed: NDArray[np.float64], params: GiParams
-                        ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _total_permutations(
+    y: NDArray[np.float64], weights: sp.csr_matrix, observed: NDArray[np.float64], params: GiParams
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Two-sided pseudo p and permutation z under total randomisation.
 
     Each permutation shuffles all values; one sparse product gives every cell's Gi* for a
@@ -223,9 +233,14 @@ def _total_permutations(y: NDArray[np.float64], weights: sp.csr_matrix,
     return _p_and_z(at_least, at_most, observed, mean, sd, done)
 
 
-def _p_and_z(at_least: NDArray[np.int64], at_most: NDArray[np.int64],
-             observed: NDArray[np.float64], mean: NDArray[np.float64], sd: NDArray[np.float64],
-             permutations: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _p_and_z(
+    at_least: NDArray[np.int64],
+    at_most: NDArray[np.int64],
+    observed: NDArray[np.float64],
+    mean: NDArray[np.float64],
+    sd: NDArray[np.float64],
+    permutations: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     p = np.minimum(1.0, 2.0 * (np.minimum(at_least, at_most) + 1) / (permutations + 1))
     spread = sd > _TIE * np.maximum(np.abs(mean), 1e-300)
     z = np.where(spread, (observed - mean) / np.where(spread, sd, 1.0), 0.0)
@@ -238,8 +253,9 @@ def _graph(weights: sp.csr_matrix) -> Any:
     return Graph.from_sparse(weights)
 
 
-def getis_ord(cells: gpd.GeoDataFrame, *, params: GiParams | None = None,
-              column: str = "count") -> gpd.GeoDataFrame:
+def getis_ord(
+    cells: gpd.GeoDataFrame, *, params: GiParams | None = None, column: str = "count"
+) -> gpd.GeoDataFrame:
     """Gi* hot and cold spots of counted cells.
 
     Parameters
@@ -261,8 +277,10 @@ def getis_ord(cells: gpd.GeoDataFrame, *, params: GiParams | None = None,
     params = params or GiParams()
     for name in (column, "area_km2", "cover"):
         if name not in cells.columns:
-            msg = (f"cells lack the {name!r} column: build them with geo.cells (grid_cells, "
-                   "h3_cells, community_cells or road_cells).")
+            msg = (
+                f"cells lack the {name!r} column: build them with geo.cells (grid_cells, "
+                "h3_cells, community_cells or road_cells)."
+            )
             raise ValueError(msg)
     counts = cells[column].to_numpy(dtype=np.float64)
     area = cells["area_km2"].to_numpy(dtype=np.float64)
@@ -272,8 +290,11 @@ def getis_ord(cells: gpd.GeoDataFrame, *, params: GiParams | None = None,
         value = counts
     candidate = (cells["cover"].to_numpy(dtype=np.float64) >= params.min_cover) & (area > 0)
     index = np.flatnonzero(candidate)
-    left, right = _neighbour_pairs(cells.iloc[index], params) if len(index) else (
-        np.empty(0, np.intp), np.empty(0, np.intp))
+    left, right = (
+        _neighbour_pairs(cells.iloc[index], params)
+        if len(index)
+        else (np.empty(0, np.intp), np.empty(0, np.intp))
+    )
     degree = np.bincount(left, minlength=len(index))
     # A cell with no neighbour is not tested: Gi* is about a neighbourhood. Neighbourhood is
     # symmetric, so every pair joins two kept cells; renumber them.
@@ -290,8 +311,9 @@ def getis_ord(cells: gpd.GeoDataFrame, *, params: GiParams | None = None,
     y = value[index]
     if n >= 2 and y.sum() > 0:
         # Binary weights with the cell itself: Gi* (star) sums the cell and its neighbours.
-        weights = sp.csr_matrix((np.ones(len(left)), (position[left], position[right])),
-                                shape=(n, n)) + sp.identity(n, format="csr")
+        weights = sp.csr_matrix(
+            (np.ones(len(left)), (position[left], position[right])), shape=(n, n)
+        ) + sp.identity(n, format="csr")
         p, z = _test(y, weights, params)
         p_all[index] = p
         z_all[index] = z
@@ -310,31 +332,45 @@ def getis_ord(cells: gpd.GeoDataFrame, *, params: GiParams | None = None,
     out["gi_neighbours"] = degree_all
     out.attrs.update(cells.attrs)
     out.attrs["gi_params"] = {
-        "permutations": params.permutations, "seed": params.seed,
-        "inference": params.inference, "fdr": params.fdr, "neighbours": params.neighbours,
-        "value": params.value, "min_cover": params.min_cover, "column": column}
+        "permutations": params.permutations,
+        "seed": params.seed,
+        "inference": params.inference,
+        "fdr": params.fdr,
+        "neighbours": params.neighbours,
+        "value": params.value,
+        "min_cover": params.min_cover,
+        "column": column,
+    }
     out.attrs["gi_tested"] = int(tested.sum())
     return out
 
 
-def _test(y: NDArray[np.float64], weights: sp.csr_matrix, params: GiParams
-          ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _test(
+    y: NDArray[np.float64], weights: sp.csr_matrix, params: GiParams
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     conditional = params.inference == "conditional"
     with warnings.catch_warnings():
         # esda warns that its default alternative will change; we compute p from the
         # simulations ourselves (two-sided, ties against), so the default is never used.
-        warnings.filterwarnings("ignore", message="The alternative hypothesis",
-                                category=DeprecationWarning)
-        statistic = esda.G_Local(y, _graph(weights), transform="B", star=True,
-                                 permutations=params.permutations if conditional else 0,
-                                 keep_simulations=conditional, n_jobs=1, seed=params.seed)
+        warnings.filterwarnings(
+            "ignore", message="The alternative hypothesis", category=DeprecationWarning
+        )
+        statistic = esda.G_Local(
+            y,
+            _graph(weights),
+            transform="B",
+            star=True,
+            permutations=params.permutations if conditional else 0,
+            keep_simulations=conditional,
+            n_jobs=1,
+            seed=params.seed,
+        )
     observed = np.asarray(statistic.Gs, dtype=np.float64)
     if not conditional:
         return _total_permutations(y, weights, observed, params)
     sims = np.asarray(statistic.rGs, dtype=np.float64).reshape(len(y), -1)
     at_least, at_most = _tallies(sims, observed)
-    return _p_and_z(at_least, at_most, observed, sims.mean(axis=1), sims.std(axis=1),
-                    sims.shape[1])
+    return _p_and_z(at_least, at_most, observed, sims.mean(axis=1), sims.std(axis=1), sims.shape[1])
 
 
 TRENDS: Final[dict[str, str]] = {
@@ -376,8 +412,9 @@ def _aligned(frame: pd.DataFrame, ids: pd.Index, column: str, fill: float) -> ND
     return series.reindex(ids).fillna(fill).to_numpy(dtype=np.float64)
 
 
-def compare_periods(current: gpd.GeoDataFrame, *previous: gpd.GeoDataFrame,
-                    params: CompareParams | None = None) -> gpd.GeoDataFrame:
+def compare_periods(
+    current: gpd.GeoDataFrame, *previous: gpd.GeoDataFrame, params: CompareParams | None = None
+) -> gpd.GeoDataFrame:
     """Label this period's hot spots against the previous period(s).
 
     A cell is *hot* in a period when its ``gi_bin`` > 0 (any confidence). With ``current`` and
@@ -417,10 +454,8 @@ def compare_periods(current: gpd.GeoDataFrame, *previous: gpd.GeoDataFrame,
     before_count = np.stack([_aligned(f, ids, "count", 0) for f in previous]).mean(axis=0)
     hot_before = before_hot.sum(axis=0)
     change = count - before_count
-    rose = (count >= before_count * (1 + params.min_change)) & (
-        change >= params.min_count_change)
-    fell = (count <= before_count * (1 - params.min_change)) & (
-        -change >= params.min_count_change)
+    rose = (count >= before_count * (1 + params.min_change)) & (change >= params.min_count_change)
+    fell = (count <= before_count * (1 - params.min_change)) & (-change >= params.min_count_change)
     always = hot_before == len(previous)
     trend = np.full(len(ids), "", dtype=object)
     trend[now_hot & always] = "persistent"
@@ -441,6 +476,8 @@ def compare_periods(current: gpd.GeoDataFrame, *previous: gpd.GeoDataFrame,
 def _check_same_cells(a: pd.DataFrame, b: pd.DataFrame) -> None:
     for key in ("cell_kind", "cell_m", "resolution", "segment_m"):
         if key in a.attrs and key in b.attrs and a.attrs[key] != b.attrs[key]:
-            msg = (f"The periods use different cells ({key} {a.attrs[key]!r} vs "
-                   f"{b.attrs[key]!r}): count every period on the same cells.")
+            msg = (
+                f"The periods use different cells ({key} {a.attrs[key]!r} vs "
+                f"{b.attrs[key]!r}): count every period on the same cells."
+            )
             raise ValueError(msg)

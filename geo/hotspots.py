@@ -65,10 +65,16 @@ class RankParams:
             raise ValueError(msg)
 
 
-def rank_hotspots(lon: ArrayLike, lat: ArrayLike, seconds_of_day: ArrayLike, *,
-                  shift: tuple[float, float], weights: ArrayLike | None = None,
-                  labels: ArrayLike | None = None, params: RankParams | None = None
-                  ) -> list[HotSpot]:
+def rank_hotspots(
+    lon: ArrayLike,
+    lat: ArrayLike,
+    seconds_of_day: ArrayLike,
+    *,
+    shift: tuple[float, float],
+    weights: ArrayLike | None = None,
+    labels: ArrayLike | None = None,
+    params: RankParams | None = None,
+) -> list[HotSpot]:
     """The busiest grid cells of the incidents that happen within ``shift``.
 
     Parameters
@@ -92,23 +98,37 @@ def rank_hotspots(lon: ArrayLike, lat: ArrayLike, seconds_of_day: ArrayLike, *,
         Highest priority first; priority is the weighted count, ids are ``cell-<col>-<row>``.
     """
     params = params or RankParams()
-    frame = _cell_frame(lon, lat, seconds_of_day, shift=shift, weights=weights, labels=labels,
-                        cell_m=params.cell_m)
+    frame = _cell_frame(
+        lon, lat, seconds_of_day, shift=shift, weights=weights, labels=labels, cell_m=params.cell_m
+    )
     if frame.empty:
         return []
     totals = frame.groupby(["col", "row"])["weight"].sum()
     busiest = totals[totals >= params.min_count].sort_values(ascending=False, kind="stable")
     chosen = busiest.head(params.top)
-    return [_spot(frame, col, row, float(score), f"cell-{col}-{row}", shift, params)
-            for col, row, score in zip(chosen.index.get_level_values("col"),
-                                       chosen.index.get_level_values("row"), chosen.to_numpy(),
-                                       strict=True)]
+    return [
+        _spot(frame, col, row, float(score), f"cell-{col}-{row}", shift, params)
+        for col, row, score in zip(
+            chosen.index.get_level_values("col"),
+            chosen.index.get_level_values("row"),
+            chosen.to_numpy(),
+            strict=True,
+        )
+    ]
 
 
-def gi_hotspots(lon: ArrayLike, lat: ArrayLike, seconds_of_day: ArrayLike,
-                cells: pd.DataFrame, *, shift: tuple[float, float],
-                weights: ArrayLike | None = None, labels: ArrayLike | None = None,
-                min_bin: int = 1, params: RankParams | None = None) -> list[HotSpot]:
+def gi_hotspots(
+    lon: ArrayLike,
+    lat: ArrayLike,
+    seconds_of_day: ArrayLike,
+    cells: pd.DataFrame,
+    *,
+    shift: tuple[float, float],
+    weights: ArrayLike | None = None,
+    labels: ArrayLike | None = None,
+    min_bin: int = 1,
+    params: RankParams | None = None,
+) -> list[HotSpot]:
     """The cells Gi* calls hot, as patrol targets for one shift.
 
     Parameters
@@ -135,60 +155,99 @@ def gi_hotspots(lon: ArrayLike, lat: ArrayLike, seconds_of_day: ArrayLike,
         raise ValueError(msg)
     missing = {"cell_id", "gi_bin", "gi_z"} - set(cells.columns)
     if missing:
-        msg = (f"cells lack {', '.join(sorted(missing))}: pass the result of "
-               "geo.getisord.getis_ord on geo.cells.grid_cells.")
+        msg = (
+            f"cells lack {', '.join(sorted(missing))}: pass the result of "
+            "geo.getisord.getis_ord on geo.cells.grid_cells."
+        )
         raise ValueError(msg)
     hot = cells[cells["gi_bin"].to_numpy() >= min_bin]
     z_of = dict(zip(hot["cell_id"].astype(str), hot["gi_z"].astype(float), strict=True))
-    frame = _cell_frame(lon, lat, seconds_of_day, shift=shift, weights=weights, labels=labels,
-                        cell_m=params.cell_m)
+    frame = _cell_frame(
+        lon, lat, seconds_of_day, shift=shift, weights=weights, labels=labels, cell_m=params.cell_m
+    )
     if frame.empty or not z_of:
         return []
     totals = frame.groupby(["col", "row"])["weight"].sum()
     scored = []
-    for col, row, count in zip(totals.index.get_level_values("col"),
-                               totals.index.get_level_values("row"), totals.to_numpy(),
-                               strict=True):
+    for col, row, count in zip(
+        totals.index.get_level_values("col"),
+        totals.index.get_level_values("row"),
+        totals.to_numpy(),
+        strict=True,
+    ):
         cell_id = grid_cell_id(int(col), int(row), params.cell_m)
         if cell_id in z_of and count >= params.min_count:
             scored.append((float(count) * z_of[cell_id] / GI_Z_AT_90, int(col), int(row), cell_id))
     scored.sort(key=lambda item: (-item[0], item[3]))
-    return [_spot(frame, col, row, score, cell_id, shift, params)
-            for score, col, row, cell_id in scored[: params.top]]
+    return [
+        _spot(frame, col, row, score, cell_id, shift, params)
+        for score, col, row, cell_id in scored[: params.top]
+    ]
 
 
-def _cell_frame(lon: ArrayLike, lat: ArrayLike, seconds_of_day: ArrayLike, *,
-                shift: tuple[float, float], weights: ArrayLike | None,
-                labels: ArrayLike | None, cell_m: float) -> pd.DataFrame:
+def _cell_frame(
+    lon: ArrayLike,
+    lat: ArrayLike,
+    seconds_of_day: ArrayLike,
+    *,
+    shift: tuple[float, float],
+    weights: ArrayLike | None,
+    labels: ArrayLike | None,
+    cell_m: float,
+) -> pd.DataFrame:
     """The incidents inside ``shift`` with their grid column and row and metric position."""
     lon_a, lat_a = geocrs.check_lonlat(lon, lat)
     when = np.asarray(seconds_of_day, dtype=np.float64)
     weight = np.ones_like(lon_a) if weights is None else np.asarray(weights, dtype=np.float64)
-    label = (np.full(len(lon_a), "", dtype=object) if labels is None
-             else np.asarray(labels, dtype=object))
+    label = (
+        np.full(len(lon_a), "", dtype=object)
+        if labels is None
+        else np.asarray(labels, dtype=object)
+    )
     keep = (when >= shift[0]) & (when < shift[1])
     x, y = geocrs.to_metric(lon_a[keep], lat_a[keep])
-    return pd.DataFrame({
-        "col": np.floor(x / cell_m).astype(np.int64),
-        "row": np.floor(y / cell_m).astype(np.int64),
-        "x": x, "y": y, "lon": lon_a[keep], "lat": lat_a[keep], "when": when[keep],
-        "weight": weight[keep], "label": label[keep]})
+    return pd.DataFrame(
+        {
+            "col": np.floor(x / cell_m).astype(np.int64),
+            "row": np.floor(y / cell_m).astype(np.int64),
+            "x": x,
+            "y": y,
+            "lon": lon_a[keep],
+            "lat": lat_a[keep],
+            "when": when[keep],
+            "weight": weight[keep],
+            "label": label[keep],
+        }
+    )
 
 
-def _spot(frame: pd.DataFrame, col: int, row: int, priority: float, spot_id: str,
-          shift: tuple[float, float], params: RankParams) -> HotSpot:
+def _spot(
+    frame: pd.DataFrame,
+    col: int,
+    row: int,
+    priority: float,
+    spot_id: str,
+    shift: tuple[float, float],
+    params: RankParams,
+) -> HotSpot:
     cell = frame[(frame["col"] == col) & (frame["row"] == row)]
     # The incident closest to the cell's weighted centre: a place where things happen.
     cx = np.average(cell["x"], weights=cell["weight"])
     cy = np.average(cell["y"], weights=cell["weight"])
     centre = cell.iloc[int(np.argmin(np.hypot(cell["x"] - cx, cell["y"] - cy)))]
-    return HotSpot(spot_id=spot_id, lon=float(centre["lon"]), lat=float(centre["lat"]),
-                   priority=priority, windows=(_window(cell["when"].to_numpy(), shift, params),),
-                   label=str(cell["label"].mode().iloc[0]))
+    return HotSpot(
+        spot_id=spot_id,
+        lon=float(centre["lon"]),
+        lat=float(centre["lat"]),
+        priority=priority,
+        windows=(_window(cell["when"].to_numpy(), shift, params),),
+        label=str(cell["label"].mode().iloc[0]),
+    )
 
 
-def _window(when: np.ndarray, shift: tuple[float, float], params: RankParams
-            ) -> tuple[float, float]:
+def _window(
+    when: np.ndarray, shift: tuple[float, float], params: RankParams
+) -> tuple[float, float]:
     lo, hi = (float(q) for q in np.quantile(when, params.window_quantiles))
     if hi - lo < params.min_window_s:
         middle = (lo + hi) / 2.0

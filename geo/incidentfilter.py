@@ -86,8 +86,10 @@ class IncidentFilter:
                 try:
                     set_(self, name, _local(value))
                 except (ValueError, TypeError) as error:
-                    msg = (f"IncidentFilter.{name} = {value!r} is not a time: give an ISO date "
-                           "or datetime such as '2026-11-01' or '2026-11-01T07:00+08:00'.")
+                    msg = (
+                        f"IncidentFilter.{name} = {value!r} is not a time: give an ISO date "
+                        "or datetime such as '2026-11-01' or '2026-11-01T07:00+08:00'."
+                    )
                     raise ValueError(msg) from error
         if self.start is not None and self.end is not None and self.end <= self.start:  # type: ignore[operator]
             msg = f"IncidentFilter.end ({self.end}) must be after start ({self.start})."
@@ -99,8 +101,10 @@ class IncidentFilter:
                 msg = f"IncidentFilter.shift must be (start_h, end_h), got {self.shift!r}."
                 raise ValueError(msg) from error
             if not (0.0 <= lo <= 24.0 and 0.0 <= hi <= 24.0) or lo == hi:
-                msg = (f"IncidentFilter.shift = {self.shift!r}: give two different hours in "
-                       "[0, 24], e.g. (7, 15); (22, 6) wraps midnight.")
+                msg = (
+                    f"IncidentFilter.shift = {self.shift!r}: give two different hours in "
+                    "[0, 24], e.g. (7, 15); (22, 6) wraps midnight."
+                )
                 raise ValueError(msg)
             set_(self, "shift", (lo, hi))
 
@@ -113,11 +117,14 @@ class IncidentFilter:
         """A boolean per incident row: whether it passes."""
         keep = np.ones(len(incidents), dtype=bool)
         if self.categories is not None:
-            keep &= column(incidents, "category", "categories").astype(str).isin(
-                self.categories).to_numpy()
+            keep &= (
+                column(incidents, "category", "categories")
+                .astype(str)
+                .isin(self.categories)
+                .to_numpy()
+            )
         if self.sources is not None:
-            keep &= column(incidents, "source", "sources").astype(str).isin(
-                self.sources).to_numpy()
+            keep &= column(incidents, "source", "sources").astype(str).isin(self.sources).to_numpy()
         if all(v is None for v in (self.start, self.end, self.shift, self.weekdays)):
             return keep
         when = local_times(column(incidents, "occurred_at", "times"))

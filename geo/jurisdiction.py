@@ -76,8 +76,10 @@ class ResolveParams:
                 msg = f"Expected {name} to be a finite distance >= 0 metres, got {value!r}."
                 raise ValueError(msg)
         if self.boundary_search_m < self.near_boundary_m:
-            msg = (f"Expected boundary_search_m ({self.boundary_search_m}) >= near_boundary_m "
-                   f"({self.near_boundary_m}): the flag needs the distance.")
+            msg = (
+                f"Expected boundary_search_m ({self.boundary_search_m}) >= near_boundary_m "
+                f"({self.near_boundary_m}): the flag needs the distance."
+            )
             raise ValueError(msg)
         if self.cell_m is not None and not (1.0 <= self.cell_m <= 1000.0):
             msg = f"Expected cell_m in [1, 1000] metres or None, got {self.cell_m!r}."
@@ -97,8 +99,9 @@ class _Grid:
     nearest: NDArray[np.int32]  # nearest community of an outside cell (grid estimate)
     nearest_m: NDArray[np.float32]  # its distance from the cell centre (grid estimate)
 
-    def locate(self, lon: NDArray[np.float64], lat: NDArray[np.float64]
-               ) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    def locate(
+        self, lon: NDArray[np.float64], lat: NDArray[np.float64]
+    ) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
         col = np.floor((lon - self.lon0) / self.dlon)
         row = np.floor((lat - self.lat0) / self.dlat)
         rows, cols = self.shape
@@ -113,8 +116,11 @@ class _Grid:
 
 @dataclass(frozen=True, slots=True)
 class _SegmentIndex:
-    """Segments (metric) listed per grid cell: every segment that may lie within ``radius`` of
-    some point of the cell. A query is then pure numpy: gather, measure, take the minimum."""
+    """Segments (metric) listed per grid cell.
+
+    A cell lists every segment that may lie within ``radius`` of some point of the cell. A query
+    is then pure numpy: gather, measure, take the minimum.
+    """
 
     radius: float
     x0: NDArray[np.float64]
@@ -127,9 +133,16 @@ class _SegmentIndex:
     segment_ids: NDArray[np.int32]
 
     @classmethod
-    def build(cls, segments: NDArray[np.object_], owner: NDArray[np.intp], grid: _Grid,
-              cells: NDArray[np.intp], radius: float, cell_w_m: float, cell_h_m: float
-              ) -> _SegmentIndex:
+    def build(
+        cls,
+        segments: NDArray[np.object_],
+        owner: NDArray[np.intp],
+        grid: _Grid,
+        cells: NDArray[np.intp],
+        radius: float,
+        cell_w_m: float,
+        cell_h_m: float,
+    ) -> _SegmentIndex:
         coords = shapely.get_coordinates(segments).reshape(-1, 2, 2)
         cell_row = np.full(grid.shape[0] * grid.shape[1], -1, dtype=np.int32)
         offsets = np.zeros(len(cells) + 1, dtype=np.int64)
@@ -147,13 +160,21 @@ class _SegmentIndex:
             offsets[1:] = np.cumsum(counts)
             segment_ids = pairs[1][order].astype(np.int32)
             cell_row[cells] = np.arange(len(cells), dtype=np.int32)
-        return cls(radius=radius, x0=coords[:, 0, 0], y0=coords[:, 0, 1],
-                   dx=coords[:, 1, 0] - coords[:, 0, 0], dy=coords[:, 1, 1] - coords[:, 0, 1],
-                   owner=owner.astype(np.int32), cell_row=cell_row, offsets=offsets,
-                   segment_ids=segment_ids)
+        return cls(
+            radius=radius,
+            x0=coords[:, 0, 0],
+            y0=coords[:, 0, 1],
+            dx=coords[:, 1, 0] - coords[:, 0, 0],
+            dy=coords[:, 1, 1] - coords[:, 0, 1],
+            owner=owner.astype(np.int32),
+            cell_row=cell_row,
+            offsets=offsets,
+            segment_ids=segment_ids,
+        )
 
-    def nearest(self, flat: NDArray[np.intp], x: NDArray[np.float64], y: NDArray[np.float64]
-                ) -> tuple[NDArray[np.float64], NDArray[np.int32]]:
+    def nearest(
+        self, flat: NDArray[np.intp], x: NDArray[np.float64], y: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.int32]]:
         """Distance to and owner of the nearest segment within the radius (NaN, -1 if none).
 
         Equidistant segments resolve to the lowest owner, so ties never depend on order.
@@ -175,16 +196,20 @@ class _SegmentIndex:
         py = y[point] - self.y0[seg]
         dx, dy = self.dx[seg], self.dy[seg]
         length2 = dx * dx + dy * dy
-        t = np.clip(np.divide(px * dx + py * dy, length2, out=np.zeros_like(px),
-                              where=length2 > 0), 0.0, 1.0)
+        t = np.clip(
+            np.divide(px * dx + py * dy, length2, out=np.zeros_like(px), where=length2 > 0),
+            0.0,
+            1.0,
+        )
         d = np.hypot(px - t * dx, py - t * dy)
         # Pairs come grouped by point, so per-point minima are segment reductions, no sort.
         points_with = np.flatnonzero(counts)
         starts = group_start[points_with]
         best = np.minimum.reduceat(d, starts)
         # Equidistant segments: the lowest owner wins, so ties never depend on input order.
-        tied_owner = np.where(d <= np.repeat(best, counts[points_with]), self.owner[seg],
-                              np.iinfo(np.int32).max)
+        tied_owner = np.where(
+            d <= np.repeat(best, counts[points_with]), self.owner[seg], np.iinfo(np.int32).max
+        )
         best_owner = np.minimum.reduceat(tied_owner, starts)
         ok = best <= self.radius
         dist[points_with[ok]] = best[ok]
@@ -192,8 +217,9 @@ class _SegmentIndex:
         return dist, owner
 
 
-def _segments(lines: NDArray[np.object_], owners: NDArray[np.intp]
-              ) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
+def _segments(
+    lines: NDArray[np.object_], owners: NDArray[np.intp]
+) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
     """Split (multi)lines into two-point segments, remembering which feature each came from."""
     lines = shapely.segmentize(lines, _SEGMENT_MAX_M)
     parts, part_idx = shapely.get_parts(lines, return_index=True)
@@ -205,8 +231,14 @@ def _segments(lines: NDArray[np.object_], owners: NDArray[np.intp]
     return segs, np.asarray(owners[part_idx[coord_idx[:-1][same_part]]], dtype=np.intp)
 
 
-def _rasterize(lines: NDArray[np.object_], lon0: float, lat0: float, dlon: float, dlat: float,
-               shape: tuple[int, int]) -> NDArray[np.bool_]:
+def _rasterize(
+    lines: NDArray[np.object_],
+    lon0: float,
+    lat0: float,
+    dlon: float,
+    dlat: float,
+    shape: tuple[int, int],
+) -> NDArray[np.bool_]:
     """Mark every cell a line passes through (sampled at a quarter cell, then grown by one)."""
     marked = np.zeros(shape, dtype=bool)
     if len(lines) == 0:
@@ -218,17 +250,20 @@ def _rasterize(lines: NDArray[np.object_], lon0: float, lat0: float, dlon: float
     ok = (col >= 0) & (col < shape[1]) & (row >= 0) & (row < shape[0])
     marked[row[ok], col[ok]] = True
     # A line grazing a cell corner between two samples can touch a cell no sample fell in.
-    grown: NDArray[np.bool_] = ndimage.binary_dilation(marked,
-                                                       structure=np.ones((3, 3), dtype=bool))
+    grown: NDArray[np.bool_] = ndimage.binary_dilation(
+        marked, structure=np.ones((3, 3), dtype=bool)
+    )
     return grown
 
 
-def _distance_lower_bound(marked: NDArray[np.bool_], cell_w_m: float, cell_h_m: float
-                          ) -> NDArray[np.float32]:
+def _distance_lower_bound(
+    marked: NDArray[np.bool_], cell_w_m: float, cell_h_m: float
+) -> NDArray[np.float32]:
     if not marked.any():
         return np.full(marked.shape, np.inf, dtype=np.float32)
-    dist: NDArray[np.float64] = ndimage.distance_transform_edt(~marked,
-                                                              sampling=(cell_h_m, cell_w_m))
+    dist: NDArray[np.float64] = ndimage.distance_transform_edt(
+        ~marked, sampling=(cell_h_m, cell_w_m)
+    )
     diagonal = math.hypot(cell_w_m, cell_h_m)
     return np.maximum(dist * _BOUND_SLACK - diagonal, 0.0).astype(np.float32)
 
@@ -236,8 +271,10 @@ def _distance_lower_bound(marked: NDArray[np.bool_], cell_w_m: float, cell_h_m: 
 def _check_columns(frame: gpd.GeoDataFrame, columns: tuple[str, ...], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        msg = (f"{what} lacks column(s) {', '.join(missing)}; read it with layers.read_pack or "
-               "add them.")
+        msg = (
+            f"{what} lacks column(s) {', '.join(missing)}; read it with layers.read_pack or "
+            "add them."
+        )
         raise ValueError(msg)
 
 
@@ -260,10 +297,18 @@ class Jurisdiction:
     _roads: _SegmentIndex = field(repr=False)
 
     @classmethod
-    def build(cls, communities: gpd.GeoDataFrame, key_roads: gpd.GeoDataFrame | None = None,
-              *, params: ResolveParams | None = None) -> Jurisdiction:
-        """Index communities (``code``, ``name_zh``, ``squad``) and key roads (``road_id``,
-        ``name_zh``, ``squad``), both in any CRS (EPSG:4326 expected)."""
+    def build(
+        cls,
+        communities: gpd.GeoDataFrame,
+        key_roads: gpd.GeoDataFrame | None = None,
+        *,
+        params: ResolveParams | None = None,
+    ) -> Jurisdiction:
+        """Index communities and key roads.
+
+        Communities need ``code``, ``name_zh`` and ``squad``, key roads ``road_id``, ``name_zh``
+        and ``squad``; both in any CRS (EPSG:4326 expected).
+        """
         params = params or ResolveParams()
         _check_columns(communities, ("code", "name_zh", "squad"), "communities")
         if len(communities) == 0:
@@ -271,8 +316,10 @@ class Jurisdiction:
             raise ValueError(msg)
         communities = communities.to_crs(geocrs.STORAGE_CRS).sort_values("code", kind="stable")
         if key_roads is None or len(key_roads) == 0:
-            key_roads = gpd.GeoDataFrame({"road_id": [], "name_zh": [], "squad": []},
-                                         geometry=gpd.GeoSeries([], crs=geocrs.STORAGE_CRS))
+            key_roads = gpd.GeoDataFrame(
+                {"road_id": [], "name_zh": [], "squad": []},
+                geometry=gpd.GeoSeries([], crs=geocrs.STORAGE_CRS),
+            )
         _check_columns(key_roads, ("road_id", "name_zh", "squad"), "key_roads")
         # Sorted so that ties between equidistant roads never depend on file order.
         key_roads = key_roads.to_crs(geocrs.STORAGE_CRS).sort_values("road_id", kind="stable")
@@ -285,29 +332,47 @@ class Jurisdiction:
         squads = np.asarray(sorted(set(community_squads) | set(road_squads)), dtype=object)
 
         grid, cell_w_m, cell_h_m = _build_grid(
-            polygons, np.asarray(key_roads.geometry.values, dtype=object), params)
+            polygons, np.asarray(key_roads.geometry.values, dtype=object), params
+        )
         metric_polys = np.asarray(communities.to_crs(geocrs.METRIC_CRS).geometry.values)
-        boundary_segs, boundary_owner = _segments(shapely.boundary(metric_polys),
-                                                  np.arange(len(metric_polys), dtype=np.intp))
+        boundary_segs, boundary_owner = _segments(
+            shapely.boundary(metric_polys), np.arange(len(metric_polys), dtype=np.intp)
+        )
         metric_roads = np.asarray(key_roads.to_crs(geocrs.METRIC_CRS).geometry.values)
-        road_segs, road_owner = _segments(metric_roads,
-                                          np.arange(len(metric_roads), dtype=np.intp))
+        road_segs, road_owner = _segments(metric_roads, np.arange(len(metric_roads), dtype=np.intp))
         boundaries = _SegmentIndex.build(
-            boundary_segs, boundary_owner, grid,
+            boundary_segs,
+            boundary_owner,
+            grid,
             np.flatnonzero(grid.boundary_lb <= params.boundary_search_m),
-            params.boundary_search_m, cell_w_m, cell_h_m)
+            params.boundary_search_m,
+            cell_w_m,
+            cell_h_m,
+        )
         roads = _SegmentIndex.build(
-            road_segs, road_owner, grid, np.flatnonzero(grid.road_lb <= params.key_road_m),
-            params.key_road_m, cell_w_m, cell_h_m)
-        return cls(codes=codes,
-                   names=communities["name_zh"].astype(str).to_numpy(dtype=object),
-                   community_squads=community_squads,
-                   road_ids=key_roads["road_id"].astype(str).to_numpy(dtype=object),
-                   road_names=key_roads["name_zh"].astype(str).to_numpy(dtype=object),
-                   road_squads=road_squads, squads=squads, params=params,
-                   _tree=shapely.STRtree(polygons),
-                   _metric_polygons=shapely.STRtree(metric_polys), _grid=grid,
-                   _boundaries=boundaries, _roads=roads)
+            road_segs,
+            road_owner,
+            grid,
+            np.flatnonzero(grid.road_lb <= params.key_road_m),
+            params.key_road_m,
+            cell_w_m,
+            cell_h_m,
+        )
+        return cls(
+            codes=codes,
+            names=communities["name_zh"].astype(str).to_numpy(dtype=object),
+            community_squads=community_squads,
+            road_ids=key_roads["road_id"].astype(str).to_numpy(dtype=object),
+            road_names=key_roads["name_zh"].astype(str).to_numpy(dtype=object),
+            road_squads=road_squads,
+            squads=squads,
+            params=params,
+            _tree=shapely.STRtree(polygons),
+            _metric_polygons=shapely.STRtree(metric_polys),
+            _grid=grid,
+            _boundaries=boundaries,
+            _roads=roads,
+        )
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -324,8 +389,9 @@ class Jurisdiction:
         squad = _category_codes(self.community_squads, self.squads)
         return np.where(community >= 0, squad[np.maximum(community, 0)], -1).astype(np.int32)
 
-    def _assign(self, lon: NDArray[np.float64], lat: NDArray[np.float64]
-                ) -> tuple[NDArray[np.int32], NDArray[np.intp], NDArray[np.bool_]]:
+    def _assign(
+        self, lon: NDArray[np.float64], lat: NDArray[np.float64]
+    ) -> tuple[NDArray[np.int32], NDArray[np.intp], NDArray[np.bool_]]:
         flat, in_grid = self._grid.locate(lon, lat)
         result = np.where(in_grid, self._grid.cell_class[flat], _OUTSIDE).astype(np.int32)
         mixed = np.flatnonzero(result == _MIXED)
@@ -333,8 +399,9 @@ class Jurisdiction:
             result[mixed] = _covering_community(self._tree, lon[mixed], lat[mixed])
         return result, flat, in_grid
 
-    def resolve(self, lon: ArrayLike, lat: ArrayLike, *, index: pd.Index | None = None
-                ) -> pd.DataFrame:
+    def resolve(
+        self, lon: ArrayLike, lat: ArrayLike, *, index: pd.Index | None = None
+    ) -> pd.DataFrame:
         """Resolve WGS84 points; returns one row per point, indexed like the input.
 
         Columns: ``community_code``, ``community_name``, ``community_squad``, ``squad``,
@@ -352,8 +419,13 @@ class Jurisdiction:
         outside = community < 0
 
         # Only points whose cell may lie near a boundary or key road need metric coordinates.
-        near = np.flatnonzero(in_grid & ((grid.boundary_lb[flat] <= self.params.boundary_search_m)
-                                         | (grid.road_lb[flat] <= self.params.key_road_m)))
+        near = np.flatnonzero(
+            in_grid
+            & (
+                (grid.boundary_lb[flat] <= self.params.boundary_search_m)
+                | (grid.road_lb[flat] <= self.params.key_road_m)
+            )
+        )
         x, y = geocrs.to_metric(lon_a[near], lat_a[near])
         boundary_m = np.full(n, np.nan)
         boundary_owner = np.full(n, -1, dtype=np.int32)
@@ -373,8 +445,9 @@ class Jurisdiction:
         off_grid = np.flatnonzero(~in_grid)
         if len(off_grid):
             ox, oy = geocrs.to_metric(lon_a[off_grid], lat_a[off_grid])
-            hits, dist = self._metric_polygons.query_nearest(shapely.points(ox, oy),
-                                                             return_distance=True)
+            hits, dist = self._metric_polygons.query_nearest(
+                shapely.points(ox, oy), return_distance=True
+            )
             order = np.lexsort((hits[1], hits[0]))
             first = order[np.unique(hits[0][order], return_index=True)[1]]
             nearest[off_grid[hits[0][first]]] = hits[1][first]
@@ -387,20 +460,22 @@ class Jurisdiction:
         if len(squad_of_road):
             squad = np.where(road >= 0, squad_of_road[np.maximum(road, 0)], community_squad)
 
-        frame = pd.DataFrame({
-            "community_code": _categorical(community, self.codes),
-            "community_name": _categorical(community, self.names),
-            "community_squad": _categorical(community_squad, self.squads),
-            "squad": _categorical(squad, self.squads),
-            "key_road_id": _categorical(road, self.road_ids),
-            "key_road_name": _categorical(road, self.road_names),
-            "key_road_m": road_m,
-            "boundary_m": np.where(outside, np.nan, boundary_m),
-            "near_boundary": ~outside & (boundary_m < self.params.near_boundary_m),
-            "outside": outside,
-            "nearest_community_code": _categorical(nearest, self.codes),
-            "outside_m": outside_m,
-        })
+        frame = pd.DataFrame(
+            {
+                "community_code": _categorical(community, self.codes),
+                "community_name": _categorical(community, self.names),
+                "community_squad": _categorical(community_squad, self.squads),
+                "squad": _categorical(squad, self.squads),
+                "key_road_id": _categorical(road, self.road_ids),
+                "key_road_name": _categorical(road, self.road_names),
+                "key_road_m": road_m,
+                "boundary_m": np.where(outside, np.nan, boundary_m),
+                "near_boundary": ~outside & (boundary_m < self.params.near_boundary_m),
+                "outside": outside,
+                "nearest_community_code": _categorical(nearest, self.codes),
+                "outside_m": outside_m,
+            }
+        )
         if index is not None:
             frame.index = index
         return frame
@@ -420,8 +495,9 @@ class Jurisdiction:
         return out
 
 
-def _build_grid(polygons: NDArray[np.object_], roads: NDArray[np.object_],
-                params: ResolveParams) -> tuple[_Grid, float, float]:
+def _build_grid(
+    polygons: NDArray[np.object_], roads: NDArray[np.object_], params: ResolveParams
+) -> tuple[_Grid, float, float]:
     minx, miny, maxx, maxy = shapely.total_bounds(polygons)
     mid_lat = (miny + maxy) / 2.0
     m_per_lon = geocrs.M_PER_DEG * math.cos(math.radians(mid_lat))
@@ -441,28 +517,38 @@ def _build_grid(polygons: NDArray[np.object_], roads: NDArray[np.object_],
     shape = (rows, cols)
     cell_w_m, cell_h_m = dlon * m_per_lon, dlat * geocrs.M_PER_DEG
 
-    lon_grid, lat_grid = np.meshgrid(minx + (np.arange(cols) + 0.5) * dlon,
-                                     miny + (np.arange(rows) + 0.5) * dlat)
-    centre_class = _covering_community(shapely.STRtree(polygons), lon_grid.ravel(),
-                                       lat_grid.ravel()).reshape(shape)
+    lon_grid, lat_grid = np.meshgrid(
+        minx + (np.arange(cols) + 0.5) * dlon, miny + (np.arange(rows) + 0.5) * dlat
+    )
+    centre_class = _covering_community(
+        shapely.STRtree(polygons), lon_grid.ravel(), lat_grid.ravel()
+    ).reshape(shape)
     boundary_marked = _rasterize(shapely.boundary(polygons), minx, miny, dlon, dlat, shape)
     road_marked = _rasterize(roads, minx, miny, dlon, dlat, shape)
     cell_class = np.where(boundary_marked, _MIXED, centre_class).astype(np.int32)
     # For outside cells: the nearest cell whose centre is inside, and how far it is.
     inside = centre_class >= 0
     dist, (near_row, near_col) = ndimage.distance_transform_edt(
-        ~inside, sampling=(cell_h_m, cell_w_m), return_indices=True)
-    grid = _Grid(lon0=minx, lat0=miny, dlon=dlon, dlat=dlat, shape=shape,
-                 cell_class=cell_class.ravel(),
-                 boundary_lb=_distance_lower_bound(boundary_marked, cell_w_m, cell_h_m).ravel(),
-                 road_lb=_distance_lower_bound(road_marked, cell_w_m, cell_h_m).ravel(),
-                 nearest=centre_class[near_row, near_col].astype(np.int32).ravel(),
-                 nearest_m=dist.astype(np.float32).ravel())
+        ~inside, sampling=(cell_h_m, cell_w_m), return_indices=True
+    )
+    grid = _Grid(
+        lon0=minx,
+        lat0=miny,
+        dlon=dlon,
+        dlat=dlat,
+        shape=shape,
+        cell_class=cell_class.ravel(),
+        boundary_lb=_distance_lower_bound(boundary_marked, cell_w_m, cell_h_m).ravel(),
+        road_lb=_distance_lower_bound(road_marked, cell_w_m, cell_h_m).ravel(),
+        nearest=centre_class[near_row, near_col].astype(np.int32).ravel(),
+        nearest_m=dist.astype(np.float32).ravel(),
+    )
     return grid, cell_w_m, cell_h_m
 
 
-def _covering_community(tree: shapely.STRtree, lon: NDArray[np.float64],
-                        lat: NDArray[np.float64]) -> NDArray[np.int32]:
+def _covering_community(
+    tree: shapely.STRtree, lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> NDArray[np.int32]:
     """The lowest-index polygon covering each point (codes are sorted, so the lowest code)."""
     result = np.full(len(lon), _OUTSIDE, dtype=np.int32)
     hits = tree.query(shapely.points(lon, lat), predicate="intersects")
@@ -475,8 +561,9 @@ def _covering_community(tree: shapely.STRtree, lon: NDArray[np.float64],
     return result
 
 
-def _category_codes(values: NDArray[np.object_], categories: NDArray[np.object_]
-                    ) -> NDArray[np.int32]:
+def _category_codes(
+    values: NDArray[np.object_], categories: NDArray[np.object_]
+) -> NDArray[np.int32]:
     position = {value: i for i, value in enumerate(categories)}
     return np.asarray([position[v] for v in values], dtype=np.int32)
 

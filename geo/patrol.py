@@ -17,8 +17,10 @@ Time and numbers
 Determinism
     OR-Tools stops on wall time, so two runs with the same seed can differ when the time limit
     is what stops the search. With ``PlanParams(solution_limit=...)`` the search stops after a
-    fixed number of accepted solutions and the plan is identical for the same seed and input
-    (the time limit then only guards against runaway runs). Tests rely on this.
+    fixed number of iterations (accepted solutions for the OR-Tools metaheuristics) and the
+    plan is identical for the same seed and input, however loaded the machine (the time limit
+    then only guards against runaway runs; a run it cuts short is not reproducible). Tests
+    rely on this.
 """
 
 from __future__ import annotations
@@ -74,8 +76,10 @@ class Unit:
             msg = f"Unit {self.unit_id!r}: start/end must be location indices >= 0."
             raise ValueError(msg)
         if not self.shift_end_s > self.shift_start_s:
-            msg = (f"Unit {self.unit_id!r}: shift_end_s ({self.shift_end_s}) must be after "
-                   f"shift_start_s ({self.shift_start_s}).")
+            msg = (
+                f"Unit {self.unit_id!r}: shift_end_s ({self.shift_end_s}) must be after "
+                f"shift_start_s ({self.shift_start_s})."
+            )
             raise ValueError(msg)
         if self.break_window is not None:
             lo, hi = self.break_window
@@ -83,8 +87,10 @@ class Unit:
                 msg = f"Unit {self.unit_id!r}: break_window given, so set break_s > 0."
                 raise ValueError(msg)
             if hi - lo < self.break_s:
-                msg = (f"Unit {self.unit_id!r}: break_window {self.break_window} is shorter "
-                       f"than break_s={self.break_s}; widen it.")
+                msg = (
+                    f"Unit {self.unit_id!r}: break_window {self.break_window} is shorter "
+                    f"than break_s={self.break_s}; widen it."
+                )
                 raise ValueError(msg)
         elif self.break_s:
             msg = f"Unit {self.unit_id!r}: break_s given without break_window; give both."
@@ -121,8 +127,10 @@ class Target:
             raise ValueError(msg)
         for lo, hi in self.windows:
             if not lo <= hi:
-                msg = (f"Target {self.target_id!r}: window ({lo}, {hi}) opens after it "
-                       f"closes; give (open_s, close_s).")
+                msg = (
+                    f"Target {self.target_id!r}: window ({lo}, {hi}) opens after it "
+                    f"closes; give (open_s, close_s)."
+                )
                 raise ValueError(msg)
 
     @property
@@ -163,8 +171,10 @@ class PatrolProblem:
             raise ValueError(msg)
         for u in self.units:
             if u.matrix_key not in self.travel:
-                msg = (f"Unit {u.unit_id!r}: no travel matrix for mode {u.matrix_key!r}; "
-                       f"add travel[{u.matrix_key!r}].")
+                msg = (
+                    f"Unit {u.unit_id!r}: no travel matrix for mode {u.matrix_key!r}; "
+                    f"add travel[{u.matrix_key!r}]."
+                )
                 raise ValueError(msg)
             if max(u.start, u.end) >= size:
                 msg = f"Unit {u.unit_id!r}: start/end outside the {size} matrix locations."
@@ -292,22 +302,27 @@ def _check_feasible(problem: PatrolProblem) -> None:
         leg = float(problem.travel[u.matrix_key][u.start, u.end])
         need = leg + u.break_s
         if not math.isfinite(leg) or u.shift_start_s + need > u.shift_end_s + _EPS:
-            msg = (f"Unit {u.unit_id!r} cannot even go from its start {u.start} to its end "
-                   f"{u.end} within its shift ({need:.0f} s needed, "
-                   f"{u.shift_end_s - u.shift_start_s:.0f} s available); extend the shift "
-                   f"or change the stations.")
+            msg = (
+                f"Unit {u.unit_id!r} cannot even go from its start {u.start} to its end "
+                f"{u.end} within its shift ({need:.0f} s needed, "
+                f"{u.shift_end_s - u.shift_start_s:.0f} s available); extend the shift "
+                f"or change the stations."
+            )
             raise InfeasiblePlanError(msg)
-        if u.break_window is not None and (u.break_window[0] + u.break_s > u.shift_end_s
-                                           or u.break_window[1] < u.shift_start_s):
+        if u.break_window is not None and (
+            u.break_window[0] + u.break_s > u.shift_end_s or u.break_window[1] < u.shift_start_s
+        ):
             msg = f"Unit {u.unit_id!r}: break_window {u.break_window} lies outside the shift."
             raise InfeasiblePlanError(msg)
     for t in problem.targets:
         if t.mandatory:
             ok, reason = _alone(problem, t)
             if not ok:
-                msg = (f"Mandatory target {t.target_id!r} cannot be served by any unit "
-                       f"({reason}): widen its windows {list(t.windows)}, extend a shift or "
-                       f"make it optional.")
+                msg = (
+                    f"Mandatory target {t.target_id!r} cannot be served by any unit "
+                    f"({reason}): widen its windows {list(t.windows)}, extend a shift or "
+                    f"make it optional."
+                )
                 raise InfeasiblePlanError(msg)
 
 
@@ -350,8 +365,10 @@ def _engine_input(problem: PatrolProblem, scale: float) -> tuple[EngineInput, _N
             continue
         t = problem.targets[ti]
         dwell[node] = int(_ticks(t.dwell_s, scale, up=True))
-        windows[node] = [(int(_ticks(lo, scale, up=True)), int(_ticks(hi, scale, up=False)))
-                         for lo, hi in t.windows]
+        windows[node] = [
+            (int(_ticks(lo, scale, up=True)), int(_ticks(hi, scale, up=False)))
+            for lo, hi in t.windows
+        ]
         # A window that closes on the tick grid before it opens cannot be used; the engine
         # never performs a node whose windows are all unusable.
         windows[node] = [w for w in windows[node] if w[0] <= w[1]] or [(1, 0)] * bool(t.windows)
@@ -365,19 +382,32 @@ def _engine_input(problem: PatrolProblem, scale: float) -> tuple[EngineInput, _N
         hi = int(_ticks(u.break_window[1], scale, up=False)) - dur
         breaks.append((lo, max(lo, hi), dur))
     data = EngineInput(
-        transit=transit, dwell=dwell, windows=windows,
+        transit=transit,
+        dwell=dwell,
+        windows=windows,
         unit_mode=[keys.index(u.matrix_key) for u in units],
         unit_start=[int(_ticks(u.shift_start_s, scale, up=True)) for u in units],
         unit_end=[int(_ticks(u.shift_end_s, scale, up=False)) for u in units],
-        breaks=breaks, groups=groups)
+        breaks=breaks,
+        groups=groups,
+    )
     return data, _Nodes(target_of, loc)
 
 
 def _run(data: EngineInput, params: PlanParams, seed: int) -> EngineResult:
-    knobs = replace(params.knobs, first_solution=params.first_solution,
-                    metaheuristic=params.local_search, restarts=params.restarts)
-    return solve_engine(data, knobs=knobs, time_limit_s=params.time_limit_s,
-                        solution_limit=params.solution_limit, seed=seed)
+    knobs = replace(
+        params.knobs,
+        first_solution=params.first_solution,
+        metaheuristic=params.local_search,
+        restarts=params.restarts,
+    )
+    return solve_engine(
+        data,
+        knobs=knobs,
+        time_limit_s=params.time_limit_s,
+        solution_limit=params.solution_limit,
+        seed=seed,
+    )
 
 
 def _solve(data: EngineInput, params: PlanParams) -> EngineResult:
@@ -395,8 +425,14 @@ def _solve(data: EngineInput, params: PlanParams) -> EngineResult:
 # ----------------------------------------------------------------------------- extraction
 
 
-def _time_route(problem: PatrolProblem, unit: Unit, targets: list[int], locs: list[int],
-                break_after: int | None, start_s: float) -> UnitRoute:
+def _time_route(
+    problem: PatrolProblem,
+    unit: Unit,
+    targets: list[int],
+    locs: list[int],
+    break_after: int | None,
+    start_s: float,
+) -> UnitRoute:
     """Earliest-start schedule in float seconds for a fixed order of visits.
 
     ``break_after`` = number of visits done before the break (``None``: no break). Times are
@@ -412,8 +448,9 @@ def _time_route(problem: PatrolProblem, unit: Unit, targets: list[int], locs: li
         nonlocal t, dwell
         assert unit.break_window is not None
         begin = max(t, unit.break_window[0])
-        visits.append(Visit(f"break:{unit.unit_id}", here, "break", t, begin,
-                            begin + unit.break_s, 0.0))
+        visits.append(
+            Visit(f"break:{unit.unit_id}", here, "break", t, begin, begin + unit.break_s, 0.0)
+        )
         dwell += unit.break_s
         t = begin + unit.break_s
 
@@ -427,8 +464,17 @@ def _time_route(problem: PatrolProblem, unit: Unit, targets: list[int], locs: li
         if target.windows:
             opens = [lo for lo, hi in target.windows if arrive <= hi + _EPS]
             begin = max(arrive, min(opens)) if opens else arrive
-        visits.append(Visit(target.target_id, loc, target.kind, arrive, begin,
-                            begin + target.dwell_s, target.priority))
+        visits.append(
+            Visit(
+                target.target_id,
+                loc,
+                target.kind,
+                arrive,
+                begin,
+                begin + target.dwell_s,
+                target.priority,
+            )
+        )
         travel += leg
         dwell += target.dwell_s
         wait += begin - arrive
@@ -447,8 +493,9 @@ def _drop_reason(problem: PatrolProblem, target: Target) -> str:
     return "no time" if ok else reason
 
 
-def _extract(problem: PatrolProblem, nodes: _Nodes, result: EngineResult, scale: float,
-             started: float) -> PatrolPlan:
+def _extract(
+    problem: PatrolProblem, nodes: _Nodes, result: EngineResult, scale: float, started: float
+) -> PatrolPlan:
     routes = []
     served: set[int] = set()
     for u, unit in enumerate(problem.units):
@@ -459,21 +506,32 @@ def _extract(problem: PatrolProblem, nodes: _Nodes, result: EngineResult, scale:
         tick = result.breaks[u]
         if unit.break_window is not None and tick is not None:
             # Place the break where the solver put it: after the last visit that began before.
-            route = _time_route(problem, unit, targets, [nodes.loc[n] for n in seq], None,
-                                unit.shift_start_s)
+            route = _time_route(
+                problem, unit, targets, [nodes.loc[n] for n in seq], None, unit.shift_start_s
+            )
             begins = [v.start_s for v in route.visits]
             break_after = sum(1 for b in begins if b * scale < tick)
-        routes.append(_time_route(problem, unit, targets, [nodes.loc[n] for n in seq],
-                                  break_after, unit.shift_start_s))
+        routes.append(
+            _time_route(
+                problem, unit, targets, [nodes.loc[n] for n in seq], break_after, unit.shift_start_s
+            )
+        )
     missing = [t for i, t in enumerate(problem.targets) if i not in served]
     lost = [t.target_id for t in missing if t.mandatory]
     if lost:
-        msg = (f"Mandatory targets {lost} could not all be scheduled together (each fits alone); "
-               f"add a unit, widen their windows or make some optional.")
+        msg = (
+            f"Mandatory targets {lost} could not all be scheduled together (each fits alone); "
+            f"add a unit, widen their windows or make some optional."
+        )
         raise InfeasiblePlanError(msg)
     dropped = tuple(Dropped(t.target_id, _drop_reason(problem, t)) for t in missing)
-    return PatrolPlan(tuple(routes), dropped, sum(r.prize for r in routes), result.status,
-                      time.perf_counter() - started)
+    return PatrolPlan(
+        tuple(routes),
+        dropped,
+        sum(r.prize for r in routes),
+        result.status,
+        time.perf_counter() - started,
+    )
 
 
 # ----------------------------------------------------------------------------- public
@@ -512,9 +570,16 @@ def plan_patrols(problem: PatrolProblem, *, params: PlanParams | None = None) ->
     return _extract(problem, nodes, result, scale, started)
 
 
-def replan(problem: PatrolProblem, plan: PatrolPlan, *, now_s: float,
-           positions: Mapping[str, int], done: Set[str], removed_units: Set[str] = frozenset(),
-           params: PlanParams | None = None) -> PatrolPlan:
+def replan(
+    problem: PatrolProblem,
+    plan: PatrolPlan,
+    *,
+    now_s: float,
+    positions: Mapping[str, int],
+    done: Set[str],
+    removed_units: Set[str] = frozenset(),
+    params: PlanParams | None = None,
+) -> PatrolPlan:
     """Re-plan the rest of a shift from ``now_s``, keeping what is done.
 
     Each remaining unit starts at ``now_s`` from ``positions[unit_id]`` (a location index; by
@@ -525,9 +590,11 @@ def replan(problem: PatrolProblem, plan: PatrolPlan, *, now_s: float,
     """
     kept: dict[str, list[Visit]] = {}
     for route in plan.routes:
-        kept[route.unit_id] = [replace(v, done=True) for v in route.visits
-                               if v.target_id in done
-                               or (v.kind == "break" and v.start_s < now_s)]
+        kept[route.unit_id] = [
+            replace(v, done=True)
+            for v in route.visits
+            if v.target_id in done or (v.kind == "break" and v.start_s < now_s)
+        ]
     units = []
     for u in problem.units:
         if u.unit_id in removed_units:
@@ -543,20 +610,30 @@ def replan(problem: PatrolProblem, plan: PatrolPlan, *, now_s: float,
             window, brk = None, 0.0
         elif window is not None:
             window = (max(window[0], now_s), window[1])
-        units.append(replace(u, start=here, shift_start_s=max(now_s, u.shift_start_s),
-                             break_window=window, break_s=brk))
-    rest = PatrolProblem(tuple(units), tuple(t for t in problem.targets
-                                             if t.target_id not in done), problem.travel)
+        units.append(
+            replace(
+                u,
+                start=here,
+                shift_start_s=max(now_s, u.shift_start_s),
+                break_window=window,
+                break_s=brk,
+            )
+        )
+    rest = PatrolProblem(
+        tuple(units), tuple(t for t in problem.targets if t.target_id not in done), problem.travel
+    )
     fresh = plan_patrols(rest, params=params)
     routes = []
     for u in problem.units:
         old = tuple(kept.get(u.unit_id, []))
         prize_done = sum(v.prize for v in old)
         if u.unit_id in removed_units:
-            routes.append(UnitRoute(u.unit_id, old, u.shift_start_s, now_s, 0.0, 0.0, 0.0,
-                                    prize_done))
+            routes.append(
+                UnitRoute(u.unit_id, old, u.shift_start_s, now_s, 0.0, 0.0, 0.0, prize_done)
+            )
             continue
         new = fresh.route(u.unit_id)
         routes.append(replace(new, visits=old + new.visits, prize=new.prize + prize_done))
-    return PatrolPlan(tuple(routes), fresh.dropped, sum(r.prize for r in routes), fresh.status,
-                      fresh.wall_time_s)
+    return PatrolPlan(
+        tuple(routes), fresh.dropped, sum(r.prize for r in routes), fresh.status, fresh.wall_time_s
+    )

@@ -58,6 +58,7 @@ Weight = Literal["time", "length"]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
+
 @dataclass(frozen=True)
 class Snapped:
     """Points placed on a graph: on an edge (``edge >= 0``) or at a node (``node >= 0``).
@@ -142,14 +143,27 @@ class RoadGraph:
         coords[lasts] = np.column_stack([lon[v], lat[v]])
         geometry = np.asarray(shapely.linestrings(coords, indices=which), dtype=object)
         mx, my = geocrs.to_metric(coords[:, 0], coords[:, 1])
-        metric = np.asarray(shapely.linestrings(np.column_stack([mx, my]), indices=which),
-                            dtype=object)
+        metric = np.asarray(
+            shapely.linestrings(np.column_stack([mx, my]), indices=which), dtype=object
+        )
         x, y = geocrs.to_metric(lon, lat)
-        return cls(node_ids=ids, lon=lon, lat=lat, x=x, y=y, u=u, v=v,
-                   length_m=np.asarray(shapely.length(metric), dtype=np.float64),
-                   road_class=table.road_class, oneway=table.oneway, name=table.name,
-                   maxspeed_kmh=table.maxspeed_kmh, geometry=geometry, metric_geometry=metric,
-                   speeds=speeds or SpeedParams())
+        return cls(
+            node_ids=ids,
+            lon=lon,
+            lat=lat,
+            x=x,
+            y=y,
+            u=u,
+            v=v,
+            length_m=np.asarray(shapely.length(metric), dtype=np.float64),
+            road_class=table.road_class,
+            oneway=table.oneway,
+            name=table.name,
+            maxspeed_kmh=table.maxspeed_kmh,
+            geometry=geometry,
+            metric_geometry=metric,
+            speeds=speeds or SpeedParams(),
+        )
 
     @property
     def n_nodes(self) -> int:
@@ -175,8 +189,9 @@ class RoadGraph:
             raise RoadGraphError(msg)
         return pos.astype(np.intp)
 
-    def edge_cost(self, *, mode: str, weight: Weight = "time", shift: Shift = "early"
-                  ) -> FloatArray:
+    def edge_cost(
+        self, *, mode: str, weight: Weight = "time", shift: Shift = "early"
+    ) -> FloatArray:
         """Cost of running each whole edge (seconds or metres), ``inf`` where closed."""
         key = ("cost", mode, weight, self.speeds.factor(mode, shift))
         if key not in self._cache:
@@ -198,10 +213,14 @@ class RoadGraph:
             return ~self.oneway
         return np.ones(self.n_edges, dtype=bool)
 
-    def adjacency(self, *, mode: str, weight: Weight = "time", shift: Shift = "early"
-                  ) -> tuple[csr_matrix, IntArray, NDArray[np.bool_]]:
-        """CSR adjacency (cheapest of parallel edges, no self-loops), with the edge and its
-        direction behind each stored entry, cached per (mode, weight, shift factor)."""
+    def adjacency(
+        self, *, mode: str, weight: Weight = "time", shift: Shift = "early"
+    ) -> tuple[csr_matrix, IntArray, NDArray[np.bool_]]:
+        """CSR adjacency (cheapest of parallel edges, no self-loops).
+
+        With the edge and its direction behind each stored entry; cached per (mode, weight,
+        shift factor).
+        """
         key = ("csr", mode, weight, self.speeds.factor(mode, shift))
         if key not in self._cache:
             cost = self.edge_cost(mode=mode, weight=weight, shift=shift)
@@ -215,20 +234,24 @@ class RoadGraph:
             forward = np.r_[np.ones(fwd.sum(), bool), np.zeros(bwd.sum(), bool)]
             # Keep the cheapest of parallel entries: scipy would sum duplicates otherwise.
             order = np.lexsort((data, cols, rows))
-            rows, cols, data, edge, forward = (a[order] for a in (rows, cols, data, edge,
-                                                                  forward))
+            rows, cols, data, edge, forward = (a[order] for a in (rows, cols, data, edge, forward))
             first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
-            rows, cols, data, edge, forward = (a[first] for a in (rows, cols, data, edge,
-                                                                  forward))
+            rows, cols, data, edge, forward = (a[first] for a in (rows, cols, data, edge, forward))
             indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=self.n_nodes))]
             matrix = csr_matrix((data, cols, indptr), shape=(self.n_nodes, self.n_nodes))
             self._cache[key] = (matrix, edge, forward)
         result: tuple[csr_matrix, IntArray, NDArray[np.bool_]] = self._cache[key]
         return result
 
-    def snap(self, lon: ArrayLike, lat: ArrayLike, *, mode: str | None = None,
-             max_snap_m: float | None = None, on_far: Literal["raise", "flag"] = "raise"
-             ) -> Snapped:
+    def snap(
+        self,
+        lon: ArrayLike,
+        lat: ArrayLike,
+        *,
+        mode: str | None = None,
+        max_snap_m: float | None = None,
+        on_far: Literal["raise", "flag"] = "raise",
+    ) -> Snapped:
         """Place WGS84 points on their nearest edge (open to ``mode`` when given).
 
         Points farther than ``max_snap_m`` raise :class:`RoadGraphError`, or with
@@ -248,9 +271,11 @@ class RoadGraph:
         ok = edge != np.iinfo(np.intp).max
         if not ok.all() and on_far == "raise":
             i = int(np.flatnonzero(~ok)[0])
-            msg = (f"Point {i} ({lon_a[i]:.6f}, {lat_a[i]:.6f}) is more than {max_snap_m} m "
-                   f"from any road open to {mode or 'any mode'}: check its coordinates, raise "
-                   "max_snap_m, or pass on_far='flag'.")
+            msg = (
+                f"Point {i} ({lon_a[i]:.6f}, {lat_a[i]:.6f}) is more than {max_snap_m} m "
+                f"from any road open to {mode or 'any mode'}: check its coordinates, raise "
+                "max_snap_m, or pass on_far='flag'."
+            )
             raise RoadGraphError(msg)
         edge = np.where(ok, edge, -1)
         geoms = self.metric_geometry[np.maximum(edge, 0)]
@@ -260,22 +285,37 @@ class RoadGraph:
         slon, slat = geocrs.from_metric(sx, sy)
         length = self.length_m[np.maximum(edge, 0)]
         fraction = np.divide(offset, length, out=np.zeros(n), where=length > 0)
-        return Snapped(edge=edge, node=np.full(n, -1, dtype=np.intp), offset_m=offset,
-                       fraction=np.clip(fraction, 0.0, 1.0),
-                       lon=np.where(ok, slon, lon_a), lat=np.where(ok, slat, lat_a),
-                       query_lon=lon_a, query_lat=lat_a,
-                       access_m=np.where(ok, np.hypot(sx - px, sy - py), np.inf), ok=ok,
-                       mode=mode)
+        return Snapped(
+            edge=edge,
+            node=np.full(n, -1, dtype=np.intp),
+            offset_m=offset,
+            fraction=np.clip(fraction, 0.0, 1.0),
+            lon=np.where(ok, slon, lon_a),
+            lat=np.where(ok, slat, lat_a),
+            query_lon=lon_a,
+            query_lat=lat_a,
+            access_m=np.where(ok, np.hypot(sx - px, sy - py), np.inf),
+            ok=ok,
+            mode=mode,
+        )
 
     def snap_nodes(self, ids: ArrayLike) -> Snapped:
         """Node ids as endpoints for matrices and routes (no access leg)."""
         pos = self.node_index(ids)
         n = len(pos)
         zeros = np.zeros(n)
-        return Snapped(edge=np.full(n, -1, dtype=np.intp), node=pos, offset_m=zeros,
-                       fraction=zeros, lon=self.lon[pos], lat=self.lat[pos],
-                       query_lon=self.lon[pos], query_lat=self.lat[pos], access_m=zeros,
-                       ok=np.ones(n, dtype=bool))
+        return Snapped(
+            edge=np.full(n, -1, dtype=np.intp),
+            node=pos,
+            offset_m=zeros,
+            fraction=zeros,
+            lon=self.lon[pos],
+            lat=self.lat[pos],
+            query_lon=self.lon[pos],
+            query_lat=self.lat[pos],
+            access_m=zeros,
+            ok=np.ones(n, dtype=bool),
+        )
 
     def _snap_tree(self, mode: str | None) -> tuple[IntArray, shapely.STRtree]:
         key = ("tree", mode)
@@ -299,23 +339,41 @@ class RoadGraph:
         keep = nodes[self.u] & nodes[self.v]
         new_pos = np.cumsum(nodes) - 1
         return RoadGraph(
-            node_ids=self.node_ids[nodes], lon=self.lon[nodes], lat=self.lat[nodes],
-            x=self.x[nodes], y=self.y[nodes], u=new_pos[self.u[keep]].astype(np.intp),
-            v=new_pos[self.v[keep]].astype(np.intp), length_m=self.length_m[keep],
-            road_class=self.road_class[keep], oneway=self.oneway[keep], name=self.name[keep],
-            maxspeed_kmh=self.maxspeed_kmh[keep], geometry=self.geometry[keep],
-            metric_geometry=self.metric_geometry[keep], speeds=self.speeds)
+            node_ids=self.node_ids[nodes],
+            lon=self.lon[nodes],
+            lat=self.lat[nodes],
+            x=self.x[nodes],
+            y=self.y[nodes],
+            u=new_pos[self.u[keep]].astype(np.intp),
+            v=new_pos[self.v[keep]].astype(np.intp),
+            length_m=self.length_m[keep],
+            road_class=self.road_class[keep],
+            oneway=self.oneway[keep],
+            name=self.name[keep],
+            maxspeed_kmh=self.maxspeed_kmh[keep],
+            geometry=self.geometry[keep],
+            metric_geometry=self.metric_geometry[keep],
+            speeds=self.speeds,
+        )
 
     def edges_frame(self) -> gpd.GeoDataFrame:
         """Edges as a WGS84 GeoDataFrame (``u``/``v`` node ids, class, one-way, name, length)."""
         return gpd.GeoDataFrame(
-            {"u": self.node_ids[self.u], "v": self.node_ids[self.v],
-             "road_class": self.road_class, "oneway": self.oneway, "name": self.name,
-             "length_m": self.length_m, "maxspeed_kmh": self.maxspeed_kmh},
-            geometry=gpd.GeoSeries(self.geometry, crs=geocrs.STORAGE_CRS))
+            {
+                "u": self.node_ids[self.u],
+                "v": self.node_ids[self.v],
+                "road_class": self.road_class,
+                "oneway": self.oneway,
+                "name": self.name,
+                "length_m": self.length_m,
+                "maxspeed_kmh": self.maxspeed_kmh,
+            },
+            geometry=gpd.GeoSeries(self.geometry, crs=geocrs.STORAGE_CRS),
+        )
 
 
 # -- loaders ---------------------------------------------------------------------------------
+
 
 def read_graphml(path: str | Path, *, speeds: SpeedParams | None = None) -> RoadGraph:
     """Read an OSMnx GraphML file; lengths are re-measured in EPSG:4547 from the geometry."""
@@ -327,9 +385,15 @@ def read_osm(path: str | Path, *, speeds: SpeedParams | None = None) -> RoadGrap
     return RoadGraph.from_table(osm_table(path), speeds=speeds)
 
 
-def from_lines(frame: gpd.GeoDataFrame, *, class_column: str | None = "road_class",
-               oneway_column: str | None = "oneway", name_column: str | None = "name_zh",
-               snap_m: float = 1.0, speeds: SpeedParams | None = None) -> RoadGraph:
+def from_lines(
+    frame: gpd.GeoDataFrame,
+    *,
+    class_column: str | None = "road_class",
+    oneway_column: str | None = "oneway",
+    name_column: str | None = "name_zh",
+    snap_m: float = 1.0,
+    speeds: SpeedParams | None = None,
+) -> RoadGraph:
     """Build a graph from a line layer, noded where lines cross or touch.
 
     Ends within ``snap_m`` metres of another end or line are welded to it first, so streets
@@ -339,33 +403,53 @@ def from_lines(frame: gpd.GeoDataFrame, *, class_column: str | None = "road_clas
     if not (math.isfinite(snap_m) and 0 <= snap_m <= 10):
         msg = f"Expected snap_m in [0, 10] metres, got {snap_m!r}."
         raise ValueError(msg)
-    table = lines_table(frame, class_column=class_column, oneway_column=oneway_column,
-                        name_column=name_column, snap_m=snap_m)
+    table = lines_table(
+        frame,
+        class_column=class_column,
+        oneway_column=oneway_column,
+        name_column=name_column,
+        snap_m=snap_m,
+    )
     return RoadGraph.from_table(table, speeds=speeds)
 
 
-def read_lines(path: str | Path, *, layer: str | None = None, class_column: str | None =
-               "road_class", oneway_column: str | None = "oneway",
-               name_column: str | None = "name_zh", snap_m: float = 1.0,
-               speeds: SpeedParams | None = None) -> RoadGraph:
+def read_lines(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    class_column: str | None = "road_class",
+    oneway_column: str | None = "oneway",
+    name_column: str | None = "name_zh",
+    snap_m: float = 1.0,
+    speeds: SpeedParams | None = None,
+) -> RoadGraph:
     """Read a line layer (GeoJSON, GeoPackage) and build it with :func:`from_lines`."""
     frame = gpd.read_file(path, layer=layer)
-    return from_lines(frame, class_column=class_column, oneway_column=oneway_column,
-                      name_column=name_column, snap_m=snap_m, speeds=speeds)
+    return from_lines(
+        frame,
+        class_column=class_column,
+        oneway_column=oneway_column,
+        name_column=name_column,
+        snap_m=snap_m,
+        speeds=speeds,
+    )
 
 
 # -- components ------------------------------------------------------------------------------
 
-def component_labels(graph: RoadGraph, *, mode: str = "car",
-                     connection: Literal["strong", "weak"] = "strong") -> IntArray:
+
+def component_labels(
+    graph: RoadGraph, *, mode: str = "car", connection: Literal["strong", "weak"] = "strong"
+) -> IntArray:
     """Component label per node over the edges open to ``mode``."""
     matrix = graph.adjacency(mode=mode, weight="length")[0]
     labels: IntArray = connected_components(matrix, directed=True, connection=connection)[1]
     return labels
 
 
-def largest_component(graph: RoadGraph, *, mode: str = "car",
-                      connection: Literal["strong", "weak"] = "strong") -> RoadGraph:
+def largest_component(
+    graph: RoadGraph, *, mode: str = "car", connection: Literal["strong", "weak"] = "strong"
+) -> RoadGraph:
     """The largest (strongly, by default) connected part of the graph for ``mode``."""
     if graph.n_nodes == 0:
         msg = "The road graph is empty: it has no component."
@@ -376,18 +460,22 @@ def largest_component(graph: RoadGraph, *, mode: str = "car",
 
 # -- matrices and routes ---------------------------------------------------------------------
 
+
 def _endpoints(graph: RoadGraph, points: Snapped | ArrayLike, mode: str) -> Snapped:
     if not isinstance(points, Snapped):
         return graph.snap_nodes(points)
     if points.mode is not None and points.mode != mode:
-        msg = (f"Points were snapped for {points.mode} but the query is for {mode}: snap them "
-               f"with mode={mode!r} (edges closed to {mode} cannot be left).")
+        msg = (
+            f"Points were snapped for {points.mode} but the query is for {mode}: snap them "
+            f"with mode={mode!r} (edges closed to {mode} cannot be left)."
+        )
         raise RoadGraphError(msg)
     return points
 
 
-def _options(graph: RoadGraph, pts: Snapped, cost: FloatArray, mode: str, *, leaving: bool
-             ) -> tuple[IntArray, FloatArray]:
+def _options(
+    graph: RoadGraph, pts: Snapped, cost: FloatArray, mode: str, *, leaving: bool
+) -> tuple[IntArray, FloatArray]:
     """Two (node, cost) ways to leave (or reach) each point: through either end of its edge."""
     n = len(pts)
     nodes = np.zeros((n, 2), dtype=np.intp)
@@ -411,8 +499,9 @@ def _options(graph: RoadGraph, pts: Snapped, cost: FloatArray, mode: str, *, lea
     return nodes, costs
 
 
-def _same_edge(graph: RoadGraph, o: Snapped, d: Snapped, cost: FloatArray, mode: str
-               ) -> tuple[IntArray, IntArray, FloatArray]:
+def _same_edge(
+    graph: RoadGraph, o: Snapped, d: Snapped, cost: FloatArray, mode: str
+) -> tuple[IntArray, IntArray, FloatArray]:
     """Direct trips between points on the same edge, without touching a node."""
     i, j = np.nonzero((o.edge[:, None] == d.edge[None, :]) & (o.edge[:, None] >= 0))
     e = o.edge[i]
@@ -428,9 +517,15 @@ def _access_cost(graph: RoadGraph, pts: Snapped, mode: str, weight: Weight) -> F
     return pts.access_m / (graph.speeds.access_kmh[mode] / 3.6)
 
 
-def _matrix(graph: RoadGraph, origins: Snapped | ArrayLike,
-            destinations: Snapped | ArrayLike | None, mode: str, weight: Weight, shift: Shift,
-            limit: float | None) -> FloatArray:
+def _matrix(
+    graph: RoadGraph,
+    origins: Snapped | ArrayLike,
+    destinations: Snapped | ArrayLike | None,
+    mode: str,
+    weight: Weight,
+    shift: Shift,
+    limit: float | None,
+) -> FloatArray:
     check_mode(mode)
     o = _endpoints(graph, origins, mode)
     d = o if destinations is None else _endpoints(graph, destinations, mode)
@@ -452,8 +547,11 @@ def _matrix(graph: RoadGraph, origins: Snapped | ArrayLike,
         for q in range(2):
             block = back[cols[:, q]]
             for p in range(2):
-                np.minimum(result, block[:, o_nodes[:, p]].T + o_cost[:, p, None]
-                           + d_cost[None, :, q], out=result)
+                np.minimum(
+                    result,
+                    block[:, o_nodes[:, p]].T + o_cost[:, p, None] + d_cost[None, :, q],
+                    out=result,
+                )
     else:
         sources, rows = np.unique(o_nodes, return_inverse=True)
         dist = dijkstra(matrix, directed=True, indices=sources, limit=reach)
@@ -461,23 +559,36 @@ def _matrix(graph: RoadGraph, origins: Snapped | ArrayLike,
         for p in range(2):
             block = dist[rows[:, p]]
             for q in range(2):
-                np.minimum(result, block[:, d_nodes[:, q]] + o_cost[:, p, None]
-                           + d_cost[None, :, q], out=result)
+                np.minimum(
+                    result,
+                    block[:, d_nodes[:, q]] + o_cost[:, p, None] + d_cost[None, :, q],
+                    out=result,
+                )
     i, j, direct = _same_edge(graph, o, d, cost, mode)
     result[i, j] = np.minimum(result[i, j], direct)
     result += _access_cost(graph, o, mode, weight)[:, None]
     result += _access_cost(graph, d, mode, weight)[None, :]
     # A trip to the very same (snappable) spot costs nothing: no walk to the road and back.
-    result[(o.query_lon[:, None] == d.query_lon) & (o.query_lat[:, None] == d.query_lat)
-           & o.ok[:, None] & d.ok] = 0.0
+    result[
+        (o.query_lon[:, None] == d.query_lon)
+        & (o.query_lat[:, None] == d.query_lat)
+        & o.ok[:, None]
+        & d.ok
+    ] = 0.0
     if limit is not None:
         result[result > limit] = np.inf
     return result
 
 
-def travel_time_matrix(graph: RoadGraph, origins: Snapped | ArrayLike,
-                       destinations: Snapped | ArrayLike | None = None, *, mode: str,
-                       shift: Shift = "early", limit_s: float | None = None) -> FloatArray:
+def travel_time_matrix(
+    graph: RoadGraph,
+    origins: Snapped | ArrayLike,
+    destinations: Snapped | ArrayLike | None = None,
+    *,
+    mode: str,
+    shift: Shift = "early",
+    limit_s: float | None = None,
+) -> FloatArray:
     """Fastest travel times in seconds, origins by destinations.
 
     Parameters
@@ -502,12 +613,19 @@ def travel_time_matrix(graph: RoadGraph, origins: Snapped | ArrayLike,
     return _matrix(graph, origins, destinations, mode, "time", shift, limit_s)
 
 
-def distance_matrix(graph: RoadGraph, origins: Snapped | ArrayLike,
-                    destinations: Snapped | ArrayLike | None = None, *, mode: str,
-                    limit_m: float | None = None) -> FloatArray:
-    """Shortest distances in metres over the edges open to ``mode`` (one-way as the mode
-    obeys it), access legs included; ``np.inf`` where unreachable. See
-    :func:`travel_time_matrix` for the parameters."""
+def distance_matrix(
+    graph: RoadGraph,
+    origins: Snapped | ArrayLike,
+    destinations: Snapped | ArrayLike | None = None,
+    *,
+    mode: str,
+    limit_m: float | None = None,
+) -> FloatArray:
+    """Shortest distances in metres over the edges open to ``mode``.
+
+    One-way as the mode obeys it, access legs included; ``np.inf`` where unreachable. See
+    :func:`travel_time_matrix` for the parameters.
+    """
     return _matrix(graph, origins, destinations, mode, "length", 1.0, limit_m)
 
 
@@ -522,9 +640,15 @@ def _one(graph: RoadGraph, point: Snapped | tuple[float, float] | int, mode: str
     return graph.snap_nodes([point])
 
 
-def route(graph: RoadGraph, origin: Snapped | tuple[float, float] | int,
-          destination: Snapped | tuple[float, float] | int, *, mode: str,
-          shift: Shift = "early", weight: Weight = "time") -> Route:
+def route(
+    graph: RoadGraph,
+    origin: Snapped | tuple[float, float] | int,
+    destination: Snapped | tuple[float, float] | int,
+    *,
+    mode: str,
+    shift: Shift = "early",
+    weight: Weight = "time",
+) -> Route:
     """The best path between two points (a ``(lon, lat)`` pair, a node id or one snapped point).
 
     ``weight="time"`` gives the fastest path, whose ``time_s`` equals the travel-time matrix
@@ -544,9 +668,11 @@ def route(graph: RoadGraph, origin: Snapped | tuple[float, float] | int,
     if len(direct) and direct[0] <= best:
         best, p, q = float(direct[0]), -1, -1
     if not math.isfinite(best):
-        msg = (f"No {mode} route from ({o.query_lon[0]:.6f}, {o.query_lat[0]:.6f}) to "
-               f"({d.query_lon[0]:.6f}, {d.query_lat[0]:.6f}): they lie in parts of the network "
-               "not connected for this mode (see largest_component).")
+        msg = (
+            f"No {mode} route from ({o.query_lon[0]:.6f}, {o.query_lat[0]:.6f}) to "
+            f"({d.query_lon[0]:.6f}, {d.query_lat[0]:.6f}): they lie in parts of the network "
+            "not connected for this mode (see largest_component)."
+        )
         raise RoadGraphError(msg)
     path: list[int] = []
     if p >= 0:
@@ -568,9 +694,12 @@ def route(graph: RoadGraph, origin: Snapped | tuple[float, float] | int,
         legs = []
         if o.edge[0] >= 0:
             legs.append((int(o.edge[0]), start, 0.0 if p == 0 else graph.length_m[o.edge[0]]))
-        legs += [(int(e), 0.0, float(graph.length_m[e])) if f
-                 else (int(e), float(graph.length_m[e]), 0.0) for e, f in zip(edges, forward,
-                                                                             strict=True)]
+        legs += [
+            (int(e), 0.0, float(graph.length_m[e]))
+            if f
+            else (int(e), float(graph.length_m[e]), 0.0)
+            for e, f in zip(edges, forward, strict=True)
+        ]
         if d.edge[0] >= 0:
             legs.append((int(d.edge[0]), 0.0 if q == 0 else graph.length_m[d.edge[0]], end))
     for e, a, b in legs:
@@ -585,18 +714,28 @@ def route(graph: RoadGraph, origin: Snapped | tuple[float, float] | int,
     keep = np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]
     xy = xy[keep] if keep.sum() >= 2 else np.vstack([xy[:1], xy[:1]])
     lon, lat = geocrs.from_metric(xy[:, 0], xy[:, 1])
-    return Route(nodes=graph.node_ids[np.asarray(path, dtype=np.intp)], edges=edges,
-                 forward=forward, geometry=shapely.LineString(np.column_stack([lon, lat])),
-                 length_m=length, time_s=time)
+    return Route(
+        nodes=graph.node_ids[np.asarray(path, dtype=np.intp)],
+        edges=edges,
+        forward=forward,
+        geometry=shapely.LineString(np.column_stack([lon, lat])),
+        length_m=length,
+        time_s=time,
+    )
 
 
-def _path_edges(matrix: csr_matrix, entry_edge: IntArray, entry_fwd: NDArray[np.bool_],
-                path: list[int]) -> tuple[IntArray, NDArray[np.bool_]]:
+def _path_edges(
+    matrix: csr_matrix, entry_edge: IntArray, entry_fwd: NDArray[np.bool_], path: list[int]
+) -> tuple[IntArray, NDArray[np.bool_]]:
     """The stored edge (and its direction) behind each step of a node path."""
     steps = np.asarray(path, dtype=np.intp)
     a, b = steps[:-1], steps[1:]
-    pos = np.asarray([matrix.indptr[i] + np.searchsorted(
-        matrix.indices[matrix.indptr[i]:matrix.indptr[i + 1]], j) for i, j in zip(a, b,
-                                                                                 strict=True)],
-        dtype=np.intp)
+    pos = np.asarray(
+        [
+            matrix.indptr[i]
+            + np.searchsorted(matrix.indices[matrix.indptr[i] : matrix.indptr[i + 1]], j)
+            for i, j in zip(a, b, strict=True)
+        ],
+        dtype=np.intp,
+    )
     return entry_edge[pos], entry_fwd[pos]

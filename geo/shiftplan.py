@@ -51,8 +51,10 @@ HOUR: Final = 3600.0
 # Default of ShiftParams.balance, measured on bench/field.py.
 FIELD_SPAN_COST: Final = 2
 # The plan's two shifts, seconds from midnight.
-SHIFTS: Final[dict[str, tuple[float, float]]] = {"early": (7 * HOUR, 15 * HOUR),
-                                                 "late": (15 * HOUR, 23 * HOUR)}
+SHIFTS: Final[dict[str, tuple[float, float]]] = {
+    "early": (7 * HOUR, 15 * HOUR),
+    "late": (15 * HOUR, 23 * HOUR),
+}
 # A piece of key road counts as swept when this share of it lies under the day's paths.
 _COVERED_SHARE: Final = 0.9
 _PATH_TOLERANCE_M: Final = 3.0
@@ -215,35 +217,44 @@ class _Location:
 
 def _endpoints(line: shapely.LineString) -> tuple[tuple[float, float], tuple[float, float]]:
     coords = shapely.get_coordinates(line)
-    return (float(coords[0, 0]), float(coords[0, 1])), (float(coords[-1, 0]),
-                                                        float(coords[-1, 1]))
+    return (float(coords[0, 0]), float(coords[0, 1])), (float(coords[-1, 0]), float(coords[-1, 1]))
 
 
-def _windows(own: tuple[tuple[float, float], ...], shift: tuple[float, float]
-             ) -> tuple[tuple[float, float], ...]:
+def _windows(
+    own: tuple[tuple[float, float], ...], shift: tuple[float, float]
+) -> tuple[tuple[float, float], ...]:
     """A target's windows clipped to the shift (empty means any time in the shift)."""
     clipped = [(max(lo, shift[0]), min(hi, shift[1])) for lo, hi in own]
     return tuple((lo, hi) for lo, hi in clipped if lo <= hi) if own else ()
 
 
-def _revisit_windows(own: tuple[tuple[float, float], ...], shift: tuple[float, float],
-                     every: float) -> list[tuple[tuple[float, float], ...]]:
+def _revisit_windows(
+    own: tuple[tuple[float, float], ...], shift: tuple[float, float], every: float
+) -> list[tuple[tuple[float, float], ...]]:
     """One window set per revisit period, each the period intersected with the spot's windows."""
     periods = []
     start = shift[0]
     while start < shift[1] - 1.0:
         period = (start, min(start + every, shift[1]))
         parts = own or (shift,)
-        inside = tuple((max(lo, period[0]), min(hi, period[1])) for lo, hi in parts
-                       if max(lo, period[0]) < min(hi, period[1]))
+        inside = tuple(
+            (max(lo, period[0]), min(hi, period[1]))
+            for lo, hi in parts
+            if max(lo, period[0]) < min(hi, period[1])
+        )
         if inside:
             periods.append(inside)
         start += every
     return periods
 
 
-def _matrix(graph: RoadGraph, locations: Sequence[_Location], sweeps: Sequence[Sweep],
-            mode: str, shift: str | float) -> NDArray[np.float64]:
+def _matrix(
+    graph: RoadGraph,
+    locations: Sequence[_Location],
+    sweeps: Sequence[Sweep],
+    mode: str,
+    shift: str | float,
+) -> NDArray[np.float64]:
     exits = np.asarray([loc.exit for loc in locations])
     entries = np.asarray([loc.entry for loc in locations])
     out_points = graph.snap(exits[:, 0], exits[:, 1], mode=mode)
@@ -260,10 +271,17 @@ def _matrix(graph: RoadGraph, locations: Sequence[_Location], sweeps: Sequence[S
     return matrix
 
 
-def plan_shift(graph: RoadGraph, *, units: Sequence[UnitOnDuty], shift: tuple[float, float],
-               hotspots: Sequence[HotSpot] = (), sweeps: Sequence[Sweep] = (),
-               tasks: Sequence[Task] = (), traffic: str | float = "early",
-               params: ShiftParams | None = None) -> ShiftPlan:
+def plan_shift(
+    graph: RoadGraph,
+    *,
+    units: Sequence[UnitOnDuty],
+    shift: tuple[float, float],
+    hotspots: Sequence[HotSpot] = (),
+    sweeps: Sequence[Sweep] = (),
+    tasks: Sequence[Task] = (),
+    traffic: str | float = "early",
+    params: ShiftParams | None = None,
+) -> ShiftPlan:
     """Plan one squad's shift on ``graph``.
 
     Parameters
@@ -301,9 +319,18 @@ def plan_shift(graph: RoadGraph, *, units: Sequence[UnitOnDuty], shift: tuple[fl
     unit_rows = []
     for u in units:
         start, end = add_point(*u.start), add_point(*u.end)
-        unit_rows.append(Unit(unit_id=u.unit_id, start=start, end=end, shift_start_s=shift[0],
-                              shift_end_s=shift[1], matrix_key=u.mode,
-                              break_window=u.break_window, break_s=u.break_s))
+        unit_rows.append(
+            Unit(
+                unit_id=u.unit_id,
+                start=start,
+                end=end,
+                shift_start_s=shift[0],
+                shift_end_s=shift[1],
+                matrix_key=u.mode,
+                break_window=u.break_window,
+                break_s=u.break_s,
+            )
+        )
     ranked = sorted(hotspots, key=lambda h: -h.priority)
     for rank, spot in enumerate(ranked):
         where = add_point(spot.lon, spot.lat)
@@ -311,45 +338,83 @@ def plan_shift(graph: RoadGraph, *, units: Sequence[UnitOnDuty], shift: tuple[fl
         windows = _windows(spot.windows, shift)
         if rank < params.revisit_top:
             # Koper: a top spot is worth a stop in every period, so each period is a target.
-            for k, period in enumerate(_revisit_windows(spot.windows, shift,
-                                                        params.revisit_every_s)):
+            for k, period in enumerate(
+                _revisit_windows(spot.windows, shift, params.revisit_every_s)
+            ):
                 tid = f"{spot.spot_id}#{k + 1}"
-                targets.append(Target(tid, where, dwell_s=dwell, priority=spot.priority,
-                                      windows=period, kind="revisit"))
+                targets.append(
+                    Target(
+                        tid,
+                        where,
+                        dwell_s=dwell,
+                        priority=spot.priority,
+                        windows=period,
+                        kind="revisit",
+                    )
+                )
                 labels[tid] = ("revisit", spot.label, spot.lon, spot.lat)
         else:
-            targets.append(Target(spot.spot_id, where, dwell_s=dwell, priority=spot.priority,
-                                  windows=windows, kind="hotspot"))
+            targets.append(
+                Target(
+                    spot.spot_id,
+                    where,
+                    dwell_s=dwell,
+                    priority=spot.priority,
+                    windows=windows,
+                    kind="hotspot",
+                )
+            )
             labels[spot.spot_id] = ("hotspot", spot.label, spot.lon, spot.lat)
     for task in tasks:
         where = add_point(task.lon, task.lat)
-        targets.append(Target(task.task_id, where, dwell_s=task.dwell_s, priority=0.0,
-                              windows=_windows(task.windows, shift), mandatory=True,
-                              kind="task"))
+        targets.append(
+            Target(
+                task.task_id,
+                where,
+                dwell_s=task.dwell_s,
+                priority=0.0,
+                windows=_windows(task.windows, shift),
+                mandatory=True,
+                kind="task",
+            )
+        )
         labels[task.task_id] = ("task", task.label, task.lon, task.lat)
     for i, sweep in enumerate(sweeps):
         first, last = _endpoints(sweep.geometry)
         locations.append(_Location(entry=first, exit=last, sweep=i))
         locations.append(_Location(entry=last, exit=first, sweep=i, reverse=True))
         mid = sweep.geometry.interpolate(0.5, normalized=True)
-        targets.append(Target(sweep.sweep_id, len(locations) - 2, priority=params.sweep_priority,
-                              mandatory=params.sweep_mandatory, kind="sweep",
-                              alternatives=(len(locations) - 1,)))
+        targets.append(
+            Target(
+                sweep.sweep_id,
+                len(locations) - 2,
+                priority=params.sweep_priority,
+                mandatory=params.sweep_mandatory,
+                kind="sweep",
+                alternatives=(len(locations) - 1,),
+            )
+        )
         labels[sweep.sweep_id] = ("sweep", sweep.name, float(mid.x), float(mid.y))
 
     modes = sorted({u.mode for u in units})
     travel = {mode: _matrix(graph, locations, sweeps, mode, traffic) for mode in modes}
     problem = PatrolProblem(tuple(unit_rows), tuple(targets), travel)
-    solver = replace(params.solver, knobs=replace(params.solver.knobs,
-                                                  span_cost=params.balance))
+    solver = replace(params.solver, knobs=replace(params.solver.knobs, span_cost=params.balance))
     plan = plan_patrols(problem, params=solver)
     return _assemble(graph, plan, units, unit_rows, locations, sweeps, labels, shift, traffic)
 
 
-def _assemble(graph: RoadGraph, plan: PatrolPlan, units: Sequence[UnitOnDuty],
-              unit_rows: Sequence[Unit], locations: Sequence[_Location], sweeps: Sequence[Sweep],
-              labels: dict[str, tuple[str, str, float, float]], shift: tuple[float, float],
-              traffic: str | float) -> ShiftPlan:
+def _assemble(
+    graph: RoadGraph,
+    plan: PatrolPlan,
+    units: Sequence[UnitOnDuty],
+    unit_rows: Sequence[Unit],
+    locations: Sequence[_Location],
+    sweeps: Sequence[Sweep],
+    labels: dict[str, tuple[str, str, float, float]],
+    shift: tuple[float, float],
+    traffic: str | float,
+) -> ShiftPlan:
     unit_plans = []
     for u, row in zip(units, unit_rows, strict=True):
         r = plan.route(u.unit_id)
@@ -361,9 +426,19 @@ def _assemble(graph: RoadGraph, plan: PatrolPlan, units: Sequence[UnitOnDuty],
             # None closes the route: the way back to the unit's end station.
             target = locations[visit.location if visit is not None else row.end]
             if visit is not None and visit.kind == "break":
-                stops.append(PlannedStop(visit.target_id, "break", "meal break",
-                                         here.exit[0], here.exit[1], visit.arrival_s,
-                                         visit.start_s, visit.departure_s, 0.0))
+                stops.append(
+                    PlannedStop(
+                        visit.target_id,
+                        "break",
+                        "meal break",
+                        here.exit[0],
+                        here.exit[1],
+                        visit.arrival_s,
+                        visit.start_s,
+                        visit.departure_s,
+                        0.0,
+                    )
+                )
                 continue
             leg = _leg(graph, here.exit, target.entry, u.mode, traffic)
             if leg is not None:
@@ -376,23 +451,57 @@ def _assemble(graph: RoadGraph, plan: PatrolPlan, units: Sequence[UnitOnDuty],
                 distance += _metric_length(piece)
             if visit is not None:
                 kind, label, lon, lat = labels[visit.target_id]
-                stops.append(PlannedStop(visit.target_id, kind, label, lon, lat,
-                                         visit.arrival_s, visit.start_s, visit.departure_s,
-                                         visit.prize))
+                stops.append(
+                    PlannedStop(
+                        visit.target_id,
+                        kind,
+                        label,
+                        lon,
+                        lat,
+                        visit.arrival_s,
+                        visit.start_s,
+                        visit.departure_s,
+                        visit.prize,
+                    )
+                )
             here = target
-        path = (shapely.LineString(np.concatenate(legs)) if legs and
-                len(np.concatenate(legs)) >= 2 else shapely.LineString())
-        unit_plans.append(UnitPlan(u.unit_id, u.mode, tuple(stops), path, distance,
-                                   r.travel_s, r.dwell_s, r.wait_s, r.prize))
+        path = (
+            shapely.LineString(np.concatenate(legs))
+            if legs and len(np.concatenate(legs)) >= 2
+            else shapely.LineString()
+        )
+        unit_plans.append(
+            UnitPlan(
+                u.unit_id,
+                u.mode,
+                tuple(stops),
+                path,
+                distance,
+                r.travel_s,
+                r.dwell_s,
+                r.wait_s,
+                r.prize,
+            )
+        )
     dropped = tuple((d.target_id, labels[d.target_id][0], d.reason) for d in plan.dropped)
-    return ShiftPlan(shift=shift, units=tuple(unit_plans),
-                     coverage=_coverage([p.path for p in unit_plans], sweeps),
-                     dropped=dropped, objective=plan.objective, solver_status=plan.status,
-                     wall_time_s=plan.wall_time_s)
+    return ShiftPlan(
+        shift=shift,
+        units=tuple(unit_plans),
+        coverage=_coverage([p.path for p in unit_plans], sweeps),
+        dropped=dropped,
+        objective=plan.objective,
+        solver_status=plan.status,
+        wall_time_s=plan.wall_time_s,
+    )
 
 
-def _leg(graph: RoadGraph, origin: tuple[float, float], destination: tuple[float, float],
-         mode: str, traffic: str | float) -> tuple[shapely.LineString, float] | None:
+def _leg(
+    graph: RoadGraph,
+    origin: tuple[float, float],
+    destination: tuple[float, float],
+    mode: str,
+    traffic: str | float,
+) -> tuple[shapely.LineString, float] | None:
     if origin == destination:
         return None
     path = route(graph, origin, destination, mode=mode, shift=traffic)
@@ -406,8 +515,7 @@ def _metric_length(line: shapely.LineString) -> float:
 
 
 def _to_metric(geom: shapely.Geometry) -> shapely.Geometry:
-    return shapely.transform(geom, lambda c: np.column_stack(geocrs.to_metric(c[:, 0],
-                                                                             c[:, 1])))
+    return shapely.transform(geom, lambda c: np.column_stack(geocrs.to_metric(c[:, 0], c[:, 1])))
 
 
 def _coverage(paths: Sequence[shapely.LineString], sweeps: Sequence[Sweep]) -> dict[str, float]:
@@ -422,7 +530,9 @@ def _coverage(paths: Sequence[shapely.LineString], sweeps: Sequence[Sweep]) -> d
     for sweep in sweeps:
         piece = _to_metric(sweep.geometry)
         length = float(shapely.length(piece))
-        shares[sweep.sweep_id] = (float(shapely.length(shapely.intersection(piece, cover))
-                                        / length) if length > 0 else 1.0)
+        shares[sweep.sweep_id] = (
+            float(shapely.length(shapely.intersection(piece, cover)) / length)
+            if length > 0
+            else 1.0
+        )
     return shares
-

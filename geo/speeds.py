@@ -18,15 +18,38 @@ from numpy.typing import NDArray
 __all__ = ["MODES", "ROAD_CLASSES", "Mode", "Shift", "SpeedParams", "check_mode", "road_class"]
 
 # Ranked from the fastest class down: a way tagged with several highway values takes the first.
-ROAD_CLASSES: Final = ("expressway", "trunk", "primary", "secondary", "tertiary", "residential",
-                       "service", "footway")
+ROAD_CLASSES: Final = (
+    "expressway",
+    "trunk",
+    "primary",
+    "secondary",
+    "tertiary",
+    "residential",
+    "service",
+    "footway",
+)
 _OSM_CLASS: Final = {
-    "motorway": "expressway", "trunk": "trunk", "primary": "primary", "secondary": "secondary",
-    "tertiary": "tertiary", "unclassified": "residential", "residential": "residential",
-    "living_street": "residential", "road": "residential", "service": "service",
-    "busway": "service", "track": "service", "footway": "footway", "pedestrian": "footway",
-    "path": "footway", "steps": "footway", "cycleway": "footway", "corridor": "footway",
+    "motorway": "expressway",
+    "trunk": "trunk",
+    "primary": "primary",
+    "secondary": "secondary",
+    "tertiary": "tertiary",
+    "unclassified": "residential",
+    "residential": "residential",
+    "living_street": "residential",
+    "road": "residential",
+    "service": "service",
+    "busway": "service",
+    "track": "service",
+    "footway": "footway",
+    "pedestrian": "footway",
+    "path": "footway",
+    "steps": "footway",
+    "cycleway": "footway",
+    "corridor": "footway",
 }
+
+
 def road_class(highway: object) -> str | None:
     """Map an OSM ``highway`` value (or a list of them, or a class name) to a road class.
 
@@ -50,12 +73,30 @@ Shift = str | float
 
 _FOOT: Final = dict.fromkeys(ROAD_CLASSES, 4.5) | {"expressway": None}
 # E-bikes are limited to 25 km/h by GB 17761-2018 and ride the non-motorised lanes.
-_EBIKE: Final = {"expressway": None, "trunk": 15.0, "primary": 18.0, "secondary": 16.0,
-                 "tertiary": 15.0, "residential": 12.0, "service": 10.0, "footway": None}
-_CAR: Final = {"expressway": 60.0, "trunk": 40.0, "primary": 30.0, "secondary": 25.0,
-               "tertiary": 20.0, "residential": 15.0, "service": 10.0, "footway": None}
-_SHIFTS: Final = {"early": {"foot": 1.0, "ebike": 1.0, "car": 1.0},
-                  "late": {"foot": 1.0, "ebike": 1.25, "car": 1.25}}
+_EBIKE: Final = {
+    "expressway": None,
+    "trunk": 15.0,
+    "primary": 18.0,
+    "secondary": 16.0,
+    "tertiary": 15.0,
+    "residential": 12.0,
+    "service": 10.0,
+    "footway": None,
+}
+_CAR: Final = {
+    "expressway": 60.0,
+    "trunk": 40.0,
+    "primary": 30.0,
+    "secondary": 25.0,
+    "tertiary": 20.0,
+    "residential": 15.0,
+    "service": 10.0,
+    "footway": None,
+}
+_SHIFTS: Final = {
+    "early": {"foot": 1.0, "ebike": 1.0, "car": 1.0},
+    "late": {"foot": 1.0, "ebike": 1.25, "car": 1.25},
+}
 
 
 def _speeds(mode: str) -> dict[str, float | None]:
@@ -84,9 +125,11 @@ class SpeedParams:
     ebike: Mapping[str, float | None] = field(default_factory=lambda: _speeds("ebike"))
     car: Mapping[str, float | None] = field(default_factory=lambda: _speeds("car"))
     shift_factors: Mapping[str, Mapping[str, float]] = field(
-        default_factory=lambda: {k: dict(v) for k, v in _SHIFTS.items()})
+        default_factory=lambda: {k: dict(v) for k, v in _SHIFTS.items()}
+    )
     access_kmh: Mapping[str, float] = field(
-        default_factory=lambda: {"foot": 4.5, "ebike": 4.5, "car": 4.5})
+        default_factory=lambda: {"foot": 4.5, "ebike": 4.5, "car": 4.5}
+    )
     oneway_modes: tuple[str, ...] = ("ebike", "car")
     cap_by_maxspeed: bool = True
 
@@ -95,8 +138,10 @@ class SpeedParams:
             table = getattr(self, mode)
             unknown = set(table) - set(ROAD_CLASSES)
             if unknown:
-                msg = (f"Unknown road class(es) {sorted(unknown)} in {mode} speeds: expected "
-                       f"{', '.join(ROAD_CLASSES)}.")
+                msg = (
+                    f"Unknown road class(es) {sorted(unknown)} in {mode} speeds: expected "
+                    f"{', '.join(ROAD_CLASSES)}."
+                )
                 raise ValueError(msg)
             for cls, kmh in table.items():
                 if kmh is not None and not (math.isfinite(kmh) and 0 < kmh <= 200):

@@ -39,9 +39,27 @@ SOURCES: Final = ("daily_inspection", "complaint", "special_inspection", "patrol
 _SOURCE_P: Final = (0.55, 0.25, 0.05, 0.15)
 # The plan's 21 categories, roughly in their observed mix (street appearance and stalls lead).
 _CATEGORY_P: Final = {
-    "C01": 0.27, "C02": 0.23, "C03": 0.09, "C04": 0.08, "C05": 0.015, "C06": 0.05, "C07": 0.002,
-    "C08": 0.06, "C09": 0.04, "C10": 0.01, "C11": 0.02, "C12": 0.02, "C13": 0.03, "C14": 0.02,
-    "C15": 0.01, "C16": 0.01, "C17": 0.01, "C18": 0.01, "C19": 0.01, "C20": 0.01, "C21": 0.013,
+    "C01": 0.27,
+    "C02": 0.23,
+    "C03": 0.09,
+    "C04": 0.08,
+    "C05": 0.015,
+    "C06": 0.05,
+    "C07": 0.002,
+    "C08": 0.06,
+    "C09": 0.04,
+    "C10": 0.01,
+    "C11": 0.02,
+    "C12": 0.02,
+    "C13": 0.03,
+    "C14": 0.02,
+    "C15": 0.01,
+    "C16": 0.01,
+    "C17": 0.01,
+    "C18": 0.01,
+    "C19": 0.01,
+    "C20": 0.01,
+    "C21": 0.013,
 }
 # Dominant categories given to planted spots in turn: stalls, appearance, food, noise, licences.
 _SPOT_CATEGORIES: Final = ("C02", "C01", "C06", "C03", "C04", "C08")
@@ -95,8 +113,10 @@ class PlantParams:
 
     def __post_init__(self) -> None:
         if self.n < 0 or self.spots < 0 or self.days < 1:
-            msg = (f"Expected n >= 0, spots >= 0 and days >= 1, got n={self.n}, "
-                   f"spots={self.spots}, days={self.days}.")
+            msg = (
+                f"Expected n >= 0, spots >= 0 and days >= 1, got n={self.n}, "
+                f"spots={self.spots}, days={self.days}."
+            )
             raise ValueError(msg)
         if not 0.0 <= self.hot_share <= 1.0:
             msg = f"Expected hot_share in [0, 1], got {self.hot_share!r}."
@@ -139,8 +159,10 @@ class _Raster:
 
     def centres(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         rows, cols = np.indices(self.inside.shape)
-        return (np.asarray(self.x0 + (cols + 0.5) * _RASTER_M, dtype=np.float64),
-                np.asarray(self.y0 + (rows + 0.5) * _RASTER_M, dtype=np.float64))
+        return (
+            np.asarray(self.x0 + (cols + 0.5) * _RASTER_M, dtype=np.float64),
+            np.asarray(self.y0 + (rows + 0.5) * _RASTER_M, dtype=np.float64),
+        )
 
 
 def _raster(area: shapely.Geometry) -> _Raster:
@@ -154,8 +176,12 @@ def _raster(area: shapely.Geometry) -> _Raster:
     return _Raster(minx, miny, inside)
 
 
-def _background_weight(rng: np.random.Generator, raster: _Raster, area: shapely.Geometry,
-                       roads: gpd.GeoDataFrame | None) -> NDArray[np.float64]:
+def _background_weight(
+    rng: np.random.Generator,
+    raster: _Raster,
+    area: shapely.Geometry,
+    roads: gpd.GeoDataFrame | None,
+) -> NDArray[np.float64]:
     """Relative intensity per raster pixel: uniform floor + smooth bumps + road band."""
     xx, yy = raster.centres()
     minx, miny, maxx, maxy = bounds(area)
@@ -163,8 +189,7 @@ def _background_weight(rng: np.random.Generator, raster: _Raster, area: shapely.
     for _ in range(6):
         cx, cy = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
         sd = rng.uniform(300.0, 900.0)
-        smooth += rng.uniform(0.5, 1.5) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2)
-                                                 / (2 * sd * sd))
+        smooth += rng.uniform(0.5, 1.5) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sd * sd))
     parts = [np.ones_like(xx), smooth]
     shares = [0.35, 0.4]
     if roads is not None and len(roads):
@@ -191,8 +216,9 @@ def _background_weight(rng: np.random.Generator, raster: _Raster, area: shapely.
     return np.where(raster.inside, weight, 0.0)
 
 
-def _sample_raster(rng: np.random.Generator, raster: _Raster, weight: NDArray[np.float64],
-                   n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _sample_raster(
+    rng: np.random.Generator, raster: _Raster, weight: NDArray[np.float64], n: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     flat = weight.ravel()
     pixel = rng.choice(flat.size, size=n, p=flat / flat.sum())
     row, col = np.divmod(pixel, raster.inside.shape[1])
@@ -201,8 +227,9 @@ def _sample_raster(rng: np.random.Generator, raster: _Raster, weight: NDArray[np
     return x, y
 
 
-def _choose_spots(rng: np.random.Generator, area: shapely.Geometry, params: PlantParams
-                  ) -> list[tuple[int, int]]:
+def _choose_spots(
+    rng: np.random.Generator, area: shapely.Geometry, params: PlantParams
+) -> list[tuple[int, int]]:
     """Random full cells of the grid, ``min_gap_m`` apart."""
     cell = params.cell_m
     minx, miny, maxx, maxy = bounds(area)
@@ -220,8 +247,10 @@ def _choose_spots(rng: np.random.Generator, area: shapely.Geometry, params: Plan
             if len(chosen) == params.spots:
                 break
     if len(chosen) < params.spots:
-        msg = (f"Only {len(chosen)} of {params.spots} spots fit {params.min_gap_m:g} m apart in "
-               "this area: plant fewer spots or lower min_gap_m.")
+        msg = (
+            f"Only {len(chosen)} of {params.spots} spots fit {params.min_gap_m:g} m apart in "
+            "this area: plant fewer spots or lower min_gap_m."
+        )
         raise ValueError(msg)
     return chosen
 
@@ -235,9 +264,14 @@ def _parse_cell(cell_id: str, cell_m: float) -> tuple[int, int]:
     return int(col), int(row)
 
 
-def plant_incidents(area: AreaLike, *, roads: gpd.GeoDataFrame | None = None,
-                    params: PlantParams | None = None, cells: Sequence[str] | None = None,
-                    weights: Sequence[float] | None = None) -> PlantedIncidents:
+def plant_incidents(
+    area: AreaLike,
+    *,
+    roads: gpd.GeoDataFrame | None = None,
+    params: PlantParams | None = None,
+    cells: Sequence[str] | None = None,
+    weights: Sequence[float] | None = None,
+) -> PlantedIncidents:
     """Draw seeded incidents over ``area`` with hot spots planted in known grid cells.
 
     Parameters
@@ -265,8 +299,13 @@ def plant_incidents(area: AreaLike, *, roads: gpd.GeoDataFrame | None = None,
     if not raster.inside.any():
         msg = "The area is smaller than one 25 m raster pixel: give the study area polygons."
         raise ValueError(msg)
-    spot_cells = ([_parse_cell(c, params.cell_m) for c in cells] if cells is not None
-                  else _choose_spots(rng, area_m, params) if params.hot_share > 0 else [])
+    spot_cells = (
+        [_parse_cell(c, params.cell_m) for c in cells]
+        if cells is not None
+        else _choose_spots(rng, area_m, params)
+        if params.hot_share > 0
+        else []
+    )
     share = np.ones(len(spot_cells)) if weights is None else np.asarray(weights, dtype=float)
     if len(share) != len(spot_cells) or (len(share) and (share.min() < 0 or share.sum() <= 0)):
         msg = "weights must give one non-negative number per planted cell, not all zero."
@@ -298,28 +337,48 @@ def plant_incidents(area: AreaLike, *, roads: gpd.GeoDataFrame | None = None,
     codes = np.asarray(list(_CATEGORY_P), dtype=object)
     mix = np.asarray(list(_CATEGORY_P.values()))
     category = codes[rng.choice(len(codes), size=n, p=mix / mix.sum())]
-    spot_category = np.asarray([_SPOT_CATEGORIES[k % len(_SPOT_CATEGORIES)]
-                                for k in range(len(spot_cells))], dtype=object)
+    spot_category = np.asarray(
+        [_SPOT_CATEGORIES[k % len(_SPOT_CATEGORIES)] for k in range(len(spot_cells))], dtype=object
+    )
     dominant = (spot >= 0) & (rng.uniform(size=n) < _SPOT_DOMINANCE)
     category[dominant] = spot_category[spot[dominant]]
     hours = np.asarray(_HOURS) / sum(_HOURS)
-    seconds = (rng.integers(0, params.days, n) * 86400 + rng.choice(24, size=n, p=hours) * 3600
-               + rng.integers(0, 3600, n))
+    seconds = (
+        rng.integers(0, params.days, n) * 86400
+        + rng.choice(24, size=n, p=hours) * 3600
+        + rng.integers(0, 3600, n)
+    )
     start = pd.Timestamp(params.start).tz_localize(TIMEZONE)
     occurred = start + pd.to_timedelta(seconds, unit="s")
     order = np.argsort(np.asarray(occurred.asi8), kind="stable")
-    incidents = pd.DataFrame({
-        "category": category, "lon": np.round(lon, 6), "lat": np.round(lat, 6),
-        "occurred_at": occurred, "source": np.asarray(SOURCES, dtype=object)[
-            rng.choice(len(SOURCES), size=n, p=_SOURCE_P)],
-        "urgent": rng.uniform(size=n) < 0.03, "spot": spot,
-    }).iloc[order].reset_index(drop=True)
+    incidents = (
+        pd.DataFrame(
+            {
+                "category": category,
+                "lon": np.round(lon, 6),
+                "lat": np.round(lat, 6),
+                "occurred_at": occurred,
+                "source": np.asarray(SOURCES, dtype=object)[
+                    rng.choice(len(SOURCES), size=n, p=_SOURCE_P)
+                ],
+                "urgent": rng.uniform(size=n) < 0.03,
+                "spot": spot,
+            }
+        )
+        .iloc[order]
+        .reset_index(drop=True)
+    )
     centre_lon, centre_lat = geocrs.from_metric(
         np.asarray([(c + 0.5) * params.cell_m for c, _ in spot_cells], dtype=float),
-        np.asarray([(r + 0.5) * params.cell_m for _, r in spot_cells], dtype=float))
-    spots = pd.DataFrame({
-        "cell_id": [grid_cell_id(c, r, params.cell_m) for c, r in spot_cells],
-        "lon": centre_lon, "lat": centre_lat,
-        "weight": share / share.sum() if len(share) else share,
-        "category": spot_category})
+        np.asarray([(r + 0.5) * params.cell_m for _, r in spot_cells], dtype=float),
+    )
+    spots = pd.DataFrame(
+        {
+            "cell_id": [grid_cell_id(c, r, params.cell_m) for c, r in spot_cells],
+            "lon": centre_lon,
+            "lat": centre_lat,
+            "weight": share / share.sum() if len(share) else share,
+            "category": spot_category,
+        }
+    )
     return PlantedIncidents(incidents=incidents, spots=spots, params=params)

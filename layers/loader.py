@@ -33,8 +33,9 @@ def _transform_coords(source: str) -> Any:
     return convert
 
 
-def read_layer(path: str | Path, *, layer: str | None = None, source_crs: str | None = None
-               ) -> gpd.GeoDataFrame:
+def read_layer(
+    path: str | Path, *, layer: str | None = None, source_crs: str | None = None
+) -> gpd.GeoDataFrame:
     """Read a vector layer and return it in EPSG:4326.
 
     Parameters
@@ -53,8 +54,10 @@ def read_layer(path: str | Path, *, layer: str | None = None, source_crs: str | 
         msg = f"{path}: no such file. Give the path of a GeoJSON, GeoPackage or Shapefile."
         raise FileNotFoundError(msg)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        msg = (f"{path}: unsupported format {path.suffix!r}. Convert it to one of "
-               f"{', '.join(SUPPORTED_SUFFIXES)} (e.g. with ogr2ogr).")
+        msg = (
+            f"{path}: unsupported format {path.suffix!r}. Convert it to one of "
+            f"{', '.join(SUPPORTED_SUFFIXES)} (e.g. with ogr2ogr)."
+        )
         raise ValueError(msg)
     frame = pyogrio.read_dataframe(path, layer=layer)
     declared = None
@@ -66,13 +69,14 @@ def read_layer(path: str | Path, *, layer: str | None = None, source_crs: str | 
             frame = frame.set_crs(source_crs, allow_override=True)
     if declared in ("gcj02", "bd09"):
         frame = frame.set_crs(geocrs.STORAGE_CRS, allow_override=True)
-        frame["geometry"] = shapely.transform(frame.geometry.values,
-                                              _transform_coords(declared))
+        frame["geometry"] = shapely.transform(frame.geometry.values, _transform_coords(declared))
     elif declared == "wgs84":
         frame = frame.set_crs(geocrs.STORAGE_CRS, allow_override=True)
     if frame.crs is None:
-        msg = (f"{path}: the file declares no CRS. Pass source_crs (wgs84, gcj02, bd09 or an "
-               "EPSG code such as EPSG:4547).")
+        msg = (
+            f"{path}: the file declares no CRS. Pass source_crs (wgs84, gcj02, bd09 or an "
+            "EPSG code such as EPSG:4547)."
+        )
         raise ValueError(msg)
     if not frame.crs.equals(geocrs.STORAGE_CRS):
         frame = frame.to_crs(geocrs.STORAGE_CRS)

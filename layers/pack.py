@@ -2,11 +2,26 @@
 
 A pack on disk is a folder holding ``pack.json`` and the layer files it names::
 
-    {"name": "qingshuihe", "version": "2026.11-approx", "title": "...", "official": false,
-     "files": {"communities": "communities.geojson", "key_roads": "key_roads.geojson",
-               "stations": "stations.geojson", "places": "places.geojson"},
-     "squads": [{"code": "west", "name_zh": "巡查一中队", "name_en": "Squad 1 (west)",
-                 "base_station": "west-base"}]}
+    {
+        "name": "qingshuihe",
+        "version": "2026.11-approx",
+        "title": "...",
+        "official": false,
+        "files": {
+            "communities": "communities.geojson",
+            "key_roads": "key_roads.geojson",
+            "stations": "stations.geojson",
+            "places": "places.geojson",
+        },
+        "squads": [
+            {
+                "code": "west",
+                "name_zh": "巡查一中队",
+                "name_en": "Squad 1 (west)",
+                "base_station": "west-base",
+            }
+        ],
+    }
 
 Column contract (EPSG:4326):
 
@@ -61,8 +76,11 @@ _BUNDLED = Path(__file__).resolve().parent
 
 
 def _empty_frame(columns: tuple[str, ...]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns},
-                            geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
+    return gpd.GeoDataFrame(
+        {c: pd.Series(dtype=object) for c in columns},
+        geometry=gpd.GeoSeries([], crs=STORAGE_CRS),
+        crs=STORAGE_CRS,
+    )
 
 
 @dataclass(frozen=True)
@@ -86,8 +104,11 @@ class LayerPack:
 
     def squad_areas(self) -> gpd.GeoDataFrame:
         """One row per squad with its area: the union of its communities."""
-        unions = (self.communities.dissolve(by="squad")[["geometry"]]
-                  if len(self.communities) else _empty_frame(()))
+        unions = (
+            self.communities.dissolve(by="squad")[["geometry"]]
+            if len(self.communities)
+            else _empty_frame(())
+        )
         frame = self.squads.set_index("code").join(unions, how="left")
         return gpd.GeoDataFrame(frame.reset_index(), geometry="geometry", crs=STORAGE_CRS)
 
@@ -146,8 +167,9 @@ def _with_columns(frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> gpd.GeoD
     return gpd.GeoDataFrame(frame[[*ordered, "geometry"]], geometry="geometry", crs=frame.crs)
 
 
-def _read_optional(folder: Path, files: dict[str, str], key: str, columns: tuple[str, ...],
-                   source_crs: str | None) -> gpd.GeoDataFrame | None:
+def _read_optional(
+    folder: Path, files: dict[str, str], key: str, columns: tuple[str, ...], source_crs: str | None
+) -> gpd.GeoDataFrame | None:
     if key not in files:
         return None
     return _with_columns(read_layer(folder / files[key], source_crs=source_crs), columns)
@@ -162,8 +184,10 @@ def read_pack(path: str | Path | None = None, *, source_crs: str | None = None) 
     folder = Path(path) if path is not None else bundled_pack_path()
     manifest_path = folder / "pack.json" if folder.is_dir() else folder
     if not manifest_path.exists():
-        msg = (f"{folder}: no pack.json. A layer pack is a folder with pack.json naming its "
-               "layer files; see layers/qingshuihe/pack.json for the format.")
+        msg = (
+            f"{folder}: no pack.json. A layer pack is a folder with pack.json naming its "
+            "layer files; see layers/qingshuihe/pack.json for the format."
+        )
         raise FileNotFoundError(msg)
     folder = manifest_path.parent
     manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -173,14 +197,21 @@ def read_pack(path: str | Path | None = None, *, source_crs: str | None = None) 
         raise ValueError(msg)
     declared = source_crs or manifest.get("source_crs")
 
-    communities = _with_columns(read_layer(folder / files["communities"], source_crs=declared),
-                                COMMUNITY_COLUMNS)
+    communities = _with_columns(
+        read_layer(folder / files["communities"], source_crs=declared), COMMUNITY_COLUMNS
+    )
     communities["code"] = communities["code"].map(lambda v: None if v is None else str(v))
     communities["aliases"] = communities["aliases"].map(_normalise_aliases)
-    key_roads = (_read_optional(folder, files, "key_roads", KEY_ROAD_COLUMNS, declared)
-                 if "key_roads" in files else _empty_frame(KEY_ROAD_COLUMNS))
-    stations = (_read_optional(folder, files, "stations", STATION_COLUMNS, declared)
-                if "stations" in files else _empty_frame(STATION_COLUMNS))
+    key_roads = (
+        _read_optional(folder, files, "key_roads", KEY_ROAD_COLUMNS, declared)
+        if "key_roads" in files
+        else _empty_frame(KEY_ROAD_COLUMNS)
+    )
+    stations = (
+        _read_optional(folder, files, "stations", STATION_COLUMNS, declared)
+        if "stations" in files
+        else _empty_frame(STATION_COLUMNS)
+    )
     places = _read_optional(folder, files, "places", PLACE_COLUMNS, declared)
     roads = _read_optional(folder, files, "roads", ROAD_COLUMNS, declared)
     if roads is not None:
@@ -189,15 +220,29 @@ def read_pack(path: str | Path | None = None, *, source_crs: str | None = None) 
 
     metadata = {k: v for k, v in manifest.items() if k not in ("files", "squads")}
     metadata["layers"] = {key: read_metadata(folder / name) for key, name in files.items()}
-    return LayerPack(name=str(manifest.get("name", folder.name)),
-                     version=str(manifest.get("version", "1")),
-                     communities=communities, key_roads=key_roads, stations=stations,
-                     squads=squads, places=places, roads=roads, metadata=metadata)
+    return LayerPack(
+        name=str(manifest.get("name", folder.name)),
+        version=str(manifest.get("version", "1")),
+        communities=communities,
+        key_roads=key_roads,
+        stations=stations,
+        squads=squads,
+        places=places,
+        roads=roads,
+        metadata=metadata,
+    )
 
 
-def pack_from_areas(path: str | Path, *, code_field: str, name_field: str,
-                    squad_field: str | None = None, name: str | None = None,
-                    version: str = "1", source_crs: str | None = None) -> LayerPack:
+def pack_from_areas(
+    path: str | Path,
+    *,
+    code_field: str,
+    name_field: str,
+    squad_field: str | None = None,
+    name: str | None = None,
+    version: str = "1",
+    source_crs: str | None = None,
+) -> LayerPack:
     """Make a pack from a single polygon layer (e.g. sub-districts or grid cells).
 
     Each area becomes a community; its squad is ``squad_field`` or, when not given, the area's own
@@ -207,22 +252,32 @@ def pack_from_areas(path: str | Path, *, code_field: str, name_field: str,
     areas = read_layer(path, source_crs=source_crs)
     for column in (code_field, name_field, squad_field):
         if column is not None and column not in areas.columns:
-            msg = (f"{path}: no column {column!r}; columns are "
-                   f"{', '.join(map(str, areas.columns))}.")
+            msg = f"{path}: no column {column!r}; columns are {', '.join(map(str, areas.columns))}."
             raise ValueError(msg)
     codes = areas[code_field].astype(str)
-    communities = gpd.GeoDataFrame({
-        "code": codes,
-        "name_zh": areas[name_field].astype(str),
-        "name_pinyin": None,
-        "name_en": None,
-        "aliases": [[] for _ in range(len(areas))],
-        "squad": areas[squad_field].astype(str) if squad_field else codes,
-    }, geometry=shapely.make_valid(areas.geometry.values), crs=STORAGE_CRS)
+    communities = gpd.GeoDataFrame(
+        {
+            "code": codes,
+            "name_zh": areas[name_field].astype(str),
+            "name_pinyin": None,
+            "name_en": None,
+            "aliases": [[] for _ in range(len(areas))],
+            "squad": areas[squad_field].astype(str) if squad_field else codes,
+        },
+        geometry=shapely.make_valid(areas.geometry.values),
+        crs=STORAGE_CRS,
+    )
     squad_codes = sorted(set(communities["squad"]))
-    squads = pd.DataFrame({"code": squad_codes, "name_zh": squad_codes, "name_en": squad_codes,
-                           "base_station": None}, columns=list(SQUAD_COLUMNS))
-    return LayerPack(name=name or path.stem, version=version, communities=communities,
-                     key_roads=_empty_frame(KEY_ROAD_COLUMNS),
-                     stations=_empty_frame(STATION_COLUMNS), squads=squads,
-                     metadata={"source": str(path), "official": False})
+    squads = pd.DataFrame(
+        {"code": squad_codes, "name_zh": squad_codes, "name_en": squad_codes, "base_station": None},
+        columns=list(SQUAD_COLUMNS),
+    )
+    return LayerPack(
+        name=name or path.stem,
+        version=version,
+        communities=communities,
+        key_roads=_empty_frame(KEY_ROAD_COLUMNS),
+        stations=_empty_frame(STATION_COLUMNS),
+        squads=squads,
+        metadata={"source": str(path), "official": False},
+    )

@@ -1,6 +1,8 @@
 """Folium renderers: functions that take data and return a ``folium.Map``.
 
-No database, no files: callers pass the data in and render or serve the result.
+No database, no files: callers pass the data in and render or serve the result. The page chrome
+(title boxes, legends, lists, forms, popups) comes from the Jinja2 templates in
+``maps/templates``, which escape every value they show.
 """
 
 from . import basemaps as basemaps

@@ -2,7 +2,8 @@
 
 A sub-district office often works on an intranet (政务内网) where public CDNs do not answer, and a
 map whose Leaflet never loads is a blank page. jiedao ships the libraries folium uses under
-``service/static/vendor`` and :func:`offline_html` points a rendered map at them. Basemap tiles
+``service/pages/static/vendor`` and :func:`offline_html` points a rendered map at them.
+Basemap tiles
 still come from their providers; everything jiedao draws works without them.
 """
 
@@ -55,13 +56,30 @@ def _elements(root: Element) -> Iterable[Element]:
 def offline_html(m: folium.Map, *, asset_base: str) -> str:
     """Render ``m`` to a full HTML page whose scripts and styles load from ``asset_base``.
 
-    Raises ``ValueError`` naming any asset with no local copy, so a folium upgrade that adds one
-    fails loudly in the tests instead of silently reaching for a CDN.
+    Parameters
+    ----------
+    m
+        The map.
+    asset_base
+        The URL the :data:`LOCAL_ASSETS` paths are relative to (e.g. ``/static/vendor``).
+
+    Returns
+    -------
+    str
+        The page's HTML.
+
+    Raises
+    ------
+    ValueError
+        Naming any asset with no local copy, so a folium upgrade that adds one fails loudly in
+        the tests instead of silently reaching for a CDN.
     """
     urls: dict[str, str] = {}
     for element in _elements(m):
-        for name, url in [*getattr(element, "default_js", []), *getattr(element, "default_css",
-                                                                          [])]:
+        for name, url in [
+            *getattr(element, "default_js", []),
+            *getattr(element, "default_css", []),
+        ]:
             urls[name] = url
     html = m.get_root().render()
     base = asset_base.rstrip("/")
@@ -71,18 +89,36 @@ def offline_html(m: folium.Map, *, asset_base: str) -> str:
         elif name in UNUSED_ASSETS:
             html = re.sub(rf"<link[^>]*{re.escape(url)}[^>]*>\s*", "", html)
         else:
-            msg = (f"The map needs asset {name!r} ({url}) that jiedao does not ship: add it to "
-                   "service/static/vendor and maps.assets.LOCAL_ASSETS.")
+            msg = (
+                f"The map needs asset {name!r} ({url}) that jiedao does not ship: add it to "
+                "service/pages/static/vendor and maps.assets.LOCAL_ASSETS."
+            )
             raise ValueError(msg)
     return html
 
 
 def standalone_html(m: folium.Map, *, vendor_dir: Path) -> str:
-    """Render ``m`` as one self-contained page: every script and stylesheet inlined, and the
-    images and fonts those stylesheets use as data URIs, so a saved file opens from disk with
-    no server and no network (basemap tiles aside).
+    """Render ``m`` as one self-contained page that opens from disk.
 
-    ``vendor_dir`` is the folder :data:`LOCAL_ASSETS` paths are relative to.
+    Every script and stylesheet is inlined, and the images and fonts those stylesheets use become
+    data URIs, so a saved file opens with no server and no network (basemap tiles aside).
+
+    Parameters
+    ----------
+    m
+        The map.
+    vendor_dir
+        The folder :data:`LOCAL_ASSETS` paths are relative to.
+
+    Returns
+    -------
+    str
+        The page's HTML.
+
+    Raises
+    ------
+    ValueError
+        As :func:`offline_html`, for an asset with no local copy.
     """
     marker = "/jiedao-vendor"
     html = offline_html(m, asset_base=marker)
@@ -110,7 +146,8 @@ def _inline_urls(css: str, folder: Path) -> str:
         if not path.is_file():
             return match.group(0)
         kind = mimetypes.guess_type(path.name)[0] or (
-            "font/woff2" if path.suffix == ".woff2" else "application/octet-stream")
+            "font/woff2" if path.suffix == ".woff2" else "application/octet-stream"
+        )
         encoded = base64.b64encode(path.read_bytes()).decode("ascii")
         return f"url(data:{kind};base64,{encoded})"
 

@@ -20,14 +20,24 @@ from numpy.typing import NDArray
 
 from geo import crs as geocrs
 
-__all__ = ["BASEMAPS", "Basemap", "Shifter", "display_crs", "display_shifter", "parse_basemap",
-           "tile_layers", "unavailable_reason"]
+__all__ = [
+    "BASEMAPS",
+    "Basemap",
+    "Shifter",
+    "display_crs",
+    "display_shifter",
+    "parse_basemap",
+    "tile_layers",
+    "unavailable_reason",
+]
 
 DisplayCRS = Literal["wgs84", "gcj02"]
 
-_TIANDITU: Final = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
-                    "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-                    "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")
+_TIANDITU: Final = (
+    "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+    "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+    "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,32 +79,61 @@ class Basemap:
 
 BASEMAPS: Final[dict[str, Basemap]] = {
     "osm": Basemap(
-        code="osm", name="OpenStreetMap",
+        code="osm",
+        name="OpenStreetMap",
         url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        attribution=('&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
-                     " contributors"),
-        crs="wgs84", subdomains="abc"),
+        attribution=(
+            '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+            " contributors"
+        ),
+        crs="wgs84",
+        subdomains="abc",
+    ),
     "tianditu": Basemap(
-        code="tianditu", name="天地图 Tianditu",
+        code="tianditu",
+        name="天地图 Tianditu",
         url=_TIANDITU.format(layer="vec", key="{key}"),
-        attribution=('&copy; <a href="https://www.tianditu.gov.cn/">天地图</a> '
-                     "国家地理信息公共服务平台"),
-        crs="wgs84", subdomains="01234567", needs_key=True,
-        label_url=_TIANDITU.format(layer="cva", key="{key}"), max_zoom=18),
+        attribution=(
+            '&copy; <a href="https://www.tianditu.gov.cn/">天地图</a> 国家地理信息公共服务平台'
+        ),
+        crs="wgs84",
+        subdomains="01234567",
+        needs_key=True,
+        label_url=_TIANDITU.format(layer="cva", key="{key}"),
+        max_zoom=18,
+    ),
     "amap": Basemap(
-        code="amap", name="高德地图 Amap (GCJ-02)",
-        url=("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-             "&x={x}&y={y}&z={z}"),
+        code="amap",
+        name="高德地图 Amap (GCJ-02)",
+        url=(
+            "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+            "&x={x}&y={y}&z={z}"
+        ),
         attribution='&copy; <a href="https://www.amap.com/">高德地图</a> AutoNavi',
-        crs="gcj02", subdomains="1234", max_zoom=18),
+        crs="gcj02",
+        subdomains="1234",
+        max_zoom=18,
+    ),
 }
 
 
 def parse_basemap(name: str) -> str:
-    """Normalise a basemap name (``osm``, ``tianditu``, ``amap``; a few aliases accepted)."""
+    """Normalise a basemap name (``osm``, ``tianditu``, ``amap``; a few aliases accepted).
+
+    Raises
+    ------
+    ValueError
+        When the name is not a known basemap.
+    """
     key = name.strip().lower()
-    aliases = {"openstreetmap": "osm", "tdt": "tianditu", "天地图": "tianditu", "gaode": "amap",
-               "高德": "amap", "autonavi": "amap"}
+    aliases = {
+        "openstreetmap": "osm",
+        "tdt": "tianditu",
+        "天地图": "tianditu",
+        "gaode": "amap",
+        "高德": "amap",
+        "autonavi": "amap",
+    }
     key = aliases.get(key, key)
     if key not in BASEMAPS:
         msg = f"Unknown basemap {name!r}: use one of {', '.join(BASEMAPS)}."
@@ -111,13 +150,16 @@ def unavailable_reason(name: str, *, tianditu_key: str | None = None) -> str | N
     """Why a basemap cannot be offered (``None`` when it can)."""
     basemap = BASEMAPS[parse_basemap(name)]
     if basemap.needs_key and not (tianditu_key and tianditu_key.strip()):
-        return (f"{basemap.name} needs a key (tk): register one at "
-                "https://console.tianditu.gov.cn/ and configure it to offer this basemap.")
+        return (
+            f"{basemap.name} needs a key (tk): register one at "
+            "https://console.tianditu.gov.cn/ and configure it to offer this basemap."
+        )
     return None
 
 
-def tile_layers(name: str, *, tianditu_key: str | None = None, show: bool = True
-                ) -> list[folium.TileLayer]:
+def tile_layers(
+    name: str, *, tianditu_key: str | None = None, show: bool = True
+) -> list[folium.TileLayer]:
     """The folium tile layers of a basemap (Tianditu: vector tiles plus its label overlay).
 
     Raises
@@ -130,14 +172,28 @@ def tile_layers(name: str, *, tianditu_key: str | None = None, show: bool = True
     if reason is not None:
         raise ValueError(reason)
     key = quote((tianditu_key or "").strip(), safe="")
-    layers = [folium.TileLayer(tiles=basemap.url.replace("{key}", key), attr=basemap.attribution,
-                               name=basemap.name, subdomains=basemap.subdomains,
-                               max_zoom=basemap.max_zoom, show=show)]
+    layers = [
+        folium.TileLayer(
+            tiles=basemap.url.replace("{key}", key),
+            attr=basemap.attribution,
+            name=basemap.name,
+            subdomains=basemap.subdomains,
+            max_zoom=basemap.max_zoom,
+            show=show,
+        )
+    ]
     if basemap.label_url is not None:
-        layers.append(folium.TileLayer(
-            tiles=basemap.label_url.replace("{key}", key), attr=basemap.attribution,
-            name=f"{basemap.name} 注记 labels", subdomains=basemap.subdomains,
-            max_zoom=basemap.max_zoom, overlay=True, show=show))
+        layers.append(
+            folium.TileLayer(
+                tiles=basemap.label_url.replace("{key}", key),
+                attr=basemap.attribution,
+                name=f"{basemap.name} 注记 labels",
+                subdomains=basemap.subdomains,
+                max_zoom=basemap.max_zoom,
+                overlay=True,
+                show=show,
+            )
+        )
     return layers
 
 

@@ -1,12 +1,12 @@
-"""The hot-spot map: Gi* cells by confidence, a heat layer, community rates, weekly animation and
-the campaign target list.
+"""The hot-spot map: Gi* cells, heat, community rates, weekly animation and campaign targets.
 
 :func:`render_hotspots` is a pure renderer: the results of :mod:`geo.getisord`,
 :mod:`geo.density`, :mod:`geo.cells` and :mod:`geo.campaign` in, a :class:`folium.Map` out; it
-reads no files and no database. Cells are coloured as ArcGIS's Hot Spot Analysis colours its
-bins (red hot, blue cold, by 99/95/90 % confidence; not significant cells are only outlined).
-The target list floats on the map and each entry zooms to its cell. On the Amap basemap every
-overlay is shifted to GCJ-02 for display only, as in :mod:`maps.jurisdiction`.
+reads no files and no database. It draws Gi* cells by confidence, a heat layer, community rates,
+a week-by-week animation and the campaign target list. Cells are coloured as ArcGIS's Hot Spot
+Analysis colours its bins (red hot, blue cold, by 99/95/90 % confidence; not significant cells
+are only outlined). The target list floats on the map and each entry zooms to its cell. On the
+Amap basemap every overlay is shifted to GCJ-02 for display only, as in :mod:`maps.jurisdiction`.
 
 The heat layers use folium's ``HeatMap`` (Leaflet.heat) and ``HeatMapWithTime``
 (Leaflet.TimeDimension, heatmap.js); :func:`maps.assets.offline_html` serves them locally.
@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any, Final
-from urllib.parse import urlencode
 
 import folium
 import geopandas as gpd
@@ -26,6 +25,7 @@ import pandas as pd
 import shapely
 from branca.element import Figure
 from folium.plugins import HeatMap, HeatMapWithTime
+from markupsafe import Markup
 
 from geo import crs as geocrs
 from geo.campaign import CampaignTarget
@@ -33,14 +33,22 @@ from geo.density import DensitySurface
 from geo.getisord import BIN_LABELS, TRENDS
 
 from . import basemaps
-from ._style import BOX_CSS, swatch
+from ._style import basemap_links
+from ._templating import render
 
 __all__ = ["BIN_COLOURS", "DEFAULT_TITLE", "RATE_COLOURS", "filter_form", "render_hotspots"]
 
 DEFAULT_TITLE: Final = "清水河街道 热点分析 — hot spots for focused remediation (集中整治)"
 # ArcGIS's hot-spot palette (ColorBrewer RdYlBu): red hot, blue cold, paler = less confident.
-BIN_COLOURS: Final[dict[int, str]] = {3: "#d7191c", 2: "#fc8d59", 1: "#fdd49e", 0: "#bdbdbd",
-                                      -1: "#c6dbef", -2: "#91bfdb", -3: "#2c7bb6"}
+BIN_COLOURS: Final[dict[int, str]] = {
+    3: "#d7191c",
+    2: "#fc8d59",
+    1: "#fdd49e",
+    0: "#bdbdbd",
+    -1: "#c6dbef",
+    -2: "#91bfdb",
+    -3: "#2c7bb6",
+}
 # Community rate classes (incidents per km²), light to dark (ColorBrewer YlOrBr).
 RATE_COLOURS: Final = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#d95f0e")
 _TARGET_COLOUR: Final = "#111111"
@@ -53,17 +61,20 @@ def _rounded(geoms: np.ndarray) -> np.ndarray:
     return np.asarray(shapely.transform(geoms, lambda xy: np.round(xy, _DIGITS)), dtype=object)
 
 
-def _display(frame: gpd.GeoDataFrame, columns: Mapping[str, Any], shift: basemaps.Shifter
-             ) -> dict[str, Any]:
+def _display(
+    frame: gpd.GeoDataFrame, columns: Mapping[str, Any], shift: basemaps.Shifter
+) -> dict[str, Any]:
     """A GeoJSON dict of ``frame`` shifted for display, with only the given properties."""
-    geoms = _rounded(shift(np.asarray(frame.to_crs(geocrs.STORAGE_CRS).geometry.values,
-                                      dtype=object)))
+    geoms = _rounded(
+        shift(np.asarray(frame.to_crs(geocrs.STORAGE_CRS).geometry.values, dtype=object))
+    )
     shown = gpd.GeoDataFrame(dict(columns), geometry=list(geoms), crs=geocrs.STORAGE_CRS)
     return dict(shown.__geo_interface__)
 
 
-def _points(lon: np.ndarray, lat: np.ndarray, shift: basemaps.Shifter
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _points(
+    lon: np.ndarray, lat: np.ndarray, shift: basemaps.Shifter
+) -> tuple[np.ndarray, np.ndarray]:
     moved = shift(np.asarray(shapely.points(lon, lat), dtype=object))
     return np.round(shapely.get_x(moved), _DIGITS), np.round(shapely.get_y(moved), _DIGITS)
 
@@ -73,8 +84,11 @@ def _add_basemaps(m: folium.Map, chosen: str, tianditu_key: str | None) -> None:
         for layer in basemaps.tile_layers("amap"):
             layer.add_to(m)
         return
-    offered = [chosen] + [b for b in ("osm", "tianditu") if b != chosen
-                          and basemaps.unavailable_reason(b, tianditu_key=tianditu_key) is None]
+    offered = [chosen] + [
+        b
+        for b in ("osm", "tianditu")
+        if b != chosen and basemaps.unavailable_reason(b, tianditu_key=tianditu_key) is None
+    ]
     for code in offered:
         for layer in basemaps.tile_layers(code, tianditu_key=tianditu_key, show=code == chosen):
             layer.add_to(m)
@@ -91,52 +105,94 @@ def _rate_colour(rate: float, breaks: list[float]) -> str:
     return RATE_COLOURS[int(np.searchsorted(breaks, rate, side="right"))]
 
 
-def _add_communities(m: folium.Map, communities: gpd.GeoDataFrame, shift: basemaps.Shifter,
-                     squads: Mapping[str, str]) -> list[tuple[str, str]]:
-    rate = (communities["count"].to_numpy(dtype=float)
-            / communities["area_km2"].to_numpy(dtype=float))
+def _add_communities(
+    m: folium.Map, communities: gpd.GeoDataFrame, shift: basemaps.Shifter, squads: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    rate = communities["count"].to_numpy(dtype=float) / communities["area_km2"].to_numpy(
+        dtype=float
+    )
     breaks = _rate_breaks(rate)
     names = communities["name_zh"] if "name_zh" in communities else communities["cell_id"]
-    squad = (communities["squad"].astype(str).map(lambda s: squads.get(s, s))
-             if "squad" in communities else pd.Series([""] * len(communities)))
-    data = _display(communities, {
-        "name": names.astype(str).to_numpy(), "squad": squad.to_numpy(),
-        "count": communities["count"].astype(int).to_numpy(),
-        "area": [f"{a:.2f}" for a in communities["area_km2"]],
-        "rate": [f"{r:.0f}" for r in rate], "colour": [_rate_colour(r, breaks) for r in rate],
-    }, shift)
+    squad = (
+        communities["squad"].astype(str).map(lambda s: squads.get(s, s))
+        if "squad" in communities
+        else pd.Series([""] * len(communities))
+    )
+    data = _display(
+        communities,
+        {
+            "name": names.astype(str).to_numpy(),
+            "squad": squad.to_numpy(),
+            "count": communities["count"].astype(int).to_numpy(),
+            "area": [f"{a:.2f}" for a in communities["area_km2"]],
+            "rate": [f"{r:.0f}" for r in rate],
+            "colour": [_rate_colour(r, breaks) for r in rate],
+        },
+        shift,
+    )
     folium.GeoJson(
-        data, name="社区事件密度 community rate (incidents/km²)", show=False,
-        style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#555555",
-                                  "weight": 1.5, "fillOpacity": 0.55},
+        data,
+        name="社区事件密度 community rate (incidents/km²)",
+        show=False,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["colour"],
+            "color": "#555555",
+            "weight": 1.5,
+            "fillOpacity": 0.55,
+        },
         tooltip=folium.GeoJsonTooltip(
             fields=["name", "squad", "count", "area", "rate"],
-            aliases=["社区 community", "中队 squad", "事件数 incidents", "面积 area (km²)",
-                     "密度 rate (incidents/km²)"]),
+            aliases=[
+                "社区 community",
+                "中队 squad",
+                "事件数 incidents",
+                "面积 area (km²)",
+                "密度 rate (incidents/km²)",
+            ],
+        ),
     ).add_to(m)
     edges = [0.0, *breaks, float(rate.max(initial=0.0))]
-    return [(RATE_COLOURS[i], f"{edges[i]:.0f}–{edges[i + 1]:.0f}")
-            for i in range(len(RATE_COLOURS))]
+    return [
+        (RATE_COLOURS[i], f"{edges[i]:.0f}–{edges[i + 1]:.0f}") for i in range(len(RATE_COLOURS))
+    ]
 
 
 def _add_cells(m: folium.Map, cells: gpd.GeoDataFrame, shift: basemaps.Shifter) -> None:
     tested = cells[cells["gi_tested"].to_numpy(dtype=bool)] if "gi_tested" in cells else cells
     bins = tested["gi_bin"].astype(int).to_numpy()
-    trend = (tested["trend"].astype(str).map(lambda t: TRENDS.get(t, t)).to_numpy()
-             if "trend" in tested else np.full(len(tested), ""))
-    data = _display(tested, {
-        "cell": tested["cell_id"].astype(str).to_numpy(),
-        "count": tested["count"].astype(int).to_numpy(),
-        "z": [f"{z:.2f}" for z in tested["gi_z"]],
-        "p": [f"{p:.3f} (FDR {q:.3f})" for p, q in zip(tested["gi_p"], tested["gi_p_fdr"],
-                                                      strict=True)],
-        "label": [BIN_LABELS[int(b)] for b in bins], "trend": trend, "bin": bins,
-    }, shift)
+    trend = (
+        tested["trend"].astype(str).map(lambda t: TRENDS.get(t, t)).to_numpy()
+        if "trend" in tested
+        else np.full(len(tested), "")
+    )
+    data = _display(
+        tested,
+        {
+            "cell": tested["cell_id"].astype(str).to_numpy(),
+            "count": tested["count"].astype(int).to_numpy(),
+            "z": [f"{z:.2f}" for z in tested["gi_z"]],
+            "p": [
+                f"{p:.3f} (FDR {q:.3f})"
+                for p, q in zip(tested["gi_p"], tested["gi_p_fdr"], strict=True)
+            ],
+            "label": [BIN_LABELS[int(b)] for b in bins],
+            "trend": trend,
+            "bin": bins,
+        },
+        shift,
+    )
     fields = ["label", "count", "z", "p", "cell"] + (["trend"] if "trend" in tested else [])
-    aliases = ["Gi* 分类 bin", "事件数 incidents", "z", "p (permutation)", "网格 cell",
-               "趋势 trend"][:len(fields)]
+    aliases = [
+        "Gi* 分类 bin",
+        "事件数 incidents",
+        "z",
+        "p (permutation)",
+        "网格 cell",
+        "趋势 trend",
+    ][: len(fields)]
     folium.GeoJson(
-        data, name="Gi* 热点/冷点 hot and cold spots (cells)",
+        data,
+        name="Gi* 热点/冷点 hot and cold spots (cells)",
         style_function=lambda f: _cell_style(int(f["properties"]["bin"])),
         highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
@@ -146,28 +202,39 @@ def _add_cells(m: folium.Map, cells: gpd.GeoDataFrame, shift: basemaps.Shifter) 
 def _cell_style(value: int) -> dict[str, Any]:
     if value == 0:
         return {"fillOpacity": 0.0, "color": BIN_COLOURS[0], "weight": 0.5, "opacity": 0.6}
-    return {"fillColor": BIN_COLOURS[value], "fillOpacity": 0.65, "color": BIN_COLOURS[value],
-            "weight": 0.8, "opacity": 0.9}
+    return {
+        "fillColor": BIN_COLOURS[value],
+        "fillOpacity": 0.65,
+        "color": BIN_COLOURS[value],
+        "weight": 0.8,
+        "opacity": 0.9,
+    }
 
 
 def _heat_points(heat: DensitySurface | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     if isinstance(heat, DensitySurface):
-        return heat.to_points(), (f"核密度 kernel density, Gaussian bandwidth "
-                                  f"{heat.bandwidth_m:.0f} m ({heat.rule})")
+        return heat.to_points(), (
+            f"核密度 kernel density, Gaussian bandwidth {heat.bandwidth_m:.0f} m ({heat.rule})"
+        )
     return heat, "热力 heat"
 
 
 def _add_heat(m: folium.Map, points: pd.DataFrame, note: str, shift: basemaps.Shifter) -> str:
     column = "density" if "density" in points else "weight"
     weight = points[column].to_numpy(dtype=float) if column in points else np.ones(len(points))
-    x, y = _points(points["lon"].to_numpy(dtype=float), points["lat"].to_numpy(dtype=float),
-                   shift)
+    x, y = _points(points["lon"].to_numpy(dtype=float), points["lat"].to_numpy(dtype=float), shift)
     peak = float(weight.max(initial=0.0))
     scaled = np.round(weight / max(peak, 1e-300), 3)
     data = [[float(b), float(a), float(w)] for a, b, w in zip(x, y, scaled, strict=True)]
     HeatMap(  # type: ignore[no-untyped-call]
-        data, name=f"热力图 heat map ({note})", radius=14, blur=18, min_opacity=0.25,
-        max_zoom=16, show=False).add_to(m)
+        data,
+        name=f"热力图 heat map ({note})",
+        radius=14,
+        blur=18,
+        min_opacity=0.25,
+        max_zoom=16,
+        show=False,
+    ).add_to(m)
     unit = " incidents/km²" if column == "density" else ""
     return f"{note}; 峰值 peak {peak:.0f}{unit}"
 
@@ -175,189 +242,203 @@ def _add_heat(m: folium.Map, points: pd.DataFrame, note: str, shift: basemaps.Sh
 def _add_weekly(m: folium.Map, weekly: pd.DataFrame, shift: basemaps.Shifter) -> int:
     weeks = sorted(pd.unique(weekly["week"]))
     top = max(float(weekly["count"].max()), 1.0)
-    x, y = _points(weekly["lon"].to_numpy(dtype=float), weekly["lat"].to_numpy(dtype=float),
-                   shift)
+    x, y = _points(weekly["lon"].to_numpy(dtype=float), weekly["lat"].to_numpy(dtype=float), shift)
     # The animation is the heaviest part of a big map (a year of a district: 170,000 cell-weeks,
     # 5 MB): cell-weeks under 5 % of the busiest are invisible in the heat and are left out,
     # and positions are rounded to 1 m (5 decimals), enough for a 150 m cell.
     weight = np.round(weekly["count"].to_numpy(dtype=float) / top, 2)
-    frame = pd.DataFrame({"week": weekly["week"].to_numpy(), "x": np.round(x, 5),
-                          "y": np.round(y, 5), "w": weight})
+    frame = pd.DataFrame(
+        {"week": weekly["week"].to_numpy(), "x": np.round(x, 5), "y": np.round(y, 5), "w": weight}
+    )
     frame = frame[frame["w"] >= _ANIMATION_MIN_SHARE]
     grouped = dict(list(frame.groupby("week", sort=True)))
     data = []
     for week in weeks:
         rows = grouped.get(week, frame.iloc[:0])
         data.append(np.column_stack([rows["y"], rows["x"], rows["w"]]).tolist())
-    index = [f"第{i + 1}周 week of {pd.Timestamp(w).strftime('%Y-%m-%d')}"
-             for i, w in enumerate(weeks)]
+    index = [
+        f"第{i + 1}周 week of {pd.Timestamp(w).strftime('%Y-%m-%d')}" for i, w in enumerate(weeks)
+    ]
     HeatMapWithTime(  # type: ignore[no-untyped-call]
-        data, index=index, name=f"逐周动画 {_WEEKLY} (incidents per cell)", radius=18,
-        max_opacity=0.7, position="topright", show=False, auto_play=False).add_to(m)
+        data,
+        index=index,
+        name=f"逐周动画 {_WEEKLY} (incidents per cell)",
+        radius=18,
+        max_opacity=0.7,
+        position="topright",
+        show=False,
+        auto_play=False,
+    ).add_to(m)
     # The time slider belongs to the animation: shown only while its layer is switched on.
     # It runs after folium's own script, which defines the map (DOMContentLoaded comes after).
     root = m.get_root()
     if not isinstance(root, Figure):  # folium maps always sit in a branca Figure
         msg = "Expected the map's root to be a branca Figure."
         raise TypeError(msg)
-    root.html.add_child(folium.Element(f"""<script>
-    document.addEventListener('DOMContentLoaded', function () {{
-      var map = {m.get_name()};
-      function slider(on) {{
-        document.querySelectorAll('.leaflet-bar-timecontrol').forEach(function (e) {{
-          e.style.display = on ? '' : 'none'; }});
-      }}
-      slider(false);
-      map.on('overlayadd', function (e) {{ if (e.name.indexOf('{_WEEKLY}') >= 0) slider(true); }});
-      map.on('overlayremove', function (e) {{
-        if (e.name.indexOf('{_WEEKLY}') >= 0) slider(false); }});
-    }});
-    </script>"""))
+    root.html.add_child(
+        folium.Element(render("hotspots_slider.html.j2", map_name=m.get_name(), layer=_WEEKLY))
+    )
     return len(weeks)
 
 
-def _add_targets(m: folium.Map, targets: Sequence[CampaignTarget], shift: basemaps.Shifter
-                 ) -> list[tuple[CampaignTarget, tuple[float, float, float, float]]]:
+def _add_targets(
+    m: folium.Map, targets: Sequence[CampaignTarget], shift: basemaps.Shifter
+) -> list[tuple[CampaignTarget, tuple[float, float, float, float]]]:
     group = folium.FeatureGroup(name="整治目标 campaign targets")
     placed = []
     for target in targets:
         box = shift(np.asarray([shapely.box(*target.bounds)], dtype=object))[0]
         west, south, east, north = (round(float(v), _DIGITS) for v in box.bounds)
-        folium.Rectangle([(south, west), (north, east)], color=_TARGET_COLOUR, weight=2.5,
-                         dash_array="6 4", fill=False,
-                         tooltip=f"{target.rank}. {escape(target.where)}").add_to(group)
+        folium.Rectangle(
+            [(south, west), (north, east)],
+            color=_TARGET_COLOUR,
+            weight=2.5,
+            dash_array="6 4",
+            fill=False,
+            tooltip=f"{target.rank}. {escape(target.where)}",
+        ).add_to(group)
         middle = (round((south + north) / 2, _DIGITS), round((west + east) / 2, _DIGITS))
-        folium.Marker(middle, icon=folium.DivIcon(
-            html=(f"<div style='background:{_TARGET_COLOUR};color:#fff;border:2px solid #fff;"
-                  "border-radius:50%;width:22px;height:22px;line-height:18px;text-align:center;"
-                  f"font:bold 11px sans-serif;box-shadow:0 0 2px #000'>{target.rank}</div>"),
-            icon_size=(22, 22), icon_anchor=(11, 11)),
-            tooltip=f"{target.rank}. {escape(target.where)} · {target.count}").add_to(group)
+        folium.Marker(
+            middle,
+            icon=folium.DivIcon(
+                html=render("number_badge.html.j2", colour=_TARGET_COLOUR, number=target.rank),
+                icon_size=(22, 22),
+                icon_anchor=(11, 11),
+            ),
+            tooltip=f"{target.rank}. {escape(target.where)} · {target.count}",
+        ).add_to(group)
         placed.append((target, (west, south, east, north)))
     group.add_to(m)
     return placed
 
 
-def _targets_html(map_name: str, placed: list[tuple[CampaignTarget,
-                                                    tuple[float, float, float, float]]],
-                  categories: Mapping[str, str], squads: Mapping[str, str]) -> str:
-    items = []
-    for target, (west, south, east, north) in placed:
-        top = "、".join(f"{escape(categories.get(c, c))} {n}" for c, n in target.categories)
-        trend = TRENDS.get(target.trend, target.trend)
-        change = ("" if target.change is None
-                  else f" ({target.change:+.0f} 较上期 vs previous)")
-        zoom = (f"{map_name}.fitBounds([[{south},{west}],[{north},{east}]],"
-                "{maxZoom: 18, padding: [40, 40]}); return false;")
-        items.append(
-            f"<li style='margin-bottom:4px'><a href='#' class='jiedao-target' "
-            f"data-cell='{escape(target.cell_id)}' onclick=\"{zoom}\">"
-            f"<b>{escape(target.where)}</b></a><br>"
-            f"{escape(target.community_name)} · {escape(squads.get(target.squad, target.squad))}"
-            f" · {target.count} 件 incidents{escape(change)}"
-            f"{' · ' + escape(trend) if trend else ''}<br>"
-            f"<span style='color:#555'>{top}</span></li>")
-    body = ("<ol style='margin:4px 0 0 0;padding-left:20px'>" + "".join(items) + "</ol>"
-            if items else "<div>无显著热点 no significant hot spot</div>")
-    return (f"<div id='jiedao-targets' style='{BOX_CSS} bottom: 24px; right: 10px; "
-            "max-width: 340px; max-height: 45vh; overflow-y: auto;'>"
-            "<div style='font-weight:bold'>整治目标 campaign targets "
-            "<span style='font-weight:normal;color:#555'>(点击定位 click to zoom)</span></div>"
-            f"{body}</div>")
+def _targets_html(
+    map_name: str,
+    placed: list[tuple[CampaignTarget, tuple[float, float, float, float]]],
+    categories: Mapping[str, str],
+    squads: Mapping[str, str],
+) -> str:
+    items = [
+        {
+            "cell_id": target.cell_id,
+            "where": target.where,
+            "community": target.community_name,
+            "squad": squads.get(target.squad, target.squad),
+            "count": target.count,
+            "change": (
+                "" if target.change is None else f" ({target.change:+.0f} 较上期 vs previous)"
+            ),
+            "trend": TRENDS.get(target.trend, target.trend),
+            "top": [f"{categories.get(c, c)} {n}" for c, n in target.categories],
+            "west": west,
+            "south": south,
+            "east": east,
+            "north": north,
+        }
+        for target, (west, south, east, north) in placed
+    ]
+    return render("hotspots_targets.html.j2", map_name=map_name, targets=items)
 
 
-def filter_form(*, action: str, values: Mapping[str, str],
-                choices: Mapping[str, Sequence[tuple[str, str]]],
-                links: Sequence[tuple[str, str]] = ()) -> str:
+def filter_form(
+    *,
+    action: str,
+    values: Mapping[str, str],
+    choices: Mapping[str, Sequence[tuple[str, str]]],
+    links: Sequence[tuple[str, str]] = (),
+) -> str:
     """The page's filter controls: an HTML form that reloads the map with new query parameters.
 
-    ``choices`` maps a parameter to its ``(value, label)`` options (``""`` = all); ``start`` and
-    ``end`` are date inputs; other ``values`` ride along as hidden fields. Empty fields are not
-    sent, so "all" means the parameter is left out. ``links`` are ``(label, href)`` shown
-    under the form (downloads, the printable list).
+    Empty fields are not sent, so "all" means the parameter is left out.
+
+    Parameters
+    ----------
+    action
+        The URL the form reloads.
+    values
+        The current query parameters: ``start`` and ``end`` fill the date inputs, the keys of
+        ``choices`` select their options and the others ride along as hidden fields.
+    choices
+        A parameter's ``(value, label)`` options (value ``""`` = all), shown as a select.
+    links
+        ``(label, href)`` links shown under the form (downloads, the printable list).
+
+    Returns
+    -------
+    str
+        The form's HTML, to pass as ``controls`` to :func:`render_hotspots`.
     """
-    names = {"start": "开始 from", "end": "结束 to", "category": "类别 category",
-             "shift": "班次 shift", "squad": "中队 squad", "community": "社区 community",
-             "source": "来源 source", "cells": "单元 cells"}
-    fields = []
-    for key in ("start", "end"):
-        fields.append(f"<label>{names[key]} <input type='date' name='{key}' "
-                      f"value='{escape(values.get(key, ''))}'></label>")
-    for key, options in choices.items():
-        chosen = values.get(key, "")
-        opts = "".join(
-            f"<option value='{escape(v)}'{' selected' if v == chosen else ''}>{escape(t)}</option>"
-            for v, t in options)
-        fields.append(f"<label>{escape(names.get(key, key))} <select name='{escape(key)}'>"
-                      f"{opts}</select></label>")
-    hidden = "".join(f"<input type='hidden' name='{escape(k)}' value='{escape(v)}'>"
-                     for k, v in values.items() if k not in names and k not in choices and v)
-    link_html = " · ".join(f"<a href='{escape(href)}'>{escape(label)}</a>"
-                           for label, href in links)
-    return ("<form id='jiedao-filters' method='get' action='" + escape(action) + "' "
-            "onsubmit=\"Array.prototype.forEach.call(this.elements, function (e) "
-            "{ if (e.name && !e.value) { e.disabled = true; } });\" "
-            "style='margin-top:6px;display:flex;flex-wrap:wrap;gap:4px 10px'>"
-            + "".join(fields) + hidden
-            + "<button type='submit'>更新 update</button></form>"
-            + (f"<div style='margin-top:4px'>{link_html}</div>" if link_html else ""))
+    names = {
+        "start": "开始 from",
+        "end": "结束 to",
+        "category": "类别 category",
+        "shift": "班次 shift",
+        "squad": "中队 squad",
+        "community": "社区 community",
+        "source": "来源 source",
+        "cells": "单元 cells",
+    }
+    dates = [(names[key], key, values.get(key, "")) for key in ("start", "end")]
+    selects = [
+        (names.get(key, key), key, values.get(key, ""), options) for key, options in choices.items()
+    ]
+    hidden = [(k, v) for k, v in values.items() if k not in names and k not in choices and v]
+    return render(
+        "filter_form.html.j2",
+        action=action,
+        dates=dates,
+        selects=selects,
+        hidden=hidden,
+        links=links,
+    )
 
 
-def _title_html(title: str, lines: list[str], chosen: str, link_params: Mapping[str, str],
-                controls: str = "") -> str:
-    links = []
-    for code, item in basemaps.BASEMAPS.items():
-        query = urlencode({**link_params, "basemap": code})
-        style = "font-weight:bold" if code == chosen else ""
-        links.append(f"<a href='?{escape(query)}' style='{style}'>{escape(item.name)}</a>")
-    parts = [f"<div style='font-size:15px;font-weight:bold'>{escape(title)}</div>"]
-    parts += [f"<div>{escape(line)}</div>" for line in lines if line]
-    parts.append(f"<div>底图 basemap: {' | '.join(links)}</div>")
-    if chosen == "amap":
-        parts.append("<div style='color:#555'>图层已转换为 GCJ-02 仅用于显示 "
-                     "(overlays shifted to GCJ-02 for display; data stay WGS84)</div>")
-    return (f"<div id='jiedao-title' style='{BOX_CSS} top: 10px; left: 60px; max-width: 520px;'>"
-            + "".join(parts) + controls + "</div>")
+def _title_html(
+    title: str, lines: list[str], chosen: str, link_params: Mapping[str, str], controls: str = ""
+) -> str:
+    return render(
+        "hotspots_title.html.j2",
+        title=title,
+        lines=lines,
+        basemap_links=basemap_links(chosen, link_params),
+        amap=chosen == "amap",
+        controls=Markup(controls),
+    )  # the caller's HTML (filter_form), kept as is
 
 
-def _legend_html(rates: list[tuple[str, str]], heat_note: str | None, weeks: int,
-                 has_targets: bool) -> str:
-    rows = ["<div style='font-weight:bold'>图例 legend</div>",
-            "<div>Gi* 热点分析 (FDR 校正 corrected)</div>"]
-    rows += [f"<div>{swatch(BIN_COLOURS[b])}{escape(BIN_LABELS[b])}</div>"
-             for b in (3, 2, 1, 0, -1, -2, -3)]
-    rows.append("<div style='color:#555'>网格 cell: 事件数与置信度见提示 "
-                "(hover a cell for count, z, p)</div>")
-    if rates:
-        rows.append("<div style='margin-top:4px'>社区密度 community rate (incidents/km²)</div>")
-        rows += [f"<div>{swatch(colour)}{escape(text)}</div>" for colour, text in rates]
-    if heat_note:
-        rows.append(f"<div style='margin-top:4px'>热力图 heat: {escape(heat_note)}</div>")
-    if weeks:
-        rows.append(f"<div>逐周动画 animation: {weeks} 周 weeks; 开启图层后滑块在右上 "
-                    "(switch the layer on: slider top right); 少于最忙格周 "
-                    f"{_ANIMATION_MIN_SHARE:.0%} 的不绘制 (cell-weeks under "
-                    f"{_ANIMATION_MIN_SHARE:.0%} of the busiest are not drawn)</div>")
-    if has_targets:
-        rows.append(f"<div style='margin-top:4px'>{swatch('#ffffff')}"
-                    "虚线框与编号 = 整治目标 dashed box and number = campaign target</div>")
-    return (f"<div id='jiedao-legend' style='{BOX_CSS} bottom: 24px; left: 10px; "
-            "max-width: 360px; max-height: 50vh; overflow-y: auto;'>" + "".join(rows) + "</div>")
+def _legend_html(
+    rates: list[tuple[str, str]], heat_note: str | None, weeks: int, has_targets: bool
+) -> str:
+    return render(
+        "hotspots_legend.html.j2",
+        bins=[(BIN_COLOURS[b], BIN_LABELS[b]) for b in (3, 2, 1, 0, -1, -2, -3)],
+        rates=rates,
+        heat_note=heat_note,
+        weeks=weeks,
+        min_share=f"{_ANIMATION_MIN_SHARE:.0%}",
+        has_targets=has_targets,
+    )
 
 
-def render_hotspots(hotspots: gpd.GeoDataFrame, *,
-                    communities: gpd.GeoDataFrame | None = None,
-                    key_roads: gpd.GeoDataFrame | None = None,
-                    heat: DensitySurface | pd.DataFrame | None = None,
-                    weekly: pd.DataFrame | None = None,
-                    targets: Sequence[CampaignTarget] = (),
-                    title: str = DEFAULT_TITLE, period: str | None = None,
-                    filter_text: str | None = None, note: str | None = None,
-                    categories: Mapping[str, str] | None = None,
-                    squads: Mapping[str, str] | None = None,
-                    basemap: str = "osm", tianditu_key: str | None = None,
-                    link_params: Mapping[str, str] | None = None,
-                    controls: str = "") -> folium.Map:
+def render_hotspots(
+    hotspots: gpd.GeoDataFrame,
+    *,
+    communities: gpd.GeoDataFrame | None = None,
+    key_roads: gpd.GeoDataFrame | None = None,
+    heat: DensitySurface | pd.DataFrame | None = None,
+    weekly: pd.DataFrame | None = None,
+    targets: Sequence[CampaignTarget] = (),
+    title: str = DEFAULT_TITLE,
+    period: str | None = None,
+    filter_text: str | None = None,
+    note: str | None = None,
+    categories: Mapping[str, str] | None = None,
+    squads: Mapping[str, str] | None = None,
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+    link_params: Mapping[str, str] | None = None,
+    controls: str = "",
+) -> folium.Map:
     """Render a hot-spot analysis.
 
     Parameters
@@ -437,17 +518,29 @@ def render_hotspots(hotspots: gpd.GeoDataFrame, *,
     lines = [
         f"时段 period: {period}" if period else "",
         f"筛选 filter: {filter_text or hotspots.attrs.get('filter', '全部事件 all incidents')}",
-        (f"{int(hotspots['count'].sum()):,} 件事件 incidents · {len(hotspots)} 个网格 cells · "
-         f"热点 hot {(bins > 0).sum()} · 冷点 cold {(bins < 0).sum()}"),
-        (f"Getis-Ord Gi*, {gi.get('permutations', '?')} 次置换 permutations "
-         f"({gi.get('inference', '?')}), FDR {'on' if gi.get('fdr', True) else 'off'}, "
-         f"seed {gi.get('seed', '?')}") if gi else "",
-        basemap_note or "", f"⚠ {note}" if note else "",
+        (
+            f"{int(hotspots['count'].sum()):,} 件事件 incidents · {len(hotspots)} 个网格 cells · "
+            f"热点 hot {(bins > 0).sum()} · 冷点 cold {(bins < 0).sum()}"
+        ),
+        (
+            f"Getis-Ord Gi*, {gi.get('permutations', '?')} 次置换 permutations "
+            f"({gi.get('inference', '?')}), FDR {'on' if gi.get('fdr', True) else 'off'}, "
+            f"seed {gi.get('seed', '?')}"
+        )
+        if gi
+        else "",
+        basemap_note or "",
+        f"⚠ {note}" if note else "",
     ]
-    root.html.add_child(folium.Element(_title_html(title, lines, chosen, link_params or {},
-                                                   controls)))
+    root.html.add_child(
+        folium.Element(_title_html(title, lines, chosen, link_params or {}, controls))
+    )
     root.html.add_child(folium.Element(_legend_html(rates, heat_note, weeks, bool(placed))))
     root.html.add_child(folium.Element(_targets_html(m.get_name(), placed, categories, squads)))
-    m.fit_bounds([(round(south, _DIGITS), round(west, _DIGITS)),
-                  (round(north, _DIGITS), round(east, _DIGITS))])
+    m.fit_bounds(
+        [
+            (round(south, _DIGITS), round(west, _DIGITS)),
+            (round(north, _DIGITS), round(east, _DIGITS)),
+        ]
+    )
     return m

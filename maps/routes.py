@@ -20,17 +20,29 @@ from branca.element import Figure
 from geo.shiftplan import HotSpot, PlannedStop, ShiftPlan, Sweep
 
 from . import basemaps
-from ._style import BOX_CSS, swatch
+from ._templating import render
 
 __all__ = ["UNIT_COLOURS", "clock", "render_plan"]
 
-UNIT_COLOURS: Final = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
-                       "#8c564b", "#e377c2")
+UNIT_COLOURS: Final = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+)
 _COVERED: Final = "#2f855a"
 _MISSED: Final = "#c53030"
-_KIND_TEXT: Final = {"hotspot": "热点 hot spot", "revisit": "热点复巡 hot-spot revisit",
-                     "task": "任务 task", "sweep": "重点路段巡查 key-road sweep",
-                     "break": "用餐 meal break"}
+_KIND_TEXT: Final = {
+    "hotspot": "热点 hot spot",
+    "revisit": "热点复巡 hot-spot revisit",
+    "task": "任务 task",
+    "sweep": "重点路段巡查 key-road sweep",
+    "break": "用餐 meal break",
+}
 _MODE_TEXT: Final = {"foot": "步巡 foot", "ebike": "电动车 e-bike", "car": "巡逻车 car"}
 
 
@@ -41,28 +53,36 @@ def clock(seconds: float) -> str:
 
 
 def _stop_popup(number: int, stop: PlannedStop, unit_id: str) -> str:
-    rows = [f"<b>{escape(unit_id)} · {number}. {escape(_KIND_TEXT.get(stop.kind, stop.kind))}"
-            "</b>"]
-    if stop.label:
-        rows.append(escape(stop.label))
-    rows.append(f"到达 arrive {clock(stop.arrival_s)} · 开始 start {clock(stop.start_s)} · "
-                f"离开 leave {clock(stop.departure_s)}")
-    if stop.priority:
-        rows.append(f"优先级 priority {stop.priority:g}")
-    return "<br>".join(rows)
+    return render(
+        "stop_popup.html.j2",
+        unit_id=unit_id,
+        number=number,
+        kind=_KIND_TEXT.get(stop.kind, stop.kind),
+        label=stop.label,
+        arrive=clock(stop.arrival_s),
+        start=clock(stop.start_s),
+        leave=clock(stop.departure_s),
+        priority=f"{stop.priority:g}" if stop.priority else "",
+    )
 
 
 def _number_icon(number: int, colour: str) -> folium.DivIcon:
     return folium.DivIcon(
-        html=(f"<div style='background:{colour};color:#fff;border:2px solid #fff;"
-              "border-radius:50%;width:22px;height:22px;line-height:18px;text-align:center;"
-              f"font:bold 11px sans-serif;box-shadow:0 0 2px #000'>{number}</div>"),
-        icon_size=(22, 22), icon_anchor=(11, 11))
+        html=render("number_badge.html.j2", colour=colour, number=number),
+        icon_size=(22, 22),
+        icon_anchor=(11, 11),
+    )
 
 
-def render_plan(plan: ShiftPlan, *, hotspots: Sequence[HotSpot] = (),
-                sweeps: Sequence[Sweep] = (), title: str = "巡逻路线 patrol routes",
-                basemap: str = "osm", tianditu_key: str | None = None) -> folium.Map:
+def render_plan(
+    plan: ShiftPlan,
+    *,
+    hotspots: Sequence[HotSpot] = (),
+    sweeps: Sequence[Sweep] = (),
+    title: str = "巡逻路线 patrol routes",
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+) -> folium.Map:
     """Render a shift plan.
 
     Parameters
@@ -79,10 +99,14 @@ def render_plan(plan: ShiftPlan, *, hotspots: Sequence[HotSpot] = (),
         ``osm``, ``tianditu`` (with ``tianditu_key``) or ``amap`` (overlays shifted to GCJ-02).
     tianditu_key
         Tianditu key (tk).
+
+    Returns
+    -------
+    folium.Map
+        Render it with ``m.get_root().render()``.
     """
     chosen = basemaps.parse_basemap(basemap)
-    if chosen == "tianditu" and basemaps.unavailable_reason(chosen,
-                                                            tianditu_key=tianditu_key):
+    if chosen == "tianditu" and basemaps.unavailable_reason(chosen, tianditu_key=tianditu_key):
         chosen = "osm"
     shift = basemaps.display_shifter(chosen)
 
@@ -102,9 +126,11 @@ def render_plan(plan: ShiftPlan, *, hotspots: Sequence[HotSpot] = (),
             line = shift(np.asarray([sweep.geometry], dtype=object))[0]
             folium.PolyLine(  # type: ignore[no-untyped-call]
                 [(y, x) for x, y in shapely.get_coordinates(line)],
-                            color=_COVERED if share >= 0.9 else _MISSED, weight=8, opacity=0.6,
-                            tooltip=f"{escape(sweep.name)} {sweep.sweep_id}: "
-                                    f"{share:.0%} swept").add_to(roads)
+                color=_COVERED if share >= 0.9 else _MISSED,
+                weight=8,
+                opacity=0.6,
+                tooltip=f"{escape(sweep.name)} {sweep.sweep_id}: {share:.0%} swept",
+            ).add_to(roads)
         roads.add_to(m)
 
     if hotspots:
@@ -114,35 +140,45 @@ def render_plan(plan: ShiftPlan, *, hotspots: Sequence[HotSpot] = (),
             where = point(spot.lon, spot.lat)
             bounds.append(where)
             windows = ", ".join(f"{clock(a)}-{clock(b)}" for a, b in spot.windows) or "全天 any"
-            folium.Circle(where, radius=60, color="#b7791f", weight=1, fill=True,
-                          fill_color="#dd6b20", fill_opacity=0.15 + 0.55 * spot.priority / top,
-                          tooltip=f"{escape(spot.label or spot.spot_id)} · "
-                                  f"priority {spot.priority:g} · {windows}").add_to(spots)
+            folium.Circle(
+                where,
+                radius=60,
+                color="#b7791f",
+                weight=1,
+                fill=True,
+                fill_color="#dd6b20",
+                fill_opacity=0.15 + 0.55 * spot.priority / top,
+                tooltip=f"{escape(spot.label or spot.spot_id)} · "
+                f"priority {spot.priority:g} · {windows}",
+            ).add_to(spots)
         spots.add_to(m)
 
-    legend = []
+    legend: list[tuple[str, str]] = []
     for i, unit in enumerate(plan.units):
         colour = UNIT_COLOURS[i % len(UNIT_COLOURS)]
-        label = (f"{unit.unit_id} ({_MODE_TEXT.get(unit.mode, unit.mode)}): "
-                 f"{len([s for s in unit.stops if s.kind != 'break'])} stops, "
-                 f"{unit.distance_m / 1000:.1f} km")
+        label = (
+            f"{unit.unit_id} ({_MODE_TEXT.get(unit.mode, unit.mode)}): "
+            f"{len([s for s in unit.stops if s.kind != 'break'])} stops, "
+            f"{unit.distance_m / 1000:.1f} km"
+        )
         group = folium.FeatureGroup(name=f"{escape(label)}")
         if not unit.path.is_empty:
             line = shift(np.asarray([unit.path], dtype=object))[0]
             latlon = [(y, x) for x, y in shapely.get_coordinates(line)]
             bounds += latlon
             folium.PolyLine(  # type: ignore[no-untyped-call]
-                latlon, color=colour, weight=4, opacity=0.9,
-                            tooltip=escape(label)).add_to(group)
+                latlon, color=colour, weight=4, opacity=0.9, tooltip=escape(label)
+            ).add_to(group)
         for number, stop in enumerate(unit.stops, start=1):
             where = point(stop.lon, stop.lat)
-            folium.Marker(where, icon=_number_icon(number, colour),
-                          popup=folium.Popup(_stop_popup(number, stop, unit.unit_id),
-                                             max_width=320),
-                          tooltip=f"{number}. {clock(stop.start_s)} "
-                                  f"{escape(stop.label or stop.kind)}").add_to(group)
+            folium.Marker(
+                where,
+                icon=_number_icon(number, colour),
+                popup=folium.Popup(_stop_popup(number, stop, unit.unit_id), max_width=320),
+                tooltip=f"{number}. {clock(stop.start_s)} {escape(stop.label or stop.kind)}",
+            ).add_to(group)
         group.add_to(m)
-        legend.append(f"<div>{swatch(colour)}{escape(label)}</div>")
+        legend.append((colour, label))
 
     folium.LayerControl(collapsed=False).add_to(m)
     root = m.get_root()
@@ -150,16 +186,23 @@ def render_plan(plan: ShiftPlan, *, hotspots: Sequence[HotSpot] = (),
         msg = "Expected the map's root to be a branca Figure."
         raise TypeError(msg)
     swept = f"{plan.covered_share:.0%}" if plan.coverage else "—"
-    root.html.add_child(folium.Element(
-        f"<div id='jiedao-title' style='{BOX_CSS} top: 10px; left: 60px; max-width: 460px;'>"
-        f"<div style='font-size:15px;font-weight:bold'>{escape(title)}</div>"
-        f"<div>{clock(plan.shift[0])}-{clock(plan.shift[1])} · 重点路段覆盖 key roads swept "
-        f"{swept} · 未安排 left out {len(plan.dropped)}</div></div>"))
-    root.html.add_child(folium.Element(
-        f"<div id='jiedao-legend' style='{BOX_CSS} bottom: 24px; left: 10px;'>"
-        "<div style='font-weight:bold'>图例 legend</div>" + "".join(legend)
-        + f"<div>{swatch(_COVERED)}重点路段已巡 key road swept</div>"
-        f"<div>{swatch(_MISSED)}重点路段未巡 key road not swept</div></div>"))
+    root.html.add_child(
+        folium.Element(
+            render(
+                "routes_title.html.j2",
+                title=title,
+                start=clock(plan.shift[0]),
+                end=clock(plan.shift[1]),
+                swept=swept,
+                dropped=len(plan.dropped),
+            )
+        )
+    )
+    root.html.add_child(
+        folium.Element(
+            render("routes_legend.html.j2", units=legend, covered=_COVERED, missed=_MISSED)
+        )
+    )
     if bounds:
         lats, lons = zip(*bounds, strict=True)
         m.fit_bounds([(min(lats), min(lons)), (max(lats), max(lons))])

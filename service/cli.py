@@ -17,31 +17,37 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import layers
 from geo.errors import CoordinateError, LayerValidationError, UnknownCRSError
 from geo.jurisdiction import Jurisdiction
-from service import crud, layerstore
-from service.config import Settings, get_settings
-from service.crud.errors import ServiceError
-from service.db import make_engine, make_sessionmaker, migrate, session_scope
-from service.demo import generate_demo_incidents
-from service.models import Incident
-from service.schemas import IncidentCreate
-from service.timezones import BEIJING
+from service import tables as tables
+from service.core.config import Settings, get_settings
+from service.core.db import make_engine, make_sessionmaker, migrate, unit_of_work
+from service.core.errors import ServiceError
+from service.core.timezones import BEIJING
+from service.incidents import service as incidents_service
+from service.incidents.demo import generate_demo_incidents
+from service.incidents.schemas import IncidentCreate
+from service.layers import service as layers_service
 
-app = typer.Typer(help="jiedao: GIS dispatch for the sub-district law-enforcement team.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
-layers_app = typer.Typer(help="Validate, import, list and activate jurisdiction layer versions.",
-                         no_args_is_help=True)
+app = typer.Typer(
+    help="jiedao: GIS dispatch for the sub-district law-enforcement team.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+layers_app = typer.Typer(
+    help="Validate, import, list and activate jurisdiction layer versions.", no_args_is_help=True
+)
 app.add_typer(layers_app, name="layers")
 console = Console()
 err = Console(stderr=True)
 
 ActorOption = Annotated[str, typer.Option(help="Who makes this write (recorded in the audit).")]
+
+
 def _default_actor() -> str:
     # getpass fails in containers with neither USER nor a passwd entry; the CLI must not.
     try:
@@ -55,9 +61,22 @@ _DEMO_CHUNK = 500
 
 
 def _engine(settings: Settings) -> Engine:
+    # Say which database: a command run from another folder or with other settings must not
+    # quietly work on another (empty) one.
+    err.print(f"database: {settings.database_label}", highlight=False)
     engine = make_engine(settings.database_url, spatialite_library=settings.spatialite_library)
     migrate(engine)
     return engine
+
+
+def _warn_if_empty(session: Session, what: str) -> None:
+    if incidents_service.incident_count(session) == 0:
+        err.print(
+            f"[bold yellow]warning:[/] the database holds no incidents, so {what}. "
+            "Load the demo month with `jiedao demo`, or check JIEDAO_DATA_DIR / "
+            "JIEDAO_DATABASE_URL.",
+            highlight=False,
+        )
 
 
 def _fail(message: str, fix: str | None = None) -> typer.Exit:
@@ -68,11 +87,17 @@ def _fail(message: str, fix: str | None = None) -> typer.Exit:
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
-          port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-          reload: Annotated[bool, typer.Option(help="Reload on code changes.")] = False,
-          workers: Annotated[int, typer.Option(min=1, max=32, help=(
-              "Worker processes (one per core serves a busy dispatch room)."))] = 1) -> None:
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes.")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=32, help=("Worker processes (one per core serves a busy dispatch room).")
+        ),
+    ] = 1,
+) -> None:
     """Run the web service: map at /, API docs at /docs."""
     import uvicorn
 
@@ -81,19 +106,21 @@ def serve(host: Annotated[str | None, typer.Option(help="Address to bind.")] = N
     port = port or settings.port
     # Migrate and import the layers once, here: several workers starting on a fresh database
     # would otherwise race to create the same tables.
-    with session_scope(make_sessionmaker(_engine(settings))) as session:
+    with unit_of_work(make_sessionmaker(_engine(settings))) as session:
         _ensure_layer(session, settings, actor="system:startup")
-    console.print(f"jiedao on [bold]http://{host}:{port}/[/] (API docs at /docs), "
-                  f"database {settings.database_url}")
+    console.print(f"jiedao on [bold]http://{host}:{port}/[/] (API docs at /docs)")
     if reload or workers == 1:
-        uvicorn.run("service.main:create_app", factory=True, host=host, port=port, reload=reload)
+        uvicorn.run("service.app:create_app", factory=True, host=host, port=port, reload=reload)
         return
-    _serve_workers(uvicorn.Config("service.main:create_app", factory=True, host=host, port=port,
-                                  workers=workers))
+    _serve_workers(
+        uvicorn.Config(
+            "service.app:create_app", factory=True, host=host, port=port, workers=workers
+        )
+    )
 
 
 def _serve_workers(config: Any) -> None:
-    """uvicorn's multi-worker run, on a listening socket from :func:`listening_socket`."""
+    """Uvicorn's multi-worker run, on a listening socket from :func:`listening_socket`."""
     from uvicorn.supervisors import Multiprocess
 
     Multiprocess(config, sockets=[listening_socket(config)]).run()
@@ -114,88 +141,117 @@ def listening_socket(config: Any) -> Any:
 
 
 @app.command()
-def demo(days: Annotated[int, typer.Option(min=1, max=366, help="Days of incidents.")] = 30,
-         seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 0,
-         start: Annotated[str | None, typer.Option(
-             help="First day, YYYY-MM-DD (default: DAYS days before today).")] = None,
-         daily_mean: Annotated[float, typer.Option(min=1.0, help="Incidents a day.")] = 60.0,
-         if_empty: Annotated[bool, typer.Option(
-             help="Do nothing when the database already holds incidents.")] = False,
-         actor: ActorOption = "demo") -> None:
+def demo(
+    days: Annotated[int, typer.Option(min=1, max=366, help="Days of incidents.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 0,
+    start: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (default: DAYS days before today).")
+    ] = None,
+    daily_mean: Annotated[float, typer.Option(min=1.0, help="Incidents a day.")] = 60.0,
+    if_empty: Annotated[
+        bool, typer.Option(help="Do nothing when the database already holds incidents.")
+    ] = False,
+    actor: ActorOption = "demo",
+) -> None:
     """Create the embedded database, load the bundled layers and a seeded demo month."""
     settings = get_settings()
     try:
         # The demo month ends today in Beijing, whatever the machine's zone.
-        first_day = dt.date.fromisoformat(start) if start else \
-            dt.datetime.now(BEIJING).date() - dt.timedelta(days=days)
+        first_day = (
+            dt.date.fromisoformat(start)
+            if start
+            else dt.datetime.now(BEIJING).date() - dt.timedelta(days=days)
+        )
     except ValueError:
         raise _fail(f"--start {start!r} is not a date.", "give it as YYYY-MM-DD.") from None
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         step = progress.add_task("database and migrations", total=None)
         engine = _engine(settings)
         factory = make_sessionmaker(engine)
-        with session_scope(factory) as session:
-            existing = session.scalar(select(func.count()).select_from(Incident)) or 0
+        with unit_of_work(factory) as session:
+            existing = incidents_service.incident_count(session)
             if if_empty and existing:
                 progress.update(step, total=1, completed=1)
-                console.print(f"The database already holds {existing:,} incidents; "
-                              "nothing to do.")
+                console.print(f"The database already holds {existing:,} incidents; nothing to do.")
                 return
             progress.update(step, description="layers", total=1, completed=0)
             _ensure_layer(session, settings, actor=actor)
         with factory() as session:
-            active = layerstore.JurisdictionCache(settings.resolve_params()).get(session)
+            active = layers_service.JurisdictionCache(settings.resolve_params()).get(session)
         progress.update(step, completed=1)
 
         draw = progress.add_task(f"drawing {days} days of incidents (seed {seed})", total=1)
-        frame = generate_demo_incidents(active.pack, start=first_day, days=days, seed=seed,
-                                        daily_mean=daily_mean)
+        frame = generate_demo_incidents(
+            active.pack, start=first_day, days=days, seed=seed, daily_mean=daily_mean
+        )
         progress.update(draw, completed=1)
         store = progress.add_task("storing incidents", total=len(frame))
-        items = [IncidentCreate.model_validate(_demo_item(row))
-                 for row in frame.to_dict("records")]
+        items = [IncidentCreate.model_validate(_demo_item(row)) for row in frame.to_dict("records")]
         # One transaction for the whole month: a failed demo leaves no partial month behind.
-        with session_scope(factory) as session:
+        with unit_of_work(factory) as session:
             for i in range(0, len(items), _DEMO_CHUNK):
-                chunk = items[i:i + _DEMO_CHUNK]
-                crud.create_incidents_bulk(session=session, items=chunk, actor=actor,
-                                           jurisdiction=active.jurisdiction,
-                                           layer_version_id=active.version_id)
+                chunk = items[i : i + _DEMO_CHUNK]
+                incidents_service.create_incidents_bulk(
+                    session=session,
+                    items=chunk,
+                    actor=actor,
+                    jurisdiction=active.jurisdiction,
+                    layer_version_id=active.version_id,
+                )
                 progress.advance(store, len(chunk))
-    console.print(f"Stored {len(items):,} demo incidents from {first_day} on layer "
-                  f"{active.label}. Run [bold]jiedao serve[/] and open http://"
-                  f"{settings.host}:{settings.port}/")
+    console.print(
+        f"Stored {len(items):,} demo incidents from {first_day} on layer "
+        f"{active.label}. Run [bold]jiedao serve[/] and open http://"
+        f"{settings.host}:{settings.port}/"
+    )
 
 
 def _demo_item(row: dict[Any, Any]) -> dict[str, Any]:
-    return {"category": row["category"],
-            "location": {"lon": row["lon"], "lat": row["lat"], "crs": "wgs84"},
-            "occurred_at": row["occurred_at"].to_pydatetime(),
-            "reported_at": row["reported_at"].to_pydatetime(), "source": row["source"],
-            "reporter": row["reporter"], "urgent": bool(row["urgent"]),
-            "description": row["description"], "photo_urls": list(row["photo_urls"])}
+    return {
+        "category": row["category"],
+        "location": {"lon": row["lon"], "lat": row["lat"], "crs": "wgs84"},
+        "occurred_at": row["occurred_at"].to_pydatetime(),
+        "reported_at": row["reported_at"].to_pydatetime(),
+        "source": row["source"],
+        "reporter": row["reporter"],
+        "urgent": bool(row["urgent"]),
+        "description": row["description"],
+        "photo_urls": list(row["photo_urls"]),
+    }
 
 
 def _ensure_layer(session: Session, settings: Settings, *, actor: str) -> None:
     try:
-        layerstore.ensure_layers(session, settings, actor=actor)
+        layers_service.ensure_layers(session, settings, actor=actor)
     except FileNotFoundError as exc:
-        raise _fail(str(exc), "set JIEDAO_LAYER_PACK to a layer pack folder, or unset it to "
-                    "use the bundled Qingshuihe pack.") from None
+        raise _fail(
+            str(exc),
+            "set JIEDAO_LAYER_PACK to a layer pack folder, or unset it to "
+            "use the bundled Qingshuihe pack.",
+        ) from None
     except LayerValidationError as exc:
         raise _fail(str(exc), "fix the listed features of the layer pack.") from None
 
 
 @app.command()
-def resolve(lon: Annotated[float, typer.Argument(help="Longitude.")],
-            lat: Annotated[float, typer.Argument(help="Latitude.")],
-            crs: Annotated[str, typer.Option(help="wgs84, gcj02 (Amap) or bd09 (Baidu).")]
-            = "wgs84",
-            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-            pack: Annotated[Path | None, typer.Option(
-                help="Resolve against this layer pack folder instead of the database's "
-                     "active layer.")] = None) -> None:
+def resolve(
+    lon: Annotated[float, typer.Argument(help="Longitude.")],
+    lat: Annotated[float, typer.Argument(help="Latitude.")],
+    crs: Annotated[str, typer.Option(help="wgs84, gcj02 (Amap) or bd09 (Baidu).")] = "wgs84",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    pack: Annotated[
+        Path | None,
+        typer.Option(
+            help="Resolve against this layer pack folder instead of the database's active layer."
+        ),
+    ] = None,
+) -> None:
     """Resolve a point to its community, squad and key road."""
     from geo import crs as geocrs
 
@@ -210,18 +266,23 @@ def resolve(lon: Annotated[float, typer.Argument(help="Longitude.")],
             layers.ensure_valid(layer)
         except (FileNotFoundError, ValueError) as exc:
             raise _fail(str(exc)) from None
-        jurisdiction = Jurisdiction.build(layer.communities, layer.key_roads,
-                                          params=settings.resolve_params())
+        jurisdiction = Jurisdiction.build(
+            layer.communities, layer.key_roads, params=settings.resolve_params()
+        )
         label = layer.label
     else:
         factory = make_sessionmaker(_engine(settings))
-        with session_scope(factory) as session:
+        with unit_of_work(factory) as session:
             _ensure_layer(session, settings, actor=_DEFAULT_ACTOR)
         with factory() as session:
-            active = layerstore.JurisdictionCache(settings.resolve_params()).get(session)
+            active = layers_service.JurisdictionCache(settings.resolve_params()).get(session)
         jurisdiction, label = active.jurisdiction, active.label
-    result = {"lon_wgs84": float(wlon[0]), "lat_wgs84": float(wlat[0]), "layer": label,
-              **jurisdiction.resolve_one(float(wlon[0]), float(wlat[0]))}
+    result = {
+        "lon_wgs84": float(wlon[0]),
+        "lat_wgs84": float(wlat[0]),
+        "layer": label,
+        **jurisdiction.resolve_one(float(wlon[0]), float(wlat[0])),
+    }
     if as_json:
         console.print_json(json.dumps(result, ensure_ascii=False))
     else:
@@ -230,62 +291,88 @@ def resolve(lon: Annotated[float, typer.Argument(help="Longitude.")],
             table.add_row(key, "—" if value is None else str(value))
         console.print(table)
     if result["outside"]:
-        err.print(f"[yellow]Outside the jurisdiction:[/] {result['outside_m']:.0f} m from "
-                  f"{result['nearest_community_code']}. Check the declared crs and lon/lat order.")
+        err.print(
+            f"[yellow]Outside the jurisdiction:[/] {result['outside_m']:.0f} m from "
+            f"{result['nearest_community_code']}. Check the declared crs and lon/lat order."
+        )
 
 
 @app.command()
-def hotspots(start: Annotated[str | None, typer.Option(
-                 help="First day, YYYY-MM-DD (default: 28 days before --end).")] = None,
-             end: Annotated[str | None, typer.Option(
-                 help="Last day, included, YYYY-MM-DD (default: yesterday).")] = None,
-             category: Annotated[list[str] | None, typer.Option(
-                 help="Category code; repeat for several (default: all).")] = None,
-             shift: Annotated[str | None, typer.Option(help="early or late.")] = None,
-             squad: Annotated[str | None, typer.Option(help="One squad's communities.")] = None,
-             community: Annotated[str | None, typer.Option(help="One community.")] = None,
-             html: Annotated[Path | None, typer.Option(help="Write the map page here.")] = None,
-             png: Annotated[Path | None, typer.Option(
-                 help="Write a PNG snapshot here (needs chromium).")] = None,
-             csv: Annotated[Path | None, typer.Option(
-                 help="Write the campaign targets (CSV, opens in Excel) here.")] = None,
-             top: Annotated[int, typer.Option(min=1, max=50, help="Targets listed.")] = 10
-             ) -> None:
+def hotspots(
+    start: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (default: 28 days before --end).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last day, included, YYYY-MM-DD (default: yesterday).")
+    ] = None,
+    category: Annotated[
+        list[str] | None, typer.Option(help="Category code; repeat for several (default: all).")
+    ] = None,
+    shift: Annotated[str | None, typer.Option(help="early or late.")] = None,
+    squad: Annotated[str | None, typer.Option(help="One squad's communities.")] = None,
+    community: Annotated[str | None, typer.Option(help="One community.")] = None,
+    html: Annotated[Path | None, typer.Option(help="Write the map page here.")] = None,
+    png: Annotated[
+        Path | None, typer.Option(help="Write a PNG snapshot here (needs chromium).")
+    ] = None,
+    csv: Annotated[
+        Path | None, typer.Option(help="Write the campaign targets (CSV, opens in Excel) here.")
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, max=50, help="Targets listed.")] = 10,
+) -> None:
     """Hot spots of a period for the monthly meeting: Gi* cells, campaign targets, map, PNG."""
     from geo.campaign import targets_table
-    from service import hotspots as analysis_of
-    from service.snapshot import png_snapshot
+    from service.hotspots import service as analysis_of
+    from service.hotspots.snapshot import png_snapshot
 
     settings = get_settings()
     try:
-        last = dt.date.fromisoformat(end) if end else \
-            dt.datetime.now(BEIJING).date() - dt.timedelta(days=1)
+        last = (
+            dt.date.fromisoformat(end)
+            if end
+            else dt.datetime.now(BEIJING).date() - dt.timedelta(days=1)
+        )
         first = dt.date.fromisoformat(start) if start else last - dt.timedelta(days=27)
     except ValueError:
-        raise _fail(f"--start {start!r} / --end {end!r} is not a date.",
-                    "give dates as YYYY-MM-DD.") from None
+        raise _fail(
+            f"--start {start!r} / --end {end!r} is not a date.", "give dates as YYYY-MM-DD."
+        ) from None
     if shift not in (None, "early", "late"):
         raise _fail(f"--shift {shift!r} is not a shift.", "use early or late.")
     factory = make_sessionmaker(_engine(settings))
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         steps = 2 + (html is not None) + (png is not None) + (csv is not None)
         task = progress.add_task("Gi* analysis", total=steps)
-        with session_scope(factory) as session:
+        with unit_of_work(factory) as session:
             _ensure_layer(session, settings, actor="system:startup")
-            layer = layerstore.JurisdictionCache(settings.resolve_params()).get(session)
+            _warn_if_empty(session, "there are no hot spots to find")
+            layer = layers_service.JurisdictionCache(settings.resolve_params()).get(session)
             try:
                 query = analysis_of.HotspotQuery(
-                    start=first, end=last, categories=tuple(category or ()),
-                    shift=shift, squad=squad, community=community,  # type: ignore[arg-type]
-                    top=top)
+                    start=first,
+                    end=last,
+                    categories=tuple(category or ()),
+                    shift=shift,  # type: ignore[arg-type]
+                    squad=squad,
+                    community=community,
+                    top=top,
+                )
                 result = analysis_of.analyse(session, layer, query)
             except ServiceError as exc:
                 raise _fail(exc.message, exc.fix) from None
         progress.update(task, advance=2, description="map")
         # One standalone page serves both the file and the snapshot (it needs no server).
-        page = analysis_of.map_html(result, layer, standalone=True,
-                                    tianditu_key=settings.tianditu_key) if html or png else ""
+        page = (
+            analysis_of.map_html(result, layer, standalone=True, tianditu_key=settings.tianditu_key)
+            if html or png
+            else ""
+        )
         if html:
             html.write_text(page, encoding="utf-8")
             progress.update(task, advance=1, description="PNG snapshot")
@@ -295,22 +382,38 @@ def hotspots(start: Annotated[str | None, typer.Option(
             except ServiceError as exc:
                 raise _fail(exc.message, exc.fix) from None
             progress.update(task, advance=1, description="targets")
-        table_frame = targets_table(result.targets, categories=analysis_of.CATEGORY_NAMES,
-                                    squads=layer.squad_names)
+        table_frame = targets_table(
+            result.targets, categories=analysis_of.CATEGORY_NAMES, squads=layer.squad_names
+        )
         if csv:
             csv.write_text("\ufeff" + table_frame.to_csv(index=False), encoding="utf-8")
             progress.update(task, advance=1)
     bins = result.cells["gi_bin"]
-    console.print(f"{query.label()}: {result.incidents:,} incidents in {len(result.cells)} "
-                  f"{query.cells} cells; hot {(bins > 0).sum()}, cold {(bins < 0).sum()} "
-                  f"(Gi*, {query.permutations} permutations, FDR)")
+    console.print(
+        f"{query.label()}: {result.incidents:,} incidents in {len(result.cells)} "
+        f"{query.cells} cells; hot {(bins > 0).sum()}, cold {(bins < 0).sum()} "
+        f"(Gi*, {query.permutations} permutations, FDR)"
+    )
     if result.note:
         console.print(f"[yellow]{result.note}[/]")
-    table = Table("#", "where", "community", "incidents", "trend", "top categories",
-                  title="整治目标 campaign targets")
+    table = Table(
+        "#",
+        "where",
+        "community",
+        "incidents",
+        "trend",
+        "top categories",
+        title="整治目标 campaign targets",
+    )
     for t in result.targets:
-        table.add_row(str(t.rank), t.where, t.community_name, str(t.count), t.trend or "",
-                      ", ".join(f"{c} {n}" for c, n in t.categories))
+        table.add_row(
+            str(t.rank),
+            t.where,
+            t.community_name,
+            str(t.count),
+            t.trend or "",
+            ", ".join(f"{c} {n}" for c, n in t.categories),
+        )
     console.print(table)
     for label, path in (("map", html), ("PNG", png), ("targets", csv)):
         if path:
@@ -318,65 +421,114 @@ def hotspots(start: Annotated[str | None, typer.Option(
 
 
 @app.command()
-def plan(squad: Annotated[str, typer.Option(help="Squad code or name: west, east, 巡查一中队.")],
-         shift: Annotated[str, typer.Option(help="early (07-15) or late (15-23).")],
-         date: Annotated[str, typer.Option(help="Day of the shift, YYYY-MM-DD.")],
-         time_limit: Annotated[float, typer.Option(min=0.5, max=120.0,
-                                                   help="Solver budget in seconds.")] = 10.0,
-         seed: Annotated[int, typer.Option(help="Solver seed.")] = 0,
-         gpx: Annotated[Path | None, typer.Option(help="Write the GPX here.")] = None,
-         briefing: Annotated[Path | None, typer.Option(
-             help="Write the printable briefing (HTML) here.")] = None,
-         actor: ActorOption = _DEFAULT_ACTOR) -> None:
+def plan(
+    squad: Annotated[str, typer.Option(help="Squad code or name: west, east, 巡查一中队.")],
+    shift: Annotated[str, typer.Option(help="early (07-15) or late (15-23).")],
+    date: Annotated[str, typer.Option(help="Day of the shift, YYYY-MM-DD.")],
+    time_limit: Annotated[
+        float, typer.Option(min=0.5, max=600.0, help="Safety cap on the search, in seconds.")
+    ] = 60.0,
+    solution_limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=100_000,
+            help="Search iterations (default: the service's); the same "
+            "seed and limit give the same plan on any machine.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Solver seed.")] = 0,
+    gpx: Annotated[Path | None, typer.Option(help="Write the GPX here.")] = None,
+    briefing: Annotated[
+        Path | None, typer.Option(help="Write the printable briefing (HTML) here.")
+    ] = None,
+    actor: ActorOption = _DEFAULT_ACTOR,
+) -> None:
     """Plan a squad's shift on the active layer and store it; print the routes."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from service import exports, planning
-    from service.schemas import PlanCreate
+    from service.layers.service import NetworkCache
+    from service.plans import exports
+    from service.plans import service as planning
+    from service.plans.schemas import PlanCreate
 
     settings = get_settings()
     try:
-        request = PlanCreate(squad=squad, shift=shift, date=date,
-                             time_limit_s=time_limit, seed=seed)
+        limits = {"solution_limit": solution_limit} if solution_limit else {}
+        request = PlanCreate(
+            squad=squad, shift=shift, date=date, time_limit_s=time_limit, seed=seed, **limits
+        )
     except ValueError as exc:
-        raise _fail(str(exc), "check --squad, --shift (early|late) and --date (YYYY-MM-DD)."
-                    ) from None
+        raise _fail(
+            str(exc), "check --squad, --shift (early|late) and --date (YYYY-MM-DD)."
+        ) from None
     factory = make_sessionmaker(_engine(settings))
-    with session_scope(factory) as session:
+    with unit_of_work(factory) as session:
         _ensure_layer(session, settings, actor=actor)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
-        task = progress.add_task(f"planning {squad} {shift} {date}", total=time_limit)
-        with session_scope(factory) as session, ThreadPoolExecutor(1) as pool:
-            layer = layerstore.JurisdictionCache(settings.resolve_params()).get(session)
+        _warn_if_empty(session, "the plan has no hot spots to visit")
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task(f"planning {squad} {shift} {date}", total=None)
+        with unit_of_work(factory) as session, ThreadPoolExecutor(1) as pool:
+            layer = layers_service.JurisdictionCache(settings.resolve_params()).get(session)
             try:
-                network = planning.NetworkCache().get(layer)
+                network = NetworkCache().get(layer)
             except ServiceError as exc:
                 raise _fail(str(exc)) from None
             started = time.monotonic()
-            job = pool.submit(planning.create_plan, session=session, layer=layer,
-                              network=network, request=request, actor=actor)
+            job = pool.submit(
+                planning.create_plan,
+                session=session,
+                layer=layer,
+                network=network,
+                request=request,
+                actor=actor,
+            )
             while not job.done():
-                progress.update(task, completed=min(time.monotonic() - started, time_limit))
                 time.sleep(0.2)
-            progress.update(task, completed=time_limit)
+            progress.update(
+                task,
+                total=1,
+                completed=1,
+                description=f"planned in {time.monotonic() - started:.1f} s",
+            )
             try:
                 row = job.result()
             except (ServiceError, ValueError) as exc:
                 raise _fail(str(exc)) from None
             document = {"id": row.id, "layer_version": layer.label, **row.plan}
-    table = Table("unit", "mode", "stops", "km", "travel min", "dwell min", "priority",
-                  title=f"plan {row.id}: {document['squad_name']} {date} {shift}")
+    table = Table(
+        "unit",
+        "mode",
+        "stops",
+        "km",
+        "travel min",
+        "dwell min",
+        "priority",
+        title=f"plan {row.id}: {document['squad_name']} {date} {shift}",
+    )
     for unit in document["units"]:
-        table.add_row(unit["unit_id"], unit["mode"], str(len(unit["stops"])),
-                      f"{unit['distance_m'] / 1000:.1f}", f"{unit['travel_s'] / 60:.0f}",
-                      f"{unit['dwell_s'] / 60:.0f}", f"{unit['priority']:g}")
+        table.add_row(
+            unit["unit_id"],
+            unit["mode"],
+            str(len(unit["stops"])),
+            f"{unit['distance_m'] / 1000:.1f}",
+            f"{unit['travel_s'] / 60:.0f}",
+            f"{unit['dwell_s'] / 60:.0f}",
+            f"{unit['priority']:g}",
+        )
     console.print(table)
-    source = {"gi*": "Gi* hot cells", "ranking": "busiest cells (no Gi* hot cell)",
-              "none": "no recent incidents"}.get(document.get("hotspot_source", ""), "")
-    console.print(f"{len(document['hotspots'])} hot spots ({source}); key roads swept "
-                  f"{document['coverage']['share']:.0%}; {len(document['dropped'])} targets left "
-                  f"out; route map at /plans/{row.id}/map")
+    source = {
+        "gi*": "Gi* hot cells",
+        "ranking": "busiest cells (no Gi* hot cell)",
+        "none": "no recent incidents",
+    }.get(document.get("hotspot_source", ""), "")
+    console.print(
+        f"{len(document['hotspots'])} hot spots ({source}); key roads swept "
+        f"{document['coverage']['share']:.0%}; {len(document['dropped'])} targets left "
+        f"out; route map at /plans/{row.id}/map"
+    )
     if gpx:
         gpx.write_text(exports.plan_gpx(document), encoding="utf-8")
         console.print(f"GPX written to {gpx}")
@@ -386,10 +538,13 @@ def plan(squad: Annotated[str, typer.Option(help="Squad code or name: west, east
 
 
 @layers_app.command("validate")
-def layers_validate(path: Annotated[Path, typer.Argument(help="Layer pack folder.")],
-                    source_crs: Annotated[str | None, typer.Option(
-                        help="Declare the layers' coordinates: wgs84, gcj02, bd09 or EPSG:xxxx."
-                    )] = None) -> None:
+def layers_validate(
+    path: Annotated[Path, typer.Argument(help="Layer pack folder.")],
+    source_crs: Annotated[
+        str | None,
+        typer.Option(help="Declare the layers' coordinates: wgs84, gcj02, bd09 or EPSG:xxxx."),
+    ] = None,
+) -> None:
     """Check a layer pack; every problem names the feature and the fix."""
     try:
         pack = layers.read_pack(path, source_crs=source_crs)
@@ -400,63 +555,89 @@ def layers_validate(path: Annotated[Path, typer.Argument(help="Layer pack folder
         colour = "red" if issue.severity == "error" else "yellow"
         console.print(f"[{colour}]{issue.severity}[/] {issue}")
     errors = sum(issue.severity == "error" for issue in issues)
-    console.print(f"{pack.label}: {len(pack.communities)} communities, "
-                  f"{len(pack.key_roads)} key roads, {len(pack.stations)} stations; "
-                  f"{errors} error(s), {len(issues) - errors} warning(s).")
+    console.print(
+        f"{pack.label}: {len(pack.communities)} communities, "
+        f"{len(pack.key_roads)} key roads, {len(pack.stations)} stations; "
+        f"{errors} error(s), {len(issues) - errors} warning(s)."
+    )
     if errors:
         raise typer.Exit(code=1)
 
 
 @layers_app.command("import")
-def layers_import(path: Annotated[Path, typer.Argument(help="Layer pack folder.")],
-                  activate: Annotated[bool, typer.Option(
-                      help="Make it the active version for new incidents.")] = False,
-                  version: Annotated[str | None, typer.Option(
-                      help="Store under this version instead of pack.json's.")] = None,
-                  source_crs: Annotated[str | None, typer.Option(
-                      help="wgs84, gcj02, bd09 or EPSG:xxxx.")] = None,
-                  actor: ActorOption = _DEFAULT_ACTOR) -> None:
+def layers_import(
+    path: Annotated[Path, typer.Argument(help="Layer pack folder.")],
+    activate: Annotated[
+        bool, typer.Option(help="Make it the active version for new incidents.")
+    ] = False,
+    version: Annotated[
+        str | None, typer.Option(help="Store under this version instead of pack.json's.")
+    ] = None,
+    source_crs: Annotated[str | None, typer.Option(help="wgs84, gcj02, bd09 or EPSG:xxxx.")] = None,
+    actor: ActorOption = _DEFAULT_ACTOR,
+) -> None:
     """Validate a layer pack and store it as a new layer version."""
     settings = get_settings()
     try:
         pack = layers.read_pack(path, source_crs=source_crs)
         if version:
             pack = pack.with_version(version)
-        with session_scope(make_sessionmaker(_engine(settings))) as session:
-            stored = layerstore.import_pack(session, pack, actor=actor, activate=activate)
+        with unit_of_work(make_sessionmaker(_engine(settings))) as session:
+            stored = layers_service.import_pack(session, pack, actor=actor, activate=activate)
             label, active = stored.label, stored.active
     except LayerValidationError as exc:
-        raise _fail(str(exc), "fix the listed features and import again; nothing was stored."
-                    ) from None
+        raise _fail(
+            str(exc), "fix the listed features and import again; nothing was stored."
+        ) from None
     except (ServiceError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    console.print(f"Imported {label}" + (" and activated it." if active else
-                                         f"; activate it with: jiedao layers activate {label}"))
+    console.print(
+        f"Imported {label}"
+        + (
+            " and activated it."
+            if active
+            else f"; activate it with: jiedao layers activate {label}"
+        )
+    )
 
 
 @layers_app.command("list")
 def layers_list() -> None:
     """List the stored layer versions; * marks the active one."""
-    with session_scope(make_sessionmaker(_engine(get_settings()))) as session:
-        versions = layerstore.list_versions(session)
+    with unit_of_work(make_sessionmaker(_engine(get_settings()))) as session:
+        versions = layers_service.list_versions(session)
         table = Table("", "id", "label", "title", "created", "by")
         for v in versions:
-            table.add_row("*" if v.active else "", str(v.id), v.label, v.title or "",
-                          f"{v.created_at:%Y-%m-%d %H:%M}", v.created_by)
-    console.print(table if versions else "No layer versions yet: run jiedao demo or "
-                  "jiedao layers import PATH.")
+            table.add_row(
+                "*" if v.active else "",
+                str(v.id),
+                v.label,
+                v.title or "",
+                f"{v.created_at:%Y-%m-%d %H:%M}",
+                v.created_by,
+            )
+    console.print(
+        table
+        if versions
+        else "No layer versions yet: run jiedao demo or jiedao layers import PATH."
+    )
 
 
 @layers_app.command("activate")
-def layers_activate(label: Annotated[str, typer.Argument(help="Label (name@version) or id.")],
-                    actor: ActorOption = _DEFAULT_ACTOR) -> None:
+def layers_activate(
+    label: Annotated[str, typer.Argument(help="Label (name@version) or id.")],
+    actor: ActorOption = _DEFAULT_ACTOR,
+) -> None:
     """Make a stored layer version the active one; stored incidents keep their resolution."""
     try:
-        with session_scope(make_sessionmaker(_engine(get_settings()))) as session:
-            version = layerstore.activate_version(
-                session, int(label) if label.isdigit() else label, actor=actor)
+        with unit_of_work(make_sessionmaker(_engine(get_settings()))) as session:
+            version = layers_service.activate_version(
+                session, int(label) if label.isdigit() else label, actor=actor
+            )
             activated = version.label
     except ServiceError as exc:
         raise _fail(str(exc)) from None
-    console.print(f"Active layer version: {activated}. New incidents resolve on it; stored "
-                  "incidents keep the version they were resolved on.")
+    console.print(
+        f"Active layer version: {activated}. New incidents resolve on it; stored "
+        "incidents keep the version they were resolved on."
+    )

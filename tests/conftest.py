@@ -26,10 +26,11 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 import layers
 from layers.pack import LayerPack
-from service import layerstore
-from service.config import Settings
-from service.db import make_engine
-from service.dispatch_models import (
+from service.app import create_app
+from service.core.audit import AuditLog
+from service.core.config import Settings
+from service.core.db import make_engine
+from service.dispatch.models import (
     Assignment,
     BackupRequest,
     DutyRoster,
@@ -38,8 +39,10 @@ from service.dispatch_models import (
     UnitPing,
     UnitStatusEvent,
 )
-from service.main import create_app
-from service.models import AuditLog, Incident, LayerVersion, PatrolPlanRecord
+from service.incidents.models import Incident
+from service.layers import service as layerstore
+from service.layers.models import LayerVersion
+from service.plans.models import PatrolPlanRecord
 
 with warnings.catch_warnings():
     # Starlette prefers httpx2 and warns when only httpx is installed; both work.
@@ -48,10 +51,26 @@ with warnings.catch_warnings():
 
 TEST_PACK = Path(__file__).resolve().parent / "data" / "pack"
 POSTGIS_ENV = "JIEDAO_TEST_POSTGIS_URL"
-_OUR_TABLES = ("backup_requests", "incident_events", "assignments", "unit_positions",
-               "unit_status_events", "duty_roster", "units", "patrol_plans", "road_segments",
-               "incidents", "places", "stations", "key_roads", "squads", "communities",
-               "layer_versions", "audit_log", "alembic_version")
+_OUR_TABLES = (
+    "backup_requests",
+    "incident_events",
+    "assignments",
+    "unit_positions",
+    "unit_status_events",
+    "duty_roster",
+    "units",
+    "patrol_plans",
+    "road_segments",
+    "incidents",
+    "places",
+    "stations",
+    "key_roads",
+    "squads",
+    "communities",
+    "layer_versions",
+    "audit_log",
+    "alembic_version",
+)
 
 
 def _in_ci() -> bool:
@@ -90,37 +109,87 @@ def test_pack() -> layers.LayerPack:
 
 def _squares_pack(*, with_places: bool) -> LayerPack:
     """Two 1.5 km squares near Qingshuihe: west (squad 1) and east (squad 2)."""
-    communities = gpd.GeoDataFrame({
-        "code": ["440303010002", "440303010001"], "name_zh": ["西社区", "东社区"],
-        "name_pinyin": ["Xi", "Dong"], "name_en": ["West", "East"],
-        "aliases": [[], []], "squad": ["west", "east"],
-    }, geometry=[box(114.080, 22.570, 114.095, 22.585), box(114.095, 22.570, 114.110, 22.585)],
-        crs="EPSG:4326")
-    roads = gpd.GeoDataFrame({
-        "road_id": ["w-road", "e-road"], "name_zh": ["西路", "东路"], "name_pinyin": ["", ""],
-        "road_class": ["primary", "primary"], "squad": ["west", "east"],
-    }, geometry=[LineString([(114.081, 22.5775), (114.094, 22.5775)]),
-                 LineString([(114.1025, 22.571), (114.1025, 22.584)])], crs="EPSG:4326")
-    stations = gpd.GeoDataFrame({
-        "code": ["base", "police"], "name_zh": ["执法队驻点", "派出所"],
-        "name_en": ["Base", "Police"], "kind": ["enforcement_base", "police_station"],
-        "squad": ["west", ""],
-    }, geometry=[Point(114.092, 22.576), Point(114.098, 22.578)], crs="EPSG:4326")
-    places = gpd.GeoDataFrame({
-        "place_id": [f"p{i}" for i in range(7)],
-        "name_zh": ["地铁站", "菜市场", "城中村", "学校", "工地", "花园小区", "商业街"],
-        "kind": ["metro", "market", "urban_village", "school", "construction", "residential",
-                 "commercial_street"],
-        "community": ["440303010002"] * 4 + ["440303010001"] * 3,
-    }, geometry=[Point(114.085, 22.575), Point(114.090, 22.580), Point(114.088, 22.573),
-                 Point(114.083, 22.582), Point(114.100, 22.580), Point(114.105, 22.574),
-                 Point(114.107, 22.582)], crs="EPSG:4326")
-    squads = pd.DataFrame({"code": ["west", "east"], "name_zh": ["巡查一中队", "巡查二中队"],
-                           "name_en": ["Squad 1 (west)", "Squad 2 (east)"],
-                           "base_station": ["base", None]})
-    return LayerPack(name="squares", version="test", communities=communities, key_roads=roads,
-                     stations=stations, squads=squads, places=places if with_places else None,
-                     metadata={"official": False, "status": "hand-made test squares"})
+    communities = gpd.GeoDataFrame(
+        {
+            "code": ["440303010002", "440303010001"],
+            "name_zh": ["西社区", "东社区"],
+            "name_pinyin": ["Xi", "Dong"],
+            "name_en": ["West", "East"],
+            "aliases": [[], []],
+            "squad": ["west", "east"],
+        },
+        geometry=[box(114.080, 22.570, 114.095, 22.585), box(114.095, 22.570, 114.110, 22.585)],
+        crs="EPSG:4326",
+    )
+    roads = gpd.GeoDataFrame(
+        {
+            "road_id": ["w-road", "e-road"],
+            "name_zh": ["西路", "东路"],
+            "name_pinyin": ["", ""],
+            "road_class": ["primary", "primary"],
+            "squad": ["west", "east"],
+        },
+        geometry=[
+            LineString([(114.081, 22.5775), (114.094, 22.5775)]),
+            LineString([(114.1025, 22.571), (114.1025, 22.584)]),
+        ],
+        crs="EPSG:4326",
+    )
+    stations = gpd.GeoDataFrame(
+        {
+            "code": ["base", "police"],
+            "name_zh": ["执法队驻点", "派出所"],
+            "name_en": ["Base", "Police"],
+            "kind": ["enforcement_base", "police_station"],
+            "squad": ["west", ""],
+        },
+        geometry=[Point(114.092, 22.576), Point(114.098, 22.578)],
+        crs="EPSG:4326",
+    )
+    places = gpd.GeoDataFrame(
+        {
+            "place_id": [f"p{i}" for i in range(7)],
+            "name_zh": ["地铁站", "菜市场", "城中村", "学校", "工地", "花园小区", "商业街"],
+            "kind": [
+                "metro",
+                "market",
+                "urban_village",
+                "school",
+                "construction",
+                "residential",
+                "commercial_street",
+            ],
+            "community": ["440303010002"] * 4 + ["440303010001"] * 3,
+        },
+        geometry=[
+            Point(114.085, 22.575),
+            Point(114.090, 22.580),
+            Point(114.088, 22.573),
+            Point(114.083, 22.582),
+            Point(114.100, 22.580),
+            Point(114.105, 22.574),
+            Point(114.107, 22.582),
+        ],
+        crs="EPSG:4326",
+    )
+    squads = pd.DataFrame(
+        {
+            "code": ["west", "east"],
+            "name_zh": ["巡查一中队", "巡查二中队"],
+            "name_en": ["Squad 1 (west)", "Squad 2 (east)"],
+            "base_station": ["base", None],
+        }
+    )
+    return LayerPack(
+        name="squares",
+        version="test",
+        communities=communities,
+        key_roads=roads,
+        stations=stations,
+        squads=squads,
+        places=places if with_places else None,
+        metadata={"official": False, "status": "hand-made test squares"},
+    )
 
 
 @pytest.fixture(scope="session")
@@ -135,8 +204,9 @@ def squares_pack_without_places() -> LayerPack:
     return _squares_pack(with_places=False)
 
 
-@pytest.fixture(scope="session", params=["spatialite",
-                                         pytest.param("postgis", marks=pytest.mark.postgis)])
+@pytest.fixture(
+    scope="session", params=["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)]
+)
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """An empty database of each kind."""
     if request.param == "spatialite":
@@ -160,8 +230,16 @@ def app_client(settings: Settings) -> Iterator[TestClient]:
 def _reset(client: TestClient, pack: layers.LayerPack) -> None:
     factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
     with factory() as session:
-        for model in (BackupRequest, IncidentEvent, Assignment, UnitPing, UnitStatusEvent,
-                      DutyRoster, Unit, PatrolPlanRecord):
+        for model in (
+            BackupRequest,
+            IncidentEvent,
+            Assignment,
+            UnitPing,
+            UnitStatusEvent,
+            DutyRoster,
+            Unit,
+            PatrolPlanRecord,
+        ):
             session.execute(delete(model))
         session.execute(delete(Incident))
         session.execute(delete(AuditLog))

@@ -7,8 +7,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
-    "geo": {"fastapi", "starlette", "sqlalchemy", "geoalchemy2", "folium", "service", "maps",
-            "layers"},
+    "geo": {
+        "fastapi",
+        "starlette",
+        "sqlalchemy",
+        "geoalchemy2",
+        "folium",
+        "service",
+        "maps",
+        "layers",
+    },
     "maps": {"fastapi", "starlette", "sqlalchemy", "geoalchemy2", "service"},
     "layers": {"fastapi", "starlette", "sqlalchemy", "geoalchemy2", "folium", "service", "maps"},
 }
@@ -29,8 +37,9 @@ def _imported_roots(path: Path) -> set[str]:
 def test_package_imports_only_what_its_layer_allows(package):
     files = sorted((ROOT / package).rglob("*.py"))
     assert files, f"no modules found in {package}/"
-    offending = {str(f.relative_to(ROOT)): sorted(_imported_roots(f) & FORBIDDEN[package])
-                 for f in files}
+    offending = {
+        str(f.relative_to(ROOT)): sorted(_imported_roots(f) & FORBIDDEN[package]) for f in files
+    }
     assert {k: v for k, v in offending.items() if v} == {}
 
 

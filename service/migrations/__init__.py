@@ -1,1 +1,1 @@
-"""Alembic migrations of the jiedao schema (run by service.db.migrate)."""
+"""Alembic migrations of the jiedao schema (run by service.core.db.migrate)."""

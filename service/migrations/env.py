@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the engine handed over by :func:`service.db.migrate`.
+"""Alembic environment: runs on the engine handed over by :func:`service.core.db.migrate`.
 
 Spatial columns and indexes go through GeoAlchemy2's Alembic helpers, so one migration creates
 R*Tree indexes on SpatiaLite and GiST indexes on PostGIS.
@@ -10,20 +10,24 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Engine
 
-from service.db import make_engine
-from service.models import Base
+from service.core.db import make_engine
+from service.tables import Base
 
 config = context.config
 target_metadata = Base.metadata
 
 
-def _include_object(obj: object, name: str | None, type_: str, reflected: bool,
-                    compare_to: object) -> bool:
+def _include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     # Never touch tables we do not model (SpatiaLite's and PostGIS's own metadata tables).
     if type_ == "table" and reflected and compare_to is None:
         return False
-    return bool(alembic_helpers.include_object(  # type: ignore[no-untyped-call]
-        obj, name, type_, reflected, compare_to))
+    return bool(
+        alembic_helpers.include_object(  # type: ignore[no-untyped-call]
+            obj, name, type_, reflected, compare_to
+        )
+    )
 
 
 def _engine() -> Engine:
@@ -36,10 +40,13 @@ def _engine() -> Engine:
 
 def run_migrations_offline() -> None:
     """Emit SQL for the configured URL without connecting."""
-    context.configure(url=config.get_main_option("sqlalchemy.url"),
-                      target_metadata=target_metadata, literal_binds=True,
-                      render_item=alembic_helpers.render_item,
-                      include_object=_include_object)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_item=alembic_helpers.render_item,
+        include_object=_include_object,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -47,11 +54,14 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     """Upgrade through a live connection, in one transaction."""
     with _engine().connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_item=alembic_helpers.render_item,
-                          include_object=_include_object,
-                          process_revision_directives=alembic_helpers.writer,
-                          render_as_batch=connection.dialect.name == "sqlite")
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_item=alembic_helpers.render_item,
+            include_object=_include_object,
+            process_revision_directives=alembic_helpers.writer,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
         with context.begin_transaction():
             context.run_migrations()
 

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from service.config import Settings
-from service.snapshot import CHROMIUM, CHROMIUM_ARGS
+from service.core.config import Settings
+from service.hotspots.snapshot import CHROMIUM, CHROMIUM_ARGS
 
 from ..conftest import _postgis_url
 
@@ -53,20 +53,38 @@ def _fresh_postgis_database(name: str) -> str:
 def server(request, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("e2e")
     database = getattr(request, "param", "spatialite")
-    url = (_fresh_postgis_database("jiedao_e2e") if database == "postgis"
-           else f"sqlite:///{workdir}/jiedao.sqlite")
+    url = (
+        _fresh_postgis_database("jiedao_e2e")
+        if database == "postgis"
+        else f"sqlite:///{workdir}/jiedao.sqlite"
+    )
     env = {**os.environ, "JIEDAO_DATABASE_URL": url, "JIEDAO_PORT": str(_free_port())}
-    demo = subprocess.run([BIN / "jiedao", "demo", "--days", "7", "--seed", "3"], env=env,
-                          cwd=workdir, capture_output=True, text=True, timeout=300, check=False)
+    demo = subprocess.run(
+        [BIN / "jiedao", "demo", "--days", "7", "--seed", "3"],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "Stored" in demo.stdout
-    again = subprocess.run([BIN / "jiedao", "demo", "--if-empty"], env=env, cwd=workdir,
-                           capture_output=True, text=True, timeout=120, check=False)
+    again = subprocess.run(
+        [BIN / "jiedao", "demo", "--if-empty"],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert "nothing to do" in again.stdout
     log = workdir / "serve.log"
     with log.open("w") as sink:
-        process = subprocess.Popen([BIN / "jiedao", "serve"], env=env, cwd=workdir,
-                                   stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [BIN / "jiedao", "serve"], env=env, cwd=workdir, stdout=sink, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{env['JIEDAO_PORT']}"
     try:
         deadline = time.monotonic() + 60
@@ -94,8 +112,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM,
-                                              args=list(CHROMIUM_ARGS))
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         try:
             yield chromium
         finally:

@@ -13,33 +13,55 @@ pytestmark = pytest.mark.browser
 
 # Meiyuan (梅园), a community of the west squad; the units wait a few hundred metres away.
 INCIDENT = (114.0974, 22.5771)
-UNITS = ({"unit_id": "console-car-1", "name": "西巡车一", "mode": "car",
-          "at": (114.0990, 22.5790)},
-         {"unit_id": "console-foot-1", "name": "西步巡一", "mode": "foot",
-          "at": (114.0960, 22.5760)})
+UNITS = (
+    {"unit_id": "console-car-1", "name": "西巡车一", "mode": "car", "at": (114.0990, 22.5790)},
+    {"unit_id": "console-foot-1", "name": "西步巡一", "mode": "foot", "at": (114.0960, 22.5760)},
+)
 ACTOR = {"X-Actor": "test-console"}
 
 
 def _units(server: str) -> None:
     now = datetime.now(UTC)
     for unit in UNITS:
-        created = httpx.post(f"{server}/units", headers=ACTOR, json={
-            "unit_id": unit["unit_id"], "name": unit["name"], "squad": "west",
-            "mode": unit["mode"], "members": {"enforcement_officer": 2}})
+        created = httpx.post(
+            f"{server}/units",
+            headers=ACTOR,
+            json={
+                "unit_id": unit["unit_id"],
+                "name": unit["name"],
+                "squad": "west",
+                "mode": unit["mode"],
+                "members": {"enforcement_officer": 2},
+            },
+        )
         assert created.status_code == 201, created.text
-        status = httpx.post(f"{server}/units/{unit['unit_id']}/status", headers=ACTOR,
-                            json={"status": "available", "reason": "shift start"})
+        status = httpx.post(
+            f"{server}/units/{unit['unit_id']}/status",
+            headers=ACTOR,
+            json={"status": "available", "reason": "shift start"},
+        )
         assert status.status_code == 200, status.text
         lon, lat = unit["at"]
-        pings = httpx.post(f"{server}/units/{unit['unit_id']}/positions", json={"pings": [
-            {"at": (now - timedelta(seconds=20)).isoformat(), "lon": lon - 0.0005, "lat": lat},
-            {"at": now.isoformat(), "lon": lon, "lat": lat, "accuracy_m": 8.0}]})
+        pings = httpx.post(
+            f"{server}/units/{unit['unit_id']}/positions",
+            json={
+                "pings": [
+                    {
+                        "at": (now - timedelta(seconds=20)).isoformat(),
+                        "lon": lon - 0.0005,
+                        "lat": lat,
+                    },
+                    {"at": now.isoformat(), "lon": lon, "lat": lat, "accuracy_m": 8.0},
+                ]
+            },
+        )
         assert pings.status_code == 200, pings.text
         assert pings.json()["stored"] == 2
 
 
 @pytest.mark.parametrize(
-    "server", ["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)], indirect=True)
+    "server", ["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)], indirect=True
+)
 def test_console_queue_detail_and_assign(server, browser):
     _units(server)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -48,8 +70,9 @@ def test_console_queue_detail_and_assign(server, browser):
     page.goto(f"{server}/console", wait_until="domcontentloaded")
     # The communities are drawn and the first poll has filled the queue and the units.
     page.wait_for_selector(".leaflet-overlay-pane path", timeout=30_000)
-    page.wait_for_selector("#units li[data-unit-id='console-car-1'][data-status='available']",
-                           timeout=15_000)
+    page.wait_for_selector(
+        "#units li[data-unit-id='console-car-1'][data-status='available']", timeout=15_000
+    )
     assert "updated" in page.locator("#updated").inner_text()
     # The legend explains every marker colour on the map.
     legend = page.locator("#legend")
@@ -58,10 +81,18 @@ def test_console_queue_detail_and_assign(server, browser):
         assert words in legend.inner_text()
     page.evaluate("window.__notReloaded = true")
 
-    reported = httpx.post(f"{server}/incidents", headers=ACTOR, json={
-        "category": "C02", "location": {"lon": INCIDENT[0], "lat": INCIDENT[1]},
-        "occurred_at": datetime.now(UTC).isoformat(), "source": "complaint",
-        "urgent": True, "description": "占道经营 <b>test</b> & console"})
+    reported = httpx.post(
+        f"{server}/incidents",
+        headers=ACTOR,
+        json={
+            "category": "C02",
+            "location": {"lon": INCIDENT[0], "lat": INCIDENT[1]},
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "source": "complaint",
+            "urgent": True,
+            "description": "占道经营 <b>test</b> & console",
+        },
+    )
     assert reported.status_code == 201, reported.text
     incident = reported.json()
     assert incident["resolution"]["squad"] == "west"
@@ -90,48 +121,64 @@ def test_console_queue_detail_and_assign(server, browser):
     first = recommended[0]
     page.locator(f"#d-recs button.assign[data-unit-id='{first}']").click()
     page.wait_for_selector("#d-status[data-status='dispatched']", timeout=10_000)
-    page.wait_for_selector(f"#queue button[data-incident-id='{incident['id']}']"
-                           "[data-status='dispatched']", timeout=10_000)
-    page.wait_for_selector(f"#units li[data-unit-id='{first}'][data-status='en_route']",
-                           timeout=10_000)
+    page.wait_for_selector(
+        f"#queue button[data-incident-id='{incident['id']}'][data-status='dispatched']",
+        timeout=10_000,
+    )
+    page.wait_for_selector(
+        f"#units li[data-unit-id='{first}'][data-status='en_route']", timeout=10_000
+    )
     page.wait_for_selector("#d-timeline li[data-step='dispatched']", timeout=10_000)
     assert httpx.get(f"{server}/units/{first}").json()["status"] == "en_route"
 
     # Two dispatchers: the page still offers the other unit for a second incident when
     # another dispatcher sends it first; the page's Assign gets 409 and shows why.
     other = next(u for u in recommended if u != first)
-    second = httpx.post(f"{server}/incidents", headers=ACTOR, json={
-        "category": "C02", "location": {"lon": INCIDENT[0] + 0.001, "lat": INCIDENT[1]},
-        "occurred_at": datetime.now(UTC).isoformat(), "source": "patrol",
-        "urgent": True}).json()
+    second = httpx.post(
+        f"{server}/incidents",
+        headers=ACTOR,
+        json={
+            "category": "C02",
+            "location": {"lon": INCIDENT[0] + 0.001, "lat": INCIDENT[1]},
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "source": "patrol",
+            "urgent": True,
+        },
+    ).json()
     page.locator(f"#queue button[data-incident-id='{second['id']}']").click(timeout=10_000)
     page.wait_for_selector(f"#detail[data-incident-id='{second['id']}']", timeout=10_000)
     page.wait_for_selector(f"#d-recs button.assign[data-unit-id='{other}']", timeout=10_000)
     page.evaluate("window.jiedaoConsole.pause()")
-    won = httpx.post(f"{server}/incidents/{second['id']}/assignments",
-                     headers={"X-Actor": "dispatcher-2"}, json={"unit_id": other})
+    won = httpx.post(
+        f"{server}/incidents/{second['id']}/assignments",
+        headers={"X-Actor": "dispatcher-2"},
+        json={"unit_id": other},
+    )
     assert won.status_code == 201, won.text
     page.locator(f"#d-recs button.assign[data-unit-id='{other}']").click()
     page.wait_for_selector("#d-message.error", timeout=10_000)
     assert "409" in page.locator("#d-message").inner_text()
     page.evaluate("window.jiedaoConsole.resume()")
     page.wait_for_selector("#d-status[data-status='dispatched']", timeout=10_000)
-    page.wait_for_selector(f"#units li[data-unit-id='{other}'][data-status='en_route']",
-                           timeout=10_000)
+    page.wait_for_selector(
+        f"#units li[data-unit-id='{other}'][data-status='en_route']", timeout=10_000
+    )
     assert page.evaluate("window.__notReloaded") is True
 
     # Back to the first incident for the screenshot.
     page.locator(f"#queue button[data-incident-id='{incident['id']}']").click()
     page.wait_for_selector(f"#detail[data-incident-id='{incident['id']}']", timeout=10_000)
-    page.screenshot(path=str(Path(os.environ.get("JIEDAO_SCREENSHOT_DIR", "/tmp"))
-                             / "jiedao-console.png"))
+    page.screenshot(
+        path=str(Path(os.environ.get("JIEDAO_SCREENSHOT_DIR", "/tmp")) / "jiedao-console.png")
+    )
 
     # The case runs to its end from the page: on scene, handled, then verified and closed by
     # another operator (the handler may not verify their own work).
     page.click("#d-steps button[data-step='on_scene']")
     page.wait_for_selector("#d-status[data-status='on_scene']", timeout=10_000)
-    page.wait_for_selector(f"#units li[data-unit-id='{first}'][data-status='on_scene']",
-                           timeout=10_000)
+    page.wait_for_selector(
+        f"#units li[data-unit-id='{first}'][data-status='on_scene']", timeout=10_000
+    )
     page.click("#d-steps button[data-step='handled']")
     page.wait_for_selector("#d-status[data-status='handled']", timeout=10_000)
     page.click("#d-steps button[data-step='verified_closed']")
@@ -139,11 +186,15 @@ def test_console_queue_detail_and_assign(server, browser):
     assert "409" in page.locator("#d-message").inner_text()
     page.fill("#actor", "checker")
     page.click("#d-steps button[data-step='verified_closed']")
-    page.wait_for_selector(f"#queue button[data-incident-id='{incident['id']}']",
-                           state="detached", timeout=10_000)
+    page.wait_for_selector(
+        f"#queue button[data-incident-id='{incident['id']}']", state="detached", timeout=10_000
+    )
     timeline = httpx.get(f"{server}/incidents/{incident['id']}/timeline").json()
     assert [(e["step"], e["actor"]) for e in timeline["events"][-3:]] == [
-        ("on_scene", "console"), ("handled", "console"), ("verified_closed", "checker")]
+        ("on_scene", "console"),
+        ("handled", "console"),
+        ("verified_closed", "checker"),
+    ]
     assert timeline["next_steps"] == []
     assert httpx.get(f"{server}/units/{first}").json()["status"] == "returning"
     assert errors == []

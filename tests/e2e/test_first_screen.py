@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.timezones import BEIJING
+from service.core.timezones import BEIJING
 
 pytestmark = pytest.mark.browser
 
@@ -20,10 +20,16 @@ def test_api_serves_the_demo_month(server):
 
 
 def test_route_map_shows_every_unit_in_chromium(server, browser):
-    created = httpx.post(f"{server}/plans", json={
-        "squad": "west", "shift": "late",
-        "date": datetime.now(BEIJING).date().isoformat(),
-        "time_limit_s": 3}, timeout=60)
+    created = httpx.post(
+        f"{server}/plans",
+        json={
+            "squad": "west",
+            "shift": "late",
+            "date": datetime.now(BEIJING).date().isoformat(),
+            "time_limit_s": 3,
+        },
+        timeout=60,
+    )
     assert created.status_code == 201, created.text
     plan = created.json()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -38,12 +44,15 @@ def test_route_map_shows_every_unit_in_chromium(server, browser):
     assert page.locator(".leaflet-marker-pane .leaflet-marker-icon").count() == stops
     # Hiding one unit's layer removes its numbered stops from the map.
     car = next(u for u in plan["units"] if u["unit_id"] == "west-car-1")
-    page.locator(".leaflet-control-layers-overlays label", has_text="west-car-1") \
-        .locator("input").uncheck()
-    assert page.locator(".leaflet-marker-pane .leaflet-marker-icon").count() == \
-        stops - len(car["stops"])
-    page.screenshot(path=str(Path(os.environ.get("JIEDAO_SCREENSHOT_DIR", "/tmp"))
-                             / "jiedao-route-map.png"))
+    page.locator(".leaflet-control-layers-overlays label", has_text="west-car-1").locator(
+        "input"
+    ).uncheck()
+    assert page.locator(".leaflet-marker-pane .leaflet-marker-icon").count() == stops - len(
+        car["stops"]
+    )
+    page.screenshot(
+        path=str(Path(os.environ.get("JIEDAO_SCREENSHOT_DIR", "/tmp")) / "jiedao-route-map.png")
+    )
     assert errors == []
     page.close()
 
@@ -60,7 +69,8 @@ def test_map_renders_in_chromium(server, browser):
     text = page.content()
     for expected in ("巡查一中队", "巡查二中队", "清水河"):
         assert expected in text
-    page.screenshot(path=str(Path(os.environ.get("JIEDAO_SCREENSHOT_DIR", "/tmp"))
-                             / "jiedao-first-screen.png"))
+    page.screenshot(
+        path=str(Path(os.environ.get("JIEDAO_SCREENSHOT_DIR", "/tmp")) / "jiedao-first-screen.png")
+    )
     assert errors == []
     page.close()

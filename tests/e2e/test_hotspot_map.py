@@ -25,7 +25,7 @@ def test_hotspot_page_renders_and_its_filters_change_the_count(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{server}/maps/hotspots?permutations=999", wait_until="domcontentloaded")
+    page.goto(f"{server}/maps/hotspots?permutations=9999", wait_until="domcontentloaded")
     page.wait_for_selector(".leaflet-overlay-pane path", timeout=30_000)
     layers = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     for name in ("Gi*", "heat map", "key roads", "campaign targets", "week by week"):
@@ -45,12 +45,16 @@ def test_hotspot_page_renders_and_its_filters_change_the_count(server, browser):
     # The demo's week holds significant hot spots, listed as targets that zoom the map.
     targets = page.locator("#jiedao-targets a.jiedao-target")
     assert targets.count() >= 1
-    before = page.evaluate("() => { const m = Object.values(window).find("
-                           "v => v && v._leaflet_id && v.getZoom); return m.getZoom(); }")
+    before = page.evaluate(
+        "() => { const m = Object.values(window).find("
+        "v => v && v._leaflet_id && v.getZoom); return m.getZoom(); }"
+    )
     targets.first.click()
     page.wait_for_timeout(600)
-    after = page.evaluate("() => { const m = Object.values(window).find("
-                          "v => v && v._leaflet_id && v.getZoom); return m.getZoom(); }")
+    after = page.evaluate(
+        "() => { const m = Object.values(window).find("
+        "v => v && v._leaflet_id && v.getZoom); return m.getZoom(); }"
+    )
     assert after > before
 
     # Choose one category and the late shift in the page's form: fewer incidents, same page.
@@ -64,16 +68,18 @@ def test_hotspot_page_renders_and_its_filters_change_the_count(server, browser):
     assert "=&" not in page.url  # "all" leaves a parameter out instead of sending it empty
     narrowed = _incidents_line(page)
     assert 0 < narrowed < everything
-    expected = httpx.get(f"{server}/hotspots", params={"category": "C02", "shift": "late",
-                                                       "permutations": 999}).json()
+    expected = httpx.get(
+        f"{server}/hotspots", params={"category": "C02", "shift": "late", "permutations": 9999}
+    ).json()
     assert narrowed == expected["incidents"]
     assert "C02" in page.locator("#jiedao-title").inner_text()
     assert errors == []
 
 
 def test_downloaded_page_opens_from_disk(server, browser, tmp_path):
-    response = httpx.get(f"{server}/maps/hotspots", params={"download": "true",
-                                                            "permutations": 999}, timeout=60)
+    response = httpx.get(
+        f"{server}/maps/hotspots", params={"download": "true", "permutations": 9999}, timeout=60
+    )
     assert "attachment" in response.headers["content-disposition"]
     saved = tmp_path / "hotspots.html"
     saved.write_text(response.text, encoding="utf-8")
@@ -92,13 +98,16 @@ def test_downloaded_page_opens_from_disk(server, browser, tmp_path):
 
 
 def test_png_snapshot_shows_the_hot_cells(server):
-    response = httpx.get(f"{server}/maps/hotspots.png",
-                         params={"width": 1000, "height": 700, "permutations": 999}, timeout=120)
+    response = httpx.get(
+        f"{server}/maps/hotspots.png",
+        params={"width": 1000, "height": 700, "permutations": 9999},
+        timeout=120,
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "image/png"
     image = Image.open(io.BytesIO(response.content)).convert("RGB")
     assert image.size == (1000, 700)
-    cells = httpx.get(f"{server}/hotspots", params={"permutations": 999}).json()
+    cells = httpx.get(f"{server}/hotspots", params={"permutations": 9999}).json()
     bins = {f["properties"]["gi_bin"] for f in cells["features"]}
     hot = [BIN_COLOURS[b] for b in bins if b > 0]
     assert hot, "the demo data should hold a significant hot spot"

@@ -82,10 +82,15 @@ def test_unknown_crs_names_the_accepted_ones():
         crs.parse_crs("mercator")
 
 
-@pytest.mark.parametrize(("lon", "lat", "field"), [
-    (float("nan"), 22.5, "lon"), (114.0, float("inf"), "lat"), (200.0, 22.5, "lon"),
-    (114.0, -91.0, "lat"),
-])
+@pytest.mark.parametrize(
+    ("lon", "lat", "field"),
+    [
+        (float("nan"), 22.5, "lon"),
+        (114.0, float("inf"), "lat"),
+        (200.0, 22.5, "lon"),
+        (114.0, -91.0, "lat"),
+    ],
+)
 def test_bad_coordinates_name_the_axis(lon, lat, field):
     with pytest.raises(CoordinateError, match=rf"^{field}\[0\]"):
         crs.check_lonlat([lon], [lat])

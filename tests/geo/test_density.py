@@ -14,8 +14,9 @@ from geo.density import DensityParams, bandwidth, kernel_density
 from geo.incidentfilter import IncidentFilter
 
 X0, Y0 = 507_000.0, 2_497_000.0
-AREA = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 3000, Y0 + 3000)],
-                        crs=crs.METRIC_CRS).to_crs(crs.STORAGE_CRS)
+AREA = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 3000, Y0 + 3000)], crs=crs.METRIC_CRS).to_crs(
+    crs.STORAGE_CRS
+)
 
 
 def _incidents(x: object, y: object, **columns: object) -> pd.DataFrame:
@@ -34,7 +35,7 @@ def test_scott_rule_is_scipys_factor_on_the_isotropic_spread():
 def test_silverman_rule_is_arcgis_spatial_variant_as_a_gaussian():
     # Four points on a square of side 2 around (1, 1): SD = sqrt(2), Dm = sqrt(2).
     x, y = np.array([0.0, 2.0, 0.0, 2.0]), np.array([0.0, 0.0, 2.0, 2.0])
-    radius = 0.9 * min(math.sqrt(2), math.sqrt(1 / math.log(2)) * math.sqrt(2)) * 4 ** -0.2
+    radius = 0.9 * min(math.sqrt(2), math.sqrt(1 / math.log(2)) * math.sqrt(2)) * 4**-0.2
     assert bandwidth(x, y, rule="silverman") == pytest.approx(radius / math.sqrt(8))
     assert bandwidth([1.0], [2.0]) == 0.0
     assert bandwidth([5.0, 5.0], [1.0, 1.0]) == 0.0
@@ -66,19 +67,26 @@ def test_surface_keeps_the_mass_and_peaks_at_the_cluster():
 
 
 def test_a_single_incident_gives_the_gaussian_of_the_floor_bandwidth():
-    surface = kernel_density(_incidents([X0 + 1500.0], [Y0 + 1500.0]), AREA,
-                             params=DensityParams(raster_m=10.0, min_bandwidth_m=80.0))
+    surface = kernel_density(
+        _incidents([X0 + 1500.0], [Y0 + 1500.0]),
+        AREA,
+        params=DensityParams(raster_m=10.0, min_bandwidth_m=80.0),
+    )
     assert surface.bandwidth_m == 80.0
     # The peak of a 2-D Gaussian of one incident is 1 / (2 pi h^2) per m².
-    assert surface.peak == pytest.approx(1e6 / (2 * math.pi * 80.0 ** 2), rel=0.03)
+    assert surface.peak == pytest.approx(1e6 / (2 * math.pi * 80.0**2), rel=0.03)
 
 
 def test_bandwidth_override_and_filter():
     rng = np.random.default_rng(2)
     x, y = rng.uniform(X0, X0 + 3000, 500), rng.uniform(Y0, Y0 + 3000, 500)
     frame = _incidents(x, y, category=np.where(np.arange(500) < 100, "C02", "C01"))
-    surface = kernel_density(frame, AREA, params=DensityParams(bandwidth_m=123.0),
-                             where=IncidentFilter(categories=("C02",)))
+    surface = kernel_density(
+        frame,
+        AREA,
+        params=DensityParams(bandwidth_m=123.0),
+        where=IncidentFilter(categories=("C02",)),
+    )
     assert surface.bandwidth_m == 123.0
     assert surface.rule == "given"
     assert surface.incidents == 100
@@ -104,9 +112,11 @@ def test_heat_points_drop_the_quiet_blocks():
     assert near_big.any()
     assert near_small.any()
     assert points["density"][near_big].max() > 2 * points["density"][near_small].max()
-    cells = gpd.GeoDataFrame({"lon": points["lon"][:3], "lat": points["lat"][:3]},
-                             geometry=gpd.points_from_xy(points["lon"][:3], points["lat"][:3]),
-                             crs=crs.STORAGE_CRS)
+    cells = gpd.GeoDataFrame(
+        {"lon": points["lon"][:3], "lat": points["lat"][:3]},
+        geometry=gpd.points_from_xy(points["lon"][:3], points["lat"][:3]),
+        crs=crs.STORAGE_CRS,
+    )
     assert (surface.per_cell(cells) > 0).all()
 
 
@@ -118,5 +128,6 @@ def test_density_params_validation():
     with pytest.raises(ValueError, match="rule"):
         DensityParams(rule="silly")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="raster_m"):
-        kernel_density(_incidents([X0], [Y0]), AREA, params=DensityParams(raster_m=1.0,
-                                                                          bandwidth_m=5000.0))
+        kernel_density(
+            _incidents([X0], [Y0]), AREA, params=DensityParams(raster_m=1.0, bandwidth_m=5000.0)
+        )

@@ -20,17 +20,18 @@ def spots():
 
 
 def _units(spots):
-    return [UnitPosition("w-car", "west", "car", *spots[0], age_s=30),
-            UnitPosition("w-foot", "west", "foot", *spots[1], age_s=30),
-            UnitPosition("w-ebike", "west", "ebike", *spots[2], age_s=600),
-            UnitPosition("e-car", "east", "car", *spots[3], age_s=10),
-            UnitPosition("e-foot", "east", "foot", *spots[4], age_s=10, available=False)]
+    return [
+        UnitPosition("w-car", "west", "car", *spots[0], age_s=30),
+        UnitPosition("w-foot", "west", "foot", *spots[1], age_s=30),
+        UnitPosition("w-ebike", "west", "ebike", *spots[2], age_s=600),
+        UnitPosition("e-car", "east", "car", *spots[3], age_s=10),
+        UnitPosition("e-foot", "east", "foot", *spots[4], age_s=10, available=False),
+    ]
 
 
 def test_own_squad_first_ranked_by_road_eta(network, spots):
     incident = spots[5]
-    ranked = recommend_units(network, _units(spots), lon=incident[0], lat=incident[1],
-                             squad="west")
+    ranked = recommend_units(network, _units(spots), lon=incident[0], lat=incident[1], squad="west")
     assert set(ranked["squad"]) == {"west"}
     assert ranked["eta_s"].is_monotonic_increasing
     car = network.snap(np.array([spots[0][0]]), np.array([spots[0][1]]), mode="car")
@@ -43,8 +44,9 @@ def test_own_squad_first_ranked_by_road_eta(network, spots):
 
 def test_urgent_incidents_draw_on_both_squads_never_on_busy_units(network, spots):
     incident = spots[5]
-    ranked = recommend_units(network, _units(spots), lon=incident[0], lat=incident[1],
-                             squad="west", urgent=True)
+    ranked = recommend_units(
+        network, _units(spots), lon=incident[0], lat=incident[1], squad="west", urgent=True
+    )
     assert set(ranked["unit_id"]) == {"w-car", "w-foot", "w-ebike", "e-car"}
     assert ranked["eta_s"].is_monotonic_increasing
 

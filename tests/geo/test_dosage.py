@@ -25,8 +25,7 @@ def test_a_twelve_minute_stay_counts_a_drive_by_does_not():
     stay = [(60.0 * k, 5.0, 5.0) for k in range(13)]  # 12 minutes at the first stop
     drive = [(800.0 + 30 * k, 400.0 + 40 * k, 0.0) for k in range(20)]  # passes the second
     t, lon, lat = _track(stay + drive)
-    out = patrol_dosage([_visit("a", 0, 0), _visit("b", 600, 0), _visit("c", 0, 2000)],
-                        t, lon, lat)
+    out = patrol_dosage([_visit("a", 0, 0), _visit("b", 600, 0), _visit("c", 0, 2000)], t, lon, lat)
     assert out.loc["a", "visited"]
     assert out.loc["a", "stay_s"] == pytest.approx(720.0)
     assert out.loc["a", "arrived_s"] == 0.0
@@ -44,8 +43,9 @@ def test_a_long_gap_in_the_pings_breaks_the_stay_and_order_does_not_matter():
     assert not gap.loc["a", "visited"]  # 10 silent minutes prove nothing
     lenient = patrol_dosage(visit, t, lon, lat, params=DosageParams(max_gap_s=900))
     assert lenient.loc["a", "visited"]
-    shuffled = patrol_dosage(visit, t[::-1], lon[::-1], lat[::-1],
-                             params=DosageParams(max_gap_s=900))
+    shuffled = patrol_dosage(
+        visit, t[::-1], lon[::-1], lat[::-1], params=DosageParams(max_gap_s=900)
+    )
     assert shuffled.equals(lenient)
 
 
@@ -55,9 +55,11 @@ def test_one_stay_proves_one_visit_at_a_shared_place():
     later = [(7200.0 + 60.0 * k, 10.0, 0.0) for k in range(13)]
     t, lon, lat = _track(morning + away + later)
     spot = _visit("spot#1", 0, 0)
-    twice = [PlannedVisit("spot#2", spot.lon, spot.lat, 720.0, start_s=7000.0),
-             PlannedVisit("spot#1", spot.lon, spot.lat, 720.0, start_s=0.0),
-             PlannedVisit("spot#3", spot.lon, spot.lat, 720.0, start_s=14000.0)]
+    twice = [
+        PlannedVisit("spot#2", spot.lon, spot.lat, 720.0, start_s=7000.0),
+        PlannedVisit("spot#1", spot.lon, spot.lat, 720.0, start_s=0.0),
+        PlannedVisit("spot#3", spot.lon, spot.lat, 720.0, start_s=14000.0),
+    ]
     out = patrol_dosage(twice, t, lon, lat)
     assert out["visited"].to_dict() == {"spot#2": True, "spot#1": True, "spot#3": False}
     assert out.loc["spot#1", "arrived_s"] == 0.0

@@ -34,8 +34,9 @@ def planted(pack):
     """Three seeded runs: realistic background with 8 planted spots, 5,000 incidents each."""
     runs = []
     for seed in SEEDS:
-        truth = plant_incidents(pack.communities, roads=pack.key_roads,
-                                params=PlantParams(n=5000, seed=seed))
+        truth = plant_incidents(
+            pack.communities, roads=pack.key_roads, params=PlantParams(n=5000, seed=seed)
+        )
         runs.append((truth, grid_cells(truth.incidents, pack.communities)))
     return runs
 
@@ -74,10 +75,14 @@ def test_conditional_randomisation_tests_the_neighbours_only(planted):
 def test_random_data_gives_at_most_the_expected_false_positives(pack, inference):
     runs_with_any, raw_share = 0, []
     for seed in range(8):
-        truth = plant_incidents(pack.communities, params=PlantParams(
-            n=3000, hot_share=0.0, background="uniform", seed=100 + seed))
-        result = getis_ord(grid_cells(truth.incidents, pack.communities),
-                           params=GiParams(seed=seed, inference=inference))
+        truth = plant_incidents(
+            pack.communities,
+            params=PlantParams(n=3000, hot_share=0.0, background="uniform", seed=100 + seed),
+        )
+        result = getis_ord(
+            grid_cells(truth.incidents, pack.communities),
+            params=GiParams(seed=seed, inference=inference),
+        )
         tested = result["gi_tested"].to_numpy()
         flagged = (result["gi_bin"].to_numpy() != 0) & tested
         # BH at 10 % (the 90 % bin): with no hot spot at all, P(any flag) <= 0.10.
@@ -91,13 +96,15 @@ def test_random_data_gives_at_most_the_expected_false_positives(pack, inference)
 
 
 def test_fdr_off_flags_what_raw_p_says(pack):
-    truth = plant_incidents(pack.communities, params=PlantParams(
-        n=3000, hot_share=0.0, background="uniform", seed=7))
+    truth = plant_incidents(
+        pack.communities, params=PlantParams(n=3000, hot_share=0.0, background="uniform", seed=7)
+    )
     cells = grid_cells(truth.incidents, pack.communities)
     raw = getis_ord(cells, params=GiParams(fdr=False, seed=7))
     assert (raw["gi_bin"] != 0).sum() == ((raw["gi_p"] <= 0.10) & (raw["gi_z"] != 0)).sum()
-    assert (raw["gi_bin"] != 0).sum() > (getis_ord(cells, params=GiParams(seed=7))["gi_bin"]
-                                         != 0).sum()
+    assert (raw["gi_bin"] != 0).sum() > (
+        getis_ord(cells, params=GiParams(seed=7))["gi_bin"] != 0
+    ).sum()
 
 
 def test_same_seed_same_result_other_seed_other_draws(planted):
@@ -130,18 +137,81 @@ def test_fdr_adjust_is_benjamini_hochberg():
     assert with_nan[[0, 2]] == pytest.approx([0.02, 0.04])
 
 
+def _hand_written_bh(p):
+    """Oracle: the hand-written Benjamini-Hochberg that fdr_adjust was before it called scipy.
+
+    ``q_(i) = min over j >= i of p_(j) * m / j`` over the sorted non-NaN p, capped at 1; NaN
+    stays NaN and is not counted as a test.
+    """
+    values = np.asarray(p, dtype=np.float64)
+    out = np.full(values.shape, np.nan)
+    tested = np.flatnonzero(~np.isnan(values))
+    m = len(tested)
+    if m == 0:
+        return out
+    order = tested[np.argsort(values[tested], kind="stable")]
+    scaled = values[order] * m / np.arange(1, m + 1)
+    out[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    return out
+
+
+def _random_p_values():
+    rng = np.random.default_rng(0)
+    arrays = [rng.uniform(0, 1, n) for n in (2, 3, 10, 200, 5000)]
+    # Permutation p-values: a lattice with many ties, NaN for untested cells, exact 0 and 1.
+    lattice = 2 * rng.integers(1, 501, 1000) / 1000
+    lattice[rng.uniform(size=1000) < 0.2] = np.nan
+    arrays += [np.minimum(lattice, 1.0), np.r_[0.0, 1.0, 1.0, rng.uniform(0, 0.01, 30)]]
+    # Signal among noise, as after a hot-spot run, with NaN sprinkled in.
+    mixed = np.concatenate([rng.uniform(0, 0.002, 20), rng.uniform(0, 1, 180)])
+    mixed[rng.choice(200, 15, replace=False)] = np.nan
+    return [*arrays, mixed]
+
+
+def test_fdr_adjust_equals_the_hand_written_benjamini_hochberg(planted):
+    # The p-values of the hot-spot runs on the planted fixtures (ties, NaN for untested cells),
+    # the arrays of test_fdr_adjust_is_benjamini_hochberg, seeded random arrays, edge cases.
+    runs = [
+        getis_ord(cells, params=GiParams(seed=seed))
+        for seed, (_, cells) in zip(SEEDS, planted, strict=True)
+    ]
+    rng = np.random.default_rng(0)
+    cases = [
+        *(r["gi_p"].to_numpy() for r in runs),
+        np.concatenate([rng.uniform(0, 0.002, 20), rng.uniform(0, 1, 180)]),
+        np.array([0.01, np.nan, 0.04]),
+        *_random_p_values(),
+        np.array([]),
+        np.array([np.nan, np.nan]),
+        np.array([0.3]),
+        [0.5, 0.6, 0.1, 0.001],
+    ]
+    for p in cases:
+        q, expected = fdr_adjust(p), _hand_written_bh(p)
+        assert q.dtype == np.float64
+        assert q.shape == expected.shape
+        np.testing.assert_array_equal(np.isnan(q), np.isnan(expected))
+        np.testing.assert_allclose(q, expected, rtol=1e-12, atol=0)
+        # The bins are decisions q <= alpha: the same cells at every ArcGIS level.
+        for alpha in (0.01, 0.05, 0.10):
+            np.testing.assert_array_equal(q <= alpha, expected <= alpha)
+    for run in runs:  # and getis_ord reports exactly what fdr_adjust gives
+        np.testing.assert_array_equal(run["gi_p_fdr"].to_numpy(), fdr_adjust(run["gi_p"]))
+    assert any((r["gi_p_fdr"] <= 0.05).any() for r in runs)  # the runs reject something
+
+
 def test_bins_follow_arcgis_confidence_levels():
     z = np.array([5.0, 3.0, 2.0, 1.0, -2.0, -3.0, -5.0, 0.0])
     p = np.array([0.001, 0.03, 0.08, 0.2, 0.09, 0.04, 0.005, 0.001])
     assert confidence_bins(z, p).tolist() == [3, 2, 1, 0, -1, -2, -3, 0]
 
 
-def _square_area(cells_per_side: int = 12
-                 ) -> tuple[gpd.GeoDataFrame, tuple[float, float]]:
+def _square_area(cells_per_side: int = 12) -> tuple[gpd.GeoDataFrame, tuple[float, float]]:
     size = 150.0 * cells_per_side
     x0, y0 = 150.0 * 3380, 150.0 * 16640
-    return gpd.GeoDataFrame(geometry=[box(x0, y0, x0 + size, y0 + size)],
-                            crs=crs.METRIC_CRS).to_crs(crs.STORAGE_CRS), (x0, y0)
+    return gpd.GeoDataFrame(
+        geometry=[box(x0, y0, x0 + size, y0 + size)], crs=crs.METRIC_CRS
+    ).to_crs(crs.STORAGE_CRS), (x0, y0)
 
 
 def _points(x: object, y: object) -> pd.DataFrame:
@@ -188,11 +258,14 @@ def test_a_busy_block_in_a_quiet_grid_is_a_hot_spot_and_the_quiet_rest_is_not_co
 
 def test_edge_slivers_and_islands_are_not_tested(pack):
     _, (x0, y0) = _square_area()
-    shifted = gpd.GeoDataFrame(geometry=[box(x0 + 100, y0 + 100, x0 + 1000, y0 + 1000)],
-                               crs=crs.METRIC_CRS).to_crs(crs.STORAGE_CRS)
+    shifted = gpd.GeoDataFrame(
+        geometry=[box(x0 + 100, y0 + 100, x0 + 1000, y0 + 1000)], crs=crs.METRIC_CRS
+    ).to_crs(crs.STORAGE_CRS)
     rng = np.random.default_rng(5)
-    cells = grid_cells(_points(rng.uniform(x0 + 100, x0 + 1000, 400),
-                               rng.uniform(y0 + 100, y0 + 1000, 400)), shifted)
+    cells = grid_cells(
+        _points(rng.uniform(x0 + 100, x0 + 1000, 400), rng.uniform(y0 + 100, y0 + 1000, 400)),
+        shifted,
+    )
     result = getis_ord(cells, params=GiParams(min_cover=0.5))
     assert (result["gi_tested"] == (result["cover"] >= 0.5)).all()
     assert result.loc[~result["gi_tested"], "gi_p"].isna().all()
@@ -222,25 +295,36 @@ def test_gi_params_and_input_validation(planted):
         getis_ord(planted[0][1].drop(columns="cover"))
 
 
-def _period(bins: list[int], counts: list[int],
-            ids: tuple[str, ...] = ("a", "b", "c", "d", "e", "f")) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"cell_id": list(ids), "count": counts, "gi_bin": bins},
-                            geometry=[box(i, 0, i + 1, 1) for i in range(len(ids))],
-                            crs=crs.STORAGE_CRS)
+def _period(
+    bins: list[int], counts: list[int], ids: tuple[str, ...] = ("a", "b", "c", "d", "e", "f")
+) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"cell_id": list(ids), "count": counts, "gi_bin": bins},
+        geometry=[box(i, 0, i + 1, 1) for i in range(len(ids))],
+        crs=crs.STORAGE_CRS,
+    )
 
 
 def test_compare_periods_labels_follow_their_definitions():
     now = _period([2, 2, 2, 1, 0, 3], [40, 20, 10, 30, 5, 12])
     before = _period([0, 2, 2, 1, 2, 1], [10, 20, 30, 20, 30, 8])
     labelled = compare_periods(now, before)
-    assert labelled["trend"].tolist() == ["new", "persistent", "diminishing", "intensifying",
-                                          "ended", "intensifying"]
+    assert labelled["trend"].tolist() == [
+        "new",
+        "persistent",
+        "diminishing",
+        "intensifying",
+        "ended",
+        "intensifying",
+    ]
     assert labelled["previous_count"].tolist() == [10, 20, 30, 20, 30, 8]
     assert labelled["change"].tolist() == [30, 0, -20, 10, -25, 4]
     # 8 -> 12 is +50 % and 4 incidents: intensifying by default (3), persistent when a rise
     # must be at least 5 incidents.
-    assert compare_periods(now, before, params=CompareParams(min_count_change=5))[
-        "trend"].iloc[5] == "persistent"
+    assert (
+        compare_periods(now, before, params=CompareParams(min_count_change=5))["trend"].iloc[5]
+        == "persistent"
+    )
     # With two earlier periods, hot in one of them only is sporadic.
     older = _period([0, 0, 2, 1, 0, 0], [0, 0, 30, 20, 0, 0])
     two = compare_periods(now, before, older)

@@ -22,8 +22,9 @@ def test_planted_clusters_come_first_with_their_hours():
     market = _cluster(rng, X0 + 1075, Y0 + 375, 25, 20, (7, 9))
     bx, by = rng.uniform(X0 - 2000, X0 + 2000, 80), rng.uniform(Y0 - 2000, Y0 + 2000, 80)
     background = (*crs.from_metric(bx, by), rng.uniform(7 * 3600, 23 * 3600, 80))
-    lon, lat, when = (np.concatenate(parts) for parts in zip(stalls, market, background,
-                                                              strict=True))
+    lon, lat, when = (
+        np.concatenate(parts) for parts in zip(stalls, market, background, strict=True)
+    )
     late = rank_hotspots(lon, lat, when, shift=SHIFTS["late"])
     assert late[0].priority >= 50
     assert late[0].windows[0][0] >= 17.5 * 3600
@@ -40,8 +41,15 @@ def test_planted_clusters_come_first_with_their_hours():
 def test_weights_labels_and_limits():
     rng = np.random.default_rng(1)
     lon, lat, when = _cluster(rng, X0 + 75, Y0 + 75, 10, 5, (8, 9))  # mid-cell
-    spots = rank_hotspots(lon, lat, when, shift=SHIFTS["early"], weights=np.full(10, 2.0),
-                          labels=["C02"] * 7 + ["C01"] * 3, params=RankParams(top=1))
+    spots = rank_hotspots(
+        lon,
+        lat,
+        when,
+        shift=SHIFTS["early"],
+        weights=np.full(10, 2.0),
+        labels=["C02"] * 7 + ["C01"] * 3,
+        params=RankParams(top=1),
+    )
     assert len(spots) == 1
     assert spots[0].priority == pytest.approx(20.0)
     assert spots[0].label == "C02"
@@ -63,14 +71,21 @@ def test_gi_hotspots_are_the_hot_cells_led_by_the_planted_ones():
     from layers import bundled_pack_path, read_pack
 
     pack = read_pack(bundled_pack_path())
-    planted = plant_incidents(pack.communities, roads=pack.key_roads,
-                              params=PlantParams(n=3000, seed=1))
+    planted = plant_incidents(
+        pack.communities, roads=pack.key_roads, params=PlantParams(n=3000, seed=1)
+    )
     incidents = planted.incidents
     cells = getis_ord(grid_cells(incidents, pack.communities), params=GiParams(seed=0))
     when = local_times(incidents["occurred_at"])
     seconds = (when.hour * 3600 + when.minute * 60 + when.second).to_numpy()
-    spots = gi_hotspots(incidents["lon"], incidents["lat"], seconds, cells,
-                        shift=SHIFTS["late"], labels=incidents["category"])
+    spots = gi_hotspots(
+        incidents["lon"],
+        incidents["lat"],
+        seconds,
+        cells,
+        shift=SHIFTS["late"],
+        labels=incidents["category"],
+    )
     hot = set(cells.loc[cells["gi_bin"] >= 1, "cell_id"])
     assert {s.spot_id for s in spots} <= hot
     assert set(planted.planted_cells) <= {s.spot_id for s in spots}
@@ -81,8 +96,7 @@ def test_gi_hotspots_are_the_hot_cells_led_by_the_planted_ones():
     late = SHIFTS["late"]
     assert all(late[0] <= s.windows[0][0] < s.windows[0][1] <= late[1] for s in spots)
     # Only cells at 99 % confidence: a subset; and no hot cell at all gives no target.
-    strict = gi_hotspots(incidents["lon"], incidents["lat"], seconds, cells,
-                         shift=late, min_bin=3)
+    strict = gi_hotspots(incidents["lon"], incidents["lat"], seconds, cells, shift=late, min_bin=3)
     assert {s.spot_id for s in strict} <= {s.spot_id for s in spots}
     none_hot = cells.assign(gi_bin=0)
     assert gi_hotspots(incidents["lon"], incidents["lat"], seconds, none_hot, shift=late) == []

@@ -13,8 +13,9 @@ X0, Y0 = 505_000.0, 2_497_000.0  # EPSG:4547, inside Luohu
 
 
 def _to_wgs(geom):
-    return shapely.transform(geom, lambda c: np.column_stack(crs.from_metric(c[:, 0] + X0,
-                                                                             c[:, 1] + Y0)))
+    return shapely.transform(
+        geom, lambda c: np.column_stack(crs.from_metric(c[:, 0] + X0, c[:, 1] + Y0))
+    )
 
 
 def _lonlat(x, y):
@@ -30,14 +31,21 @@ def squares():
     b = shapely.box(1000, 0, 2000, 1000)
     c = shapely.box(0, 1000, 2000, 1500)
     geoms = [_to_wgs(shapely.segmentize(g, 100)) for g in (a, b, c)]
-    communities = gpd.GeoDataFrame({
-        "code": ["440303010002", "440303010001", "440303010005"],
-        "name_zh": ["甲", "乙", "丙"],
-        "squad": ["west", "east", "east"],
-    }, geometry=geoms, crs="EPSG:4326")
+    communities = gpd.GeoDataFrame(
+        {
+            "code": ["440303010002", "440303010001", "440303010005"],
+            "name_zh": ["甲", "乙", "丙"],
+            "squad": ["west", "east", "east"],
+        },
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
     road = _to_wgs(shapely.segmentize(shapely.LineString([(200, 500), (1800, 500)]), 50))
-    roads = gpd.GeoDataFrame({"road_id": ["test-lu"], "name_zh": ["测试路"], "squad": ["east"]},
-                             geometry=[road], crs="EPSG:4326")
+    roads = gpd.GeoDataFrame(
+        {"road_id": ["test-lu"], "name_zh": ["测试路"], "squad": ["east"]},
+        geometry=[road],
+        crs="EPSG:4326",
+    )
     return communities, roads
 
 
@@ -78,8 +86,11 @@ def test_point_on_a_shared_boundary_takes_the_lowest_code(squares, jurisdiction)
     communities, _ = squares
     # A vertex shared exactly by A (…002) and B (…001): both cover it; …001 wins.
     shared = shapely.get_coordinates(communities.geometry.iloc[0])
-    on_edge = [c for c in shared if any(np.array_equal(c, d) for d in
-                                        shapely.get_coordinates(communities.geometry.iloc[1]))]
+    on_edge = [
+        c
+        for c in shared
+        if any(np.array_equal(c, d) for d in shapely.get_coordinates(communities.geometry.iloc[1]))
+    ]
     lon, lat = np.array(on_edge[1:3]).T
     for order in (slice(None), slice(None, None, -1)):
         out = jurisdiction.resolve(lon[order], lat[order])
@@ -115,8 +126,11 @@ def test_outside_points_name_the_nearest_community_never_a_guess(jurisdiction):
     assert out["outside"].all()
     assert out["community_code"].isna().all()
     assert out["squad"].isna().all()
-    assert out["nearest_community_code"].tolist() == ["440303010002", "440303010001",
-                                                      "440303010001"]
+    assert out["nearest_community_code"].tolist() == [
+        "440303010002",
+        "440303010001",
+        "440303010001",
+    ]
     assert out["outside_m"].iloc[0] == pytest.approx(40.0, abs=0.05)  # exact near the edge
     assert out["outside_m"].iloc[1] == pytest.approx(500.0, abs=15.0)  # within a grid cell
     assert out["outside_m"].iloc[2] == pytest.approx(6000.0, abs=1.0)  # off the grid: exact
@@ -153,12 +167,15 @@ def test_random_points_match_shapely_exactly(squares, jurisdiction):
     pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
     joined = gpd.sjoin(pts, communities, predicate="intersects").sort_values("code")
     expected = joined[~joined.index.duplicated()]["code"].reindex(pts.index)
-    assert out["community_code"].astype(object).where(~out["outside"], None).tolist() == \
-        expected.astype(object).where(expected.notna(), None).tolist()
+    assert (
+        out["community_code"].astype(object).where(~out["outside"], None).tolist()
+        == expected.astype(object).where(expected.notna(), None).tolist()
+    )
 
     metric_pts = pts.to_crs("EPSG:4547").geometry.values
-    boundaries = shapely.union_all(shapely.boundary(communities.to_crs("EPSG:4547").geometry
-                                                    .values))
+    boundaries = shapely.union_all(
+        shapely.boundary(communities.to_crs("EPSG:4547").geometry.values)
+    )
     exact = shapely.distance(metric_pts, boundaries)
     inside = ~out["outside"].to_numpy()
     found = out["boundary_m"].notna().to_numpy()
@@ -177,8 +194,9 @@ def test_assign_matches_resolve(jurisdiction):
     codes = jurisdiction.assign(lon, lat)
     out = jurisdiction.resolve(lon, lat)
     named = np.where(codes >= 0, jurisdiction.codes[np.maximum(codes, 0)], None)
-    assert named.tolist() == out["community_code"].astype(object).where(~out["outside"], None) \
-        .tolist()
+    assert (
+        named.tolist() == out["community_code"].astype(object).where(~out["outside"], None).tolist()
+    )
 
 
 def test_squad_of_matches_the_communities_squad(jurisdiction):
@@ -207,10 +225,15 @@ def test_resolve_one_returns_plain_values(jurisdiction):
     assert result["outside_m"] is None
 
 
-@pytest.mark.parametrize("bad", [
-    {"key_road_m": -1.0}, {"near_boundary_m": float("nan")},
-    {"near_boundary_m": 50.0, "boundary_search_m": 40.0}, {"cell_m": 0.1},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"key_road_m": -1.0},
+        {"near_boundary_m": float("nan")},
+        {"near_boundary_m": 50.0, "boundary_search_m": 40.0},
+        {"cell_m": 0.1},
+    ],
+)
 def test_params_are_validated(bad):
     with pytest.raises(ValueError, match="Expected"):
         ResolveParams(**bad)

@@ -18,7 +18,8 @@ from geo.patrol import (
 from tests.shared_data import shared_file
 
 MIN = 60.0
-FAST = PlanParams(time_limit_s=1.0, solution_limit=30)
+# The solution_limit stops the search; the time limit is only a cap that no test comes near.
+FAST = PlanParams(time_limit_s=60.0, solution_limit=30)
 
 
 def line_matrix(xs: list[float], *, speed_s: float = MIN) -> np.ndarray:
@@ -36,8 +37,9 @@ def test_line_picks_the_best_reachable_set() -> None:
     # 8 minutes: right to 4 and back gives 5+1+1+1 = 8; left to -3 (6 min) plus 1 (2 min)
     # gives 4+5 = 9, the optimum.
     matrix = line_matrix([0, 1, 2, 3, 4, 5, -3])
-    targets = tuple(Target(f"t{i}", i, priority=p)
-                    for i, p in zip(range(1, 7), [5, 1, 1, 1, 1, 4], strict=True))
+    targets = tuple(
+        Target(f"t{i}", i, priority=p) for i, p in zip(range(1, 7), [5, 1, 1, 1, 1, 4], strict=True)
+    )
     unit = Unit("u1", 0, 0, 0.0, 8 * MIN)
     plan = plan_patrols(PatrolProblem((unit,), targets, {"default": matrix}), params=FAST)
     assert visited(plan) == {"t1", "t6"}
@@ -48,8 +50,10 @@ def test_line_picks_the_best_reachable_set() -> None:
 
 def test_time_window_waits_for_opening() -> None:
     matrix = line_matrix([0, 1, 2])
-    targets = (Target("a", 1, dwell_s=60, windows=((10 * MIN, 12 * MIN),)),
-               Target("b", 2, dwell_s=60))
+    targets = (
+        Target("a", 1, dwell_s=60, windows=((10 * MIN, 12 * MIN),)),
+        Target("b", 2, dwell_s=60),
+    )
     unit = Unit("u1", 0, 0, 0.0, 30 * MIN)
     plan = plan_patrols(PatrolProblem((unit,), targets, {"default": matrix}), params=FAST)
     visits = {v.target_id: v for v in plan.route("u1").visits}
@@ -62,8 +66,10 @@ def test_time_window_waits_for_opening() -> None:
 def test_mandatory_target_beats_prizes() -> None:
     # Going left to the mandatory target (prize 0) leaves no time for the prize-10 target.
     matrix = line_matrix([0, -4, 4])
-    targets = (Target("must", 1, priority=0.0, mandatory=True, kind="inspection"),
-               Target("rich", 2, priority=10.0))
+    targets = (
+        Target("must", 1, priority=0.0, mandatory=True, kind="inspection"),
+        Target("rich", 2, priority=10.0),
+    )
     unit = Unit("u1", 0, 0, 0.0, 8 * MIN)
     plan = plan_patrols(PatrolProblem((unit,), targets, {"default": matrix}), params=FAST)
     assert visited(plan) == {"must"}
@@ -73,8 +79,10 @@ def test_mandatory_target_beats_prizes() -> None:
 def test_alternatives_are_visited_once() -> None:
     # A road segment swept in either direction: locations 1 and 2 are its two ends.
     matrix = line_matrix([0, 1, 2, 3])
-    targets = (Target("road", 1, alternatives=(2,), priority=3, kind="road"),
-               Target("far", 3, priority=1))
+    targets = (
+        Target("road", 1, alternatives=(2,), priority=3, kind="road"),
+        Target("far", 3, priority=1),
+    )
     unit = Unit("u1", 0, 0, 0.0, 60 * MIN)
     plan = plan_patrols(PatrolProblem((unit,), targets, {"default": matrix}), params=FAST)
     road = [v for v in plan.route("u1").visits if v.target_id == "road"]
@@ -106,8 +114,9 @@ def test_validation_names_field_and_fix() -> None:
     with pytest.raises(ValueError, match="opens after it closes"):
         Target("x", 1, windows=((10.0, 5.0),))
     with pytest.raises(ValueError, match="mode 'car'"):
-        PatrolProblem((Unit("u", 0, 0, 0, 10, matrix_key="car"),), (),
-                      {"default": np.zeros((1, 1))})
+        PatrolProblem(
+            (Unit("u", 0, 0, 0, 10, matrix_key="car"),), (), {"default": np.zeros((1, 1))}
+        )
 
 
 def test_drop_reasons() -> None:
@@ -123,16 +132,21 @@ def test_drop_reasons() -> None:
     unit = Unit("u1", 0, 0, 0.0, 30 * MIN)
     plan = plan_patrols(PatrolProblem((unit,), targets, {"default": matrix}), params=FAST)
     reasons = {d.target_id: d.reason for d in plan.dropped}
-    assert reasons == {"cut-off": "unreachable", "too-early": "window missed",
-                       "busy-b": "no time", "evening": "window missed"}
+    assert reasons == {
+        "cut-off": "unreachable",
+        "too-early": "window missed",
+        "busy-b": "no time",
+        "evening": "window missed",
+    }
 
 
 def _two_unit_problem() -> PatrolProblem:
     rng = np.random.default_rng(3)
     xy = rng.uniform(0, 10, size=(16, 2))
     matrix = np.linalg.norm(xy[:, None] - xy[None, :], axis=2) * MIN
-    targets = tuple(Target(f"t{i}", i, dwell_s=5 * MIN, priority=float(1 + i % 4))
-                    for i in range(1, 16))
+    targets = tuple(
+        Target(f"t{i}", i, dwell_s=5 * MIN, priority=float(1 + i % 4)) for i in range(1, 16)
+    )
     units = (Unit("u1", 0, 0, 0.0, 90 * MIN), Unit("u2", 0, 0, 0.0, 90 * MIN))
     return PatrolProblem(units, targets, {"default": matrix})
 
@@ -150,8 +164,15 @@ def test_replan_keeps_done_and_starts_from_position() -> None:
     plan = plan_patrols(problem, params=FAST)
     first = plan.route("u1").visits[0]
     now = first.departure_s
-    new = replan(problem, plan, now_s=now, positions={"u1": first.location, "u2": 0},
-                 done={first.target_id}, removed_units={"u2"}, params=FAST)
+    new = replan(
+        problem,
+        plan,
+        now_s=now,
+        positions={"u1": first.location, "u2": 0},
+        done={first.target_id},
+        removed_units={"u2"},
+        params=FAST,
+    )
     route = new.route("u1")
     assert route.visits[0].target_id == first.target_id
     assert route.visits[0].done
@@ -168,8 +189,9 @@ def test_break_inside_its_window() -> None:
     hour = 3600.0
     matrix = line_matrix([0, 1, 2, 3], speed_s=10 * MIN)
     targets = tuple(Target(f"t{i}", i, dwell_s=hour, priority=1) for i in (1, 2, 3))
-    unit = Unit("u1", 0, 0, 7 * hour, 15 * hour, break_window=(12 * hour, 13 * hour),
-                break_s=30 * MIN)
+    unit = Unit(
+        "u1", 0, 0, 7 * hour, 15 * hour, break_window=(12 * hour, 13 * hour), break_s=30 * MIN
+    )
     plan = plan_patrols(PatrolProblem((unit,), targets, {"default": matrix}), params=FAST)
     visits = plan.route("u1").visits
     breaks = [v for v in visits if v.kind == "break"]
@@ -188,9 +210,12 @@ def test_cordeau_pr01_checked_independently() -> None:
     from bench.toptw import to_problem
 
     # BKS 502 for two routes (../shared/bench/toptw/BKS_toptw.txt).
-    instance = read_cordeau(shared_file("bench", "toptw", "cordeau", "pr01.txt"), 2,
-                            {"pr01-m2": 502.0})
-    plan = plan_patrols(to_problem(instance), params=PlanParams(time_limit_s=2.0))
+    instance = read_cordeau(
+        shared_file("bench", "toptw", "cordeau", "pr01.txt"), 2, {"pr01-m2": 502.0}
+    )
+    plan = plan_patrols(
+        to_problem(instance), params=PlanParams(time_limit_s=60.0, solution_limit=100)
+    )
     routes = [[int(v.target_id) for v in r.visits] for r in plan.routes]
     result = check(instance, routes)
     assert result.ok, result.problem

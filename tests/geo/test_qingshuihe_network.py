@@ -32,13 +32,15 @@ def test_every_station_and_place_is_reachable_from_every_base(network, pack, mod
 def test_modes_rank_by_speed_and_late_shift_is_slower(network, pack):
     base = pack.stations.geometry.iloc[0]
     metric = pack.places.to_crs("EPSG:4547").geometry
-    far = pack.places.geometry.iloc[int(np.argmax(
-        metric.distance(pack.stations.to_crs("EPSG:4547").geometry.iloc[0])))]
+    far = pack.places.geometry.iloc[
+        int(np.argmax(metric.distance(pack.stations.to_crs("EPSG:4547").geometry.iloc[0])))
+    ]
     times = {}
     for mode in ("foot", "ebike", "car"):
         snapped = network.snap([base.x, far.x], [base.y, far.y], mode=mode)
-        times[mode] = float(travel_time_matrix(network, snapped.take([0]), snapped.take([1]),
-                                               mode=mode)[0, 0])
+        times[mode] = float(
+            travel_time_matrix(network, snapped.take([0]), snapped.take([1]), mode=mode)[0, 0]
+        )
     assert times["foot"] > times["ebike"] > times["car"] > 0
     snapped = network.snap([base.x, far.x], [base.y, far.y], mode="car")
     early = route(network, snapped.take([0]), snapped.take([1]), mode="car", shift="early")

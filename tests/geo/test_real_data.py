@@ -13,8 +13,11 @@ pytestmark = pytest.mark.shared
 
 @pytest.fixture(scope="module")
 def luohu():
-    return pack_from_areas(shared_file("data", "luohu_streets_handdrawn_wgs84.geojson"),
-                           code_field="adcode", name_field="name")
+    return pack_from_areas(
+        shared_file("data", "luohu_streets_handdrawn_wgs84.geojson"),
+        code_field="adcode",
+        name_field="name",
+    )
 
 
 def test_luohu_sub_districts_load_as_a_valid_layer(luohu):
@@ -29,8 +32,12 @@ def test_all_bus_stops_resolve_exactly_as_an_independent_sjoin(luohu):
     jurisdiction = Jurisdiction.build(luohu.communities)
     ours = resolve(stops.geometry, jurisdiction)
 
-    joined = gpd.sjoin(stops[["geometry"]], luohu.communities[["code", "geometry"]],
-                       how="left", predicate="intersects")
+    joined = gpd.sjoin(
+        stops[["geometry"]],
+        luohu.communities[["code", "geometry"]],
+        how="left",
+        predicate="intersects",
+    )
     assert not joined.index.duplicated().any()  # no stop sits exactly on a shared edge
     expected = joined["code"].reindex(stops.index)
 
@@ -48,9 +55,11 @@ def test_outside_stops_report_a_true_nearest_sub_district(luohu):
     outside = ours["outside"].to_numpy()
     metric_stops = stops.to_crs("EPSG:4547").geometry.values[outside]
     metric_areas = luohu.communities.to_crs("EPSG:4547")
-    distances = np.column_stack([metric_areas.geometry.distance(p).to_numpy()
-                                 for p in metric_stops[:200]]).T
+    distances = np.column_stack(
+        [metric_areas.geometry.distance(p).to_numpy() for p in metric_stops[:200]]
+    ).T
     nearest = metric_areas["code"].to_numpy()[distances.argmin(axis=1)]
     assert ours["nearest_community_code"].to_numpy()[outside][:200].tolist() == nearest.tolist()
-    np.testing.assert_allclose(ours["outside_m"].to_numpy()[outside][:200],
-                               distances.min(axis=1), atol=25.0)
+    np.testing.assert_allclose(
+        ours["outside_m"].to_numpy()[outside][:200], distances.min(axis=1), atol=25.0
+    )

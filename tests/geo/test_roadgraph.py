@@ -40,10 +40,15 @@ def lines_frame(rows):
     for coords in (r[0] for r in rows):
         xy = np.asarray(coords, dtype=float) + np.array([X0, Y0])
         geoms.append(shapely.LineString(np.column_stack(crs.from_metric(xy[:, 0], xy[:, 1]))))
-    return gpd.GeoDataFrame({"road_class": [r[1] for r in rows],
-                             "oneway": [r[2] for r in rows],
-                             "name_zh": [f"路{i}" for i in range(len(rows))]},
-                            geometry=geoms, crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {
+            "road_class": [r[1] for r in rows],
+            "oneway": [r[2] for r in rows],
+            "name_zh": [f"路{i}" for i in range(len(rows))],
+        },
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
 
 
 def lonlat(x, y):
@@ -52,6 +57,7 @@ def lonlat(x, y):
 
 
 # -- the real OSM graph ----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def futian_path():
@@ -71,15 +77,21 @@ def reference_graph(path, mode, factor, speeds):
     for u, v, data in source.edges(data=True):
         cls = road_class(data["highway"])
         maxspeed = data.get("maxspeed")
-        cap = min(float(s) for s in maxspeed) if isinstance(maxspeed, list) else (
-            float(maxspeed) if maxspeed else math.inf)
+        cap = (
+            min(float(s) for s in maxspeed)
+            if isinstance(maxspeed, list)
+            else (float(maxspeed) if maxspeed else math.inf)
+        )
         kmh = getattr(speeds, mode).get(cls)
         if u == v or kmh is None:
             continue  # self-loops never shorten a path; closed classes carry no one
         kmh = min(kmh, cap)
         geom = data.get("geometry") or shapely.LineString(
-            [(source.nodes[u]["x"], source.nodes[u]["y"]), (source.nodes[v]["x"],
-                                                              source.nodes[v]["y"])])
+            [
+                (source.nodes[u]["x"], source.nodes[u]["y"]),
+                (source.nodes[v]["x"], source.nodes[v]["y"]),
+            ]
+        )
         length = metric_length(geom)
         pairs = [(u, v)]
         if mode not in speeds.oneway_modes and data["oneway"]:
@@ -103,15 +115,26 @@ def test_futian_graph_loads_with_metric_lengths(futian, futian_path):
     assert futian.n_edges == 3908 - two_way // 2
     osm_length = np.asarray([d["length"] for *_, d in source.edges(data=True)])
     assert futian.length_m.sum() == pytest.approx(
-        osm_length.sum() - sum(d["length"] for *_, d in source.edges(data=True)
-                               if not d["oneway"]) / 2, rel=2e-3)
-    assert set(futian.road_class) <= {"expressway", "trunk", "primary", "secondary", "tertiary",
-                                      "residential", "service"}
+        osm_length.sum()
+        - sum(d["length"] for *_, d in source.edges(data=True) if not d["oneway"]) / 2,
+        rel=2e-3,
+    )
+    assert set(futian.road_class) <= {
+        "expressway",
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "residential",
+        "service",
+    }
 
 
 @pytest.mark.shared
-@pytest.mark.parametrize(("mode", "shift", "factor"),
-                         [("car", "late", 1.25), ("ebike", "early", 1.0), ("foot", "late", 1.0)])
+@pytest.mark.parametrize(
+    ("mode", "shift", "factor"),
+    [("car", "late", 1.25), ("ebike", "early", 1.0), ("foot", "late", 1.0)],
+)
 def test_matrices_equal_networkx_shortest_paths(futian, futian_path, mode, shift, factor):
     reference = reference_graph(futian_path, mode, factor, futian.speeds)
     rng = np.random.default_rng(42)
@@ -186,10 +209,12 @@ def test_route_follows_the_matrix_and_starts_at_the_points(futian):
     component = largest_component(futian, mode="car")
     assert np.all(component_labels(component, mode="car") == 0)
     rng = np.random.default_rng(11)
-    west, south, east, north = (*np.percentile(component.lon, [10]),
-                                *np.percentile(component.lat, [10]),
-                                *np.percentile(component.lon, [90]),
-                                *np.percentile(component.lat, [90]))
+    west, south, east, north = (
+        *np.percentile(component.lon, [10]),
+        *np.percentile(component.lat, [10]),
+        *np.percentile(component.lon, [90]),
+        *np.percentile(component.lat, [90]),
+    )
     lon, lat = rng.uniform(west, east, 6), rng.uniform(south, north, 6)
     snapped = component.snap(lon, lat, mode="car", max_snap_m=500)
     times = travel_time_matrix(component, snapped, mode="car", shift="late")
@@ -197,8 +222,7 @@ def test_route_follows_the_matrix_and_starts_at_the_points(futian):
     assert np.isfinite(times).all()  # one strongly connected component
     for i, j in [(0, 1), (1, 0), (2, 5), (4, 3)]:
         fast = route(component, snapped.take(i), snapped.take(j), mode="car", shift="late")
-        short = route(component, snapped.take(i), snapped.take(j), mode="car",
-                      weight="length")
+        short = route(component, snapped.take(i), snapped.take(j), mode="car", weight="length")
         assert fast.time_s == pytest.approx(times[i, j], rel=1e-9)
         assert short.length_m == pytest.approx(dists[i, j], rel=1e-9)
         assert metric_length(short.geometry) == pytest.approx(short.length_m, rel=1e-6)
@@ -206,30 +230,47 @@ def test_route_follows_the_matrix_and_starts_at_the_points(futian):
         start, end = shapely.get_coordinates(fast.geometry)[[0, -1]]
         np.testing.assert_allclose(start, (lon[i], lat[i]), atol=1e-9)
         np.testing.assert_allclose(end, (lon[j], lat[j]), atol=1e-9)
-        assert fast.nodes[0] in component.node_ids[[component.u[snapped.edge[i]],
-                                                    component.v[snapped.edge[i]]]]
+        assert (
+            fast.nodes[0]
+            in component.node_ids[[component.u[snapped.edge[i]], component.v[snapped.edge[i]]]]
+        )
 
 
 # -- hand-built networks ---------------------------------------------------------------------
 
+
 def test_crossing_lines_become_four_edges_at_one_node():
-    graph = from_lines(lines_frame([([(0, 0), (200, 0)], "primary", False),
-                                    ([(100, -100), (100, 100)], "residential", False)]))
+    graph = from_lines(
+        lines_frame(
+            [
+                ([(0, 0), (200, 0)], "primary", False),
+                ([(100, -100), (100, 100)], "residential", False),
+            ]
+        )
+    )
     assert graph.n_edges == 4
     assert graph.n_nodes == 5
     degree = np.bincount(np.r_[graph.u, graph.v], minlength=graph.n_nodes)
     centre = int(np.argmax(degree))
     assert degree[centre] == 4
-    assert (graph.x[centre] - X0, graph.y[centre] - Y0) == (pytest.approx(100, abs=1e-3),
-                                                            pytest.approx(0, abs=1e-3))
+    assert (graph.x[centre] - X0, graph.y[centre] - Y0) == (
+        pytest.approx(100, abs=1e-3),
+        pytest.approx(0, abs=1e-3),
+    )
     np.testing.assert_allclose(np.sort(graph.length_m), [100] * 4, rtol=1e-6)
     assert set(graph.name) == {"路0", "路1"}
 
 
 def test_t_junction_within_half_a_metre_connects_but_five_metres_does_not():
-    graph = from_lines(lines_frame([([(0, 0), (200, 0)], "secondary", False),
-                                    ([(80, 0.5), (80, 100)], "residential", False),
-                                    ([(150, 5.0), (150, 100)], "residential", False)]))
+    graph = from_lines(
+        lines_frame(
+            [
+                ([(0, 0), (200, 0)], "secondary", False),
+                ([(80, 0.5), (80, 100)], "residential", False),
+                ([(150, 5.0), (150, 100)], "residential", False),
+            ]
+        )
+    )
     ends = graph.snap_nodes(graph.node_ids)
     dist = distance_matrix(graph, ends, mode="foot")
     top_near = np.argmin(np.hypot(graph.x - X0 - 80, graph.y - Y0 - 100))
@@ -242,8 +283,14 @@ def test_t_junction_within_half_a_metre_connects_but_five_metres_does_not():
 
 
 def test_partial_edges_on_a_street_and_on_a_one_way_street():
-    graph = from_lines(lines_frame([([(0, 0), (100, 0)], "residential", False),
-                                    ([(0, 20), (100, 20)], "residential", True)]))
+    graph = from_lines(
+        lines_frame(
+            [
+                ([(0, 0), (100, 0)], "residential", False),
+                ([(0, 20), (100, 20)], "residential", True),
+            ]
+        )
+    )
     lon, lat = lonlat([20, 70, 20, 70], [-5, -5, 25, 25])
     pts = graph.snap(lon, lat, mode="car")
     np.testing.assert_allclose(pts.access_m, 5.0, atol=1e-6)
@@ -267,11 +314,16 @@ def test_partial_edges_on_a_street_and_on_a_one_way_street():
 
 
 def test_snapping_limits_and_modes():
-    graph = from_lines(lines_frame([([(0, 0), (100, 0)], "expressway", True),
-                                    ([(0, 30), (100, 30)], "residential", False)]))
+    graph = from_lines(
+        lines_frame(
+            [([(0, 0), (100, 0)], "expressway", True), ([(0, 30), (100, 30)], "residential", False)]
+        )
+    )
     lon, lat = lonlat([50, 50], [5, 2000])
-    assert graph.snap(lon[:1], lat[:1], mode="car").edge[0] != graph.snap(
-        lon[:1], lat[:1], mode="foot").edge[0]  # walkers may not use the expressway
+    assert (
+        graph.snap(lon[:1], lat[:1], mode="car").edge[0]
+        != graph.snap(lon[:1], lat[:1], mode="foot").edge[0]
+    )  # walkers may not use the expressway
     with pytest.raises(RoadGraphError, match="max_snap_m"):
         graph.snap(lon, lat, max_snap_m=100)
     flagged = graph.snap(lon, lat, mode="car", max_snap_m=100, on_far="flag")
@@ -331,12 +383,17 @@ def test_read_osm_splits_ways_at_shared_nodes_and_honours_one_way(tmp_path):
     graph = read_osm(path)
     assert sorted(graph.node_ids.tolist()) == [1, 2, 3, 5, 7]  # 4 and 6 are inner nodes
     assert graph.n_edges == 5  # way 10 split at node 2; the proposed road is dropped
-    pairs = {(int(graph.node_ids[u]), int(graph.node_ids[v])): (cls, bool(ow))
-             for u, v, cls, ow in zip(graph.u, graph.v, graph.road_class, graph.oneway,
-                                      strict=True)}
-    assert pairs == {(1, 2): ("primary", False), (2, 3): ("primary", False),
-                     (2, 5): ("residential", True), (7, 2): ("tertiary", True),
-                     (5, 3): ("footway", False)}
+    pairs = {
+        (int(graph.node_ids[u]), int(graph.node_ids[v])): (cls, bool(ow))
+        for u, v, cls, ow in zip(graph.u, graph.v, graph.road_class, graph.oneway, strict=True)
+    }
+    assert pairs == {
+        (1, 2): ("primary", False),
+        (2, 3): ("primary", False),
+        (2, 5): ("residential", True),
+        (7, 2): ("tertiary", True),
+        (5, 3): ("footway", False),
+    }
     assert graph.maxspeed_kmh[graph.road_class == "primary"].tolist() == [40.0, 40.0]
     car = distance_matrix(graph, [2, 5, 7], mode="car")
     assert np.isfinite(car[0, 1])
@@ -345,8 +402,9 @@ def test_read_osm_splits_ways_at_shared_nodes_and_honours_one_way(tmp_path):
     assert car[0, 2] == np.inf  # oneway=-1: 7 -> 2 only
     foot = distance_matrix(graph, [2, 5, 7], mode="foot")
     assert np.isfinite(foot).all()
-    expected = metric_length(shapely.LineString([(114.101, 22.55), (114.101, 22.551),
-                                                 (114.101, 22.552)]))
+    expected = metric_length(
+        shapely.LineString([(114.101, 22.55), (114.101, 22.551), (114.101, 22.552)])
+    )
     assert car[0, 1] == pytest.approx(expected, rel=1e-9)
 
 
@@ -365,7 +423,11 @@ def test_many_to_few_searches_backwards_with_the_same_answers():
     points = graph.snap(rng.uniform(lon0, lon1, 120), rng.uniform(lat0, lat1, 120), mode="car")
     many, few = points.take(np.arange(100)), points.take(np.arange(100, 103))
     backward = travel_time_matrix(graph, many, few, mode="car", shift="late")
-    forward = np.vstack([travel_time_matrix(graph, many.take([i]), few, mode="car",
-                                            shift="late") for i in range(100)])
+    forward = np.vstack(
+        [
+            travel_time_matrix(graph, many.take([i]), few, mode="car", shift="late")
+            for i in range(100)
+        ]
+    )
     np.testing.assert_allclose(backward, forward, rtol=1e-12)
     assert np.isfinite(backward).sum() > 150  # most pairs connect; one-way streets make some not

@@ -1,6 +1,9 @@
 """Shift plans on the bundled Qingshuihe network: stops, times, paths, sweeps and revisits."""
 
 import itertools
+import os
+import subprocess
+import sys
 
 import geopandas as gpd
 import numpy as np
@@ -13,7 +16,12 @@ from geo.roadgraph import read_lines
 from geo.shiftplan import SHIFTS, HotSpot, ShiftParams, Sweep, Task, UnitOnDuty, plan_shift
 from layers import bundled_pack_path, read_pack
 
-FAST = ShiftParams(solver=PlanParams(time_limit_s=5.0, solution_limit=200))
+# Plans stop after solution_limit iterations, never on the clock (the 60 s is a safety cap that
+# no test comes near), so every test gets the same plan on a loaded machine.
+FAST = ShiftParams(solver=PlanParams(time_limit_s=60.0, solution_limit=200))
+# With a meal break and the span cost (ShiftParams.balance) an OR-Tools descent can take
+# seconds: three iterations keep that test short.
+WITH_BREAK = ShiftParams(solver=PlanParams(time_limit_s=60.0, solution_limit=3))
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +35,16 @@ def east():
     roads = gpd.read_file(bundled_pack_path() / "roads.geojson")
     base = pack.stations.set_index("code").geometry["qsh-zfd-sq2"]
     keys = pack.key_roads[pack.key_roads["squad"] == "east"]["road_id"]
-    sweeps = [Sweep(r.road_id, r.key_road_id, r.name_zh, r.geometry, bool(r.oneway))
-              for r in roads[roads["key_road_id"].isin(keys)].itertuples()]
+    sweeps = [
+        Sweep(r.road_id, r.key_road_id, r.name_zh, r.geometry, bool(r.oneway))
+        for r in roads[roads["key_road_id"].isin(keys)].itertuples()
+    ]
     codes = pack.communities[pack.communities["squad"] == "east"]["code"]
     places = pack.places[pack.places["community"].isin(codes)]
-    spots = [HotSpot(f"h{i}", p.x, p.y, priority=float(10 + i), label=name)
-             for i, (p, name) in enumerate(zip(places.geometry, places["name_zh"], strict=True))]
+    spots = [
+        HotSpot(f"h{i}", p.x, p.y, priority=float(10 + i), label=name)
+        for i, (p, name) in enumerate(zip(places.geometry, places["name_zh"], strict=True))
+    ]
     return (base.x, base.y), sweeps, spots
 
 
@@ -43,11 +55,19 @@ def _metres(a, b):
 
 def test_a_late_shift_sweeps_every_key_road_and_keeps_its_times(network, east):
     base, sweeps, spots = east
-    units = [UnitOnDuty("car-1", "car", base, base, break_window=(18 * 3600, 19.5 * 3600),
-                        break_s=1800),
-             UnitOnDuty("foot-1", "foot", base, base)]
-    plan = plan_shift(network, units=units, shift=SHIFTS["late"], hotspots=spots[:8],
-                      sweeps=sweeps, traffic="late", params=FAST)
+    units = [
+        UnitOnDuty("car-1", "car", base, base, break_window=(18 * 3600, 19.5 * 3600), break_s=1800),
+        UnitOnDuty("foot-1", "foot", base, base),
+    ]
+    plan = plan_shift(
+        network,
+        units=units,
+        shift=SHIFTS["late"],
+        hotspots=spots[:8],
+        sweeps=sweeps,
+        traffic="late",
+        params=WITH_BREAK,
+    )
     assert plan.covered_share == 1.0
     swept = {s.target_id for u in plan.units for s in u.stops if s.kind == "sweep"}
     assert swept == {s.sweep_id for s in sweeps}
@@ -70,34 +90,95 @@ def test_a_late_shift_sweeps_every_key_road_and_keeps_its_times(network, east):
 
 def test_the_top_hot_spot_is_visited_in_every_two_hour_period(network, east):
     base, _, spots = east
-    plan = plan_shift(network, units=[UnitOnDuty("e-1", "ebike", base, base)],
-                      shift=SHIFTS["early"], hotspots=spots[:5], params=FAST)
+    plan = plan_shift(
+        network,
+        units=[UnitOnDuty("e-1", "ebike", base, base)],
+        shift=SHIFTS["early"],
+        hotspots=spots[:5],
+        params=FAST,
+    )
     top = max(spots[:5], key=lambda s: s.priority)
-    visits = sorted(s.start_s for u in plan.units for s in u.stops
-                    if s.target_id.startswith(f"{top.spot_id}#"))
+    visits = sorted(
+        s.start_s for u in plan.units for s in u.stops if s.target_id.startswith(f"{top.spot_id}#")
+    )
     start = SHIFTS["early"][0]
     assert [int((v - start) // 7200) for v in visits] == [0, 1, 2, 3]
-    assert all(s.departure_s - s.start_s == pytest.approx(12 * 60)
-               for u in plan.units for s in u.stops if s.kind in ("hotspot", "revisit"))
+    assert all(
+        s.departure_s - s.start_s == pytest.approx(12 * 60)
+        for u in plan.units
+        for s in u.stops
+        if s.kind in ("hotspot", "revisit")
+    )
 
 
 def test_same_seed_and_budget_give_the_same_plan(network, east):
     base, sweeps, spots = east
     units = [UnitOnDuty("car-1", "car", base, base), UnitOnDuty("e-1", "ebike", base, base)]
-    plans = [plan_shift(network, units=units, shift=SHIFTS["early"], hotspots=spots,
-                        sweeps=sweeps[:6], params=FAST) for _ in range(2)]
-    assert [[s.target_id for s in u.stops] for u in plans[0].units] == \
-        [[s.target_id for s in u.stops] for u in plans[1].units]
+    plans = [
+        plan_shift(
+            network,
+            units=units,
+            shift=SHIFTS["early"],
+            hotspots=spots,
+            sweeps=sweeps[:6],
+            params=FAST,
+        )
+        for _ in range(2)
+    ]
+    assert [[s.target_id for s in u.stops] for u in plans[0].units] == [
+        [s.target_id for s in u.stops] for u in plans[1].units
+    ]
+
+
+def test_a_solution_limit_gives_the_same_plan_on_a_loaded_machine(network, east):
+    # Busy cores slow the search down; they must not change where it stops, hence the plan.
+    # One unit on foot cannot visit all 27 spots: the plan keeps changing over the iterations,
+    # so a search cut short by the clock would show.
+    base, _, spots = east
+    units = [UnitOnDuty("foot-1", "foot", base, base)]
+    params = ShiftParams(solver=PlanParams(time_limit_s=60.0, solution_limit=100, seed=1))
+
+    def solve():
+        return plan_shift(
+            network, units=units, shift=SHIFTS["early"], hotspots=spots, params=params
+        )
+
+    quiet = solve()
+    hogs: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(min(8, max(2, os.cpu_count() or 2))):
+            hogs.append(subprocess.Popen([sys.executable, "-S", "-c", "while True: pass"]))
+        loaded = solve()
+        assert all(hog.poll() is None for hog in hogs)  # they spun through the whole solve
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert quiet.dropped  # the premise: not every spot fits
+    assert loaded.units == quiet.units  # routes, stops with their times, paths, totals
+    assert loaded.objective == quiet.objective
+    assert loaded.dropped == quiet.dropped
+    assert loaded.coverage == quiet.coverage
 
 
 def test_an_unreachable_task_window_is_an_error_naming_it(network, east):
     base, _, spots = east
     far = spots[-1]
-    task = Task("check-17", far.lon, far.lat, dwell_s=600,
-                windows=((SHIFTS["early"][0], SHIFTS["early"][0] + 10),))
+    task = Task(
+        "check-17",
+        far.lon,
+        far.lat,
+        dwell_s=600,
+        windows=((SHIFTS["early"][0], SHIFTS["early"][0] + 10),),
+    )
     with pytest.raises(InfeasiblePlanError, match="check-17"):
-        plan_shift(network, units=[UnitOnDuty("foot-1", "foot", base, base)],
-                   shift=SHIFTS["early"], tasks=[task], params=FAST)
+        plan_shift(
+            network,
+            units=[UnitOnDuty("foot-1", "foot", base, base)],
+            shift=SHIFTS["early"],
+            tasks=[task],
+            params=FAST,
+        )
 
 
 def test_no_unit_on_duty_is_an_error(network):

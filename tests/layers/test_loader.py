@@ -11,13 +11,24 @@ from layers.loader import read_layer
 from .conftest import write_pack
 
 
-@pytest.mark.parametrize(("suffix", "driver"), [
-    (".geojson", "GeoJSON"), (".gpkg", "GPKG"),
-    pytest.param(".shp", "ESRI Shapefile", marks=[
-        pytest.mark.filterwarnings("ignore:Column names longer than 10 characters:UserWarning"),
-        pytest.mark.filterwarnings("ignore:Normalized/laundered field name:RuntimeWarning"),
-        pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]),
-])
+@pytest.mark.parametrize(
+    ("suffix", "driver"),
+    [
+        (".geojson", "GeoJSON"),
+        (".gpkg", "GPKG"),
+        pytest.param(
+            ".shp",
+            "ESRI Shapefile",
+            marks=[
+                pytest.mark.filterwarnings(
+                    "ignore:Column names longer than 10 characters:UserWarning"
+                ),
+                pytest.mark.filterwarnings("ignore:Normalized/laundered field name:RuntimeWarning"),
+                pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+            ],
+        ),
+    ],
+)
 def test_pack_reads_the_same_from_every_format(tmp_path, frames, suffix, driver):
     pack = read_pack(write_pack(tmp_path / driver, *frames, suffix=suffix, driver=driver))
     communities = frames[0]
@@ -25,9 +36,11 @@ def test_pack_reads_the_same_from_every_format(tmp_path, frames, suffix, driver)
     assert pack.communities["aliases"].tolist() == [["坭岗"], []]
     assert pack.communities.crs.to_epsg() == 4326
     # Shapefiles rewind rings, so compare normalised shapes.
-    assert shapely.equals_exact(shapely.normalize(pack.communities.geometry.values),
-                                shapely.normalize(communities.geometry.values),
-                                tolerance=1e-9).all()
+    assert shapely.equals_exact(
+        shapely.normalize(pack.communities.geometry.values),
+        shapely.normalize(communities.geometry.values),
+        tolerance=1e-9,
+    ).all()
     assert pack.key_roads["squad"].tolist() == ["west"]
     assert pack.community_lookup()["坭岗"] == "440303010002"
     assert pack.community_lookup()["泥岗"] == "440303010002"
@@ -45,17 +58,22 @@ def test_projected_files_are_reprojected_to_wgs84(tmp_path, frames):
     communities.to_crs("EPSG:4547").to_file(tmp_path / "c.gpkg", driver="GPKG")
     back = read_layer(tmp_path / "c.gpkg")
     assert back.crs.to_epsg() == 4326
-    assert np.allclose(shapely.get_coordinates(back.geometry.values),
-                       shapely.get_coordinates(communities.geometry.values), atol=1e-8)
+    assert np.allclose(
+        shapely.get_coordinates(back.geometry.values),
+        shapely.get_coordinates(communities.geometry.values),
+        atol=1e-8,
+    )
 
 
-@pytest.mark.parametrize(("system", "forward"), [("gcj02", crs.wgs84_to_gcj02),
-                                                 ("bd09", crs.wgs84_to_bd09)])
+@pytest.mark.parametrize(
+    ("system", "forward"), [("gcj02", crs.wgs84_to_gcj02), ("bd09", crs.wgs84_to_bd09)]
+)
 def test_declared_gcj02_and_bd09_sources_are_converted(tmp_path, frames, system, forward):
     communities = frames[0].copy()
     shifted = communities.copy()
-    shifted["geometry"] = shapely.transform(communities.geometry.values,
-                                            lambda c: np.column_stack(forward(c[:, 0], c[:, 1])))
+    shifted["geometry"] = shapely.transform(
+        communities.geometry.values, lambda c: np.column_stack(forward(c[:, 0], c[:, 1]))
+    )
     shifted.to_file(tmp_path / "shifted.geojson", driver="GeoJSON")
     raw = read_layer(tmp_path / "shifted.geojson")
     back = read_layer(tmp_path / "shifted.geojson", source_crs=system)

@@ -26,8 +26,10 @@ def test_invalid_geometry_is_named_with_its_repair(tmp_path, frames):
     bowtie = shapely.Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000)])
     communities.loc[1, "geometry"] = to_wgs(bowtie)
     issues, pack = _issues(tmp_path, communities, roads, stations)
-    assert any("communities[440303010001]: is invalid (Self-intersection" in i
-               and "make_valid" in i for i in issues)
+    assert any(
+        "communities[440303010001]: is invalid (Self-intersection" in i and "make_valid" in i
+        for i in issues
+    )
     with pytest.raises(LayerValidationError, match="440303010001"):
         ensure_valid(pack)
 
@@ -60,8 +62,9 @@ def test_gap_inside_the_jurisdiction_is_reported_not_blocking(tmp_path, frames):
     assert len(ensure_valid(pack)) == 1  # a warning, returned, not raised
 
 
-@pytest.mark.parametrize(("code", "problem"), [("44030301000X", "malformed code"),
-                                               ("440303010002", "repeats the code")])
+@pytest.mark.parametrize(
+    ("code", "problem"), [("44030301000X", "malformed code"), ("440303010002", "repeats the code")]
+)
 def test_duplicate_or_malformed_codes(tmp_path, frames, code, problem):
     communities, roads, stations = frames
     communities.loc[1, "code"] = code
@@ -83,8 +86,9 @@ def test_coordinates_outside_any_plausible_range(tmp_path, frames):
     # Metres written into a file that claims lon/lat: the classic missing-CRS mistake.
     metric = communities.to_crs("EPSG:4547").set_crs("EPSG:4326", allow_override=True)
     pack = read_pack(write_pack(tmp_path, communities, roads, stations))
-    pack = pack.__class__(**{**pack.__dict__, "communities": pack.communities.assign(
-        geometry=metric.geometry.values)})
+    pack = pack.__class__(
+        **{**pack.__dict__, "communities": pack.communities.assign(geometry=metric.geometry.values)}
+    )
     issues = [str(i) for i in validate_pack(pack)]
     assert any("out of any plausible range" in i and "source_crs" in i for i in issues)
 
@@ -92,8 +96,10 @@ def test_coordinates_outside_any_plausible_range(tmp_path, frames):
 def test_unknown_station_kind_and_missing_base(tmp_path, frames):
     communities, roads, stations = frames
     stations.loc[0, "kind"] = "kiosk"
-    squads = [{"code": "west", "name_zh": "一", "name_en": "1", "base_station": "nowhere"},
-              {"code": "east", "name_zh": "二", "name_en": "2", "base_station": "base"}]
+    squads = [
+        {"code": "west", "name_zh": "一", "name_en": "1", "base_station": "nowhere"},
+        {"code": "east", "name_zh": "二", "name_en": "2", "base_station": "base"},
+    ]
     issues, _ = _issues(tmp_path, communities, roads, stations, squads=squads)
     assert any("stations[base]: has an unknown kind 'kiosk'" in i for i in issues)
     assert any("squads[west]: names a base station 'nowhere'" in i for i in issues)

@@ -10,7 +10,7 @@ from folium.plugins import MarkerCluster
 
 from maps.assets import LOCAL_ASSETS, offline_html, standalone_html
 
-VENDOR = Path(__file__).resolve().parents[2] / "service" / "static" / "vendor"
+VENDOR = Path(__file__).resolve().parents[2] / "service" / "pages" / "static" / "vendor"
 
 
 def test_every_mapped_asset_is_shipped():
@@ -34,8 +34,9 @@ def test_heat_and_time_plugins_load_locally():
 
     m = folium.Map(location=(22.58, 114.09), zoom_start=14, tiles=None)
     HeatMap([(22.58, 114.09, 1.0)]).add_to(m)
-    HeatMapWithTime([[(22.58, 114.09, 1.0)], [(22.581, 114.091, 1.0)]],
-                    index=["2026-11-02", "2026-11-09"]).add_to(m)
+    HeatMapWithTime(
+        [[(22.58, 114.09, 1.0)], [(22.581, 114.091, 1.0)]], index=["2026-11-02", "2026-11-09"]
+    ).add_to(m)
     html = offline_html(m, asset_base="/static/vendor")
     assert re.findall(r'<(?:script|link)[^>]*(?:src|href)="(https?://[^"]+)"', html) == []
     assert '/static/vendor/timedimension/leaflet.timedimension.min.js"' in html
@@ -54,8 +55,11 @@ def test_an_asset_without_a_local_copy_fails_loudly():
 
 def test_no_shipped_stylesheet_reaches_for_a_cdn():
     """Fonts and images in vendored CSS must be local too (timedimension's Glyphicons were not)."""
-    remote = [css.relative_to(VENDOR).as_posix() for css in VENDOR.rglob("*.css")
-              if re.search(r"url\(\s*['\"]?(?:https?:)?//", css.read_text(encoding="utf-8"))]
+    remote = [
+        css.relative_to(VENDOR).as_posix()
+        for css in VENDOR.rglob("*.css")
+        if re.search(r"url\(\s*['\"]?(?:https?:)?//", css.read_text(encoding="utf-8"))
+    ]
     assert remote == []
 
 

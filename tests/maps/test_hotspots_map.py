@@ -24,17 +24,24 @@ from maps.hotspots import BIN_COLOURS, render_hotspots
 @pytest.fixture(scope="module")
 def analysis():
     pack = read_pack()
-    truth = plant_incidents(pack.communities, roads=pack.key_roads,
-                            params=PlantParams(n=4000, seed=21, days=21))
+    truth = plant_incidents(
+        pack.communities, roads=pack.key_roads, params=PlantParams(n=4000, seed=21, days=21)
+    )
     where = IncidentFilter(categories=tuple(sorted(set(truth.incidents["category"]))))
-    hot = getis_ord(grid_cells(truth.incidents, pack.communities, where=where),
-                    params=GiParams(seed=0))
-    targets = campaign_targets(hot, jurisdiction=Jurisdiction.build(pack.communities,
-                                                                    pack.key_roads),
-                               key_roads=pack.key_roads, places=pack.places,
-                               params=CampaignParams(top=6))
+    hot = getis_ord(
+        grid_cells(truth.incidents, pack.communities, where=where), params=GiParams(seed=0)
+    )
+    targets = campaign_targets(
+        hot,
+        jurisdiction=Jurisdiction.build(pack.communities, pack.key_roads),
+        key_roads=pack.key_roads,
+        places=pack.places,
+        params=CampaignParams(top=6),
+    )
     return {
-        "pack": pack, "hot": hot, "targets": targets,
+        "pack": pack,
+        "hot": hot,
+        "targets": targets,
         "heat": kernel_density(truth.incidents, pack.communities),
         "weekly": weekly_counts(truth.incidents, pack.communities),
         "communities": community_cells(truth.incidents, pack.communities),
@@ -47,18 +54,30 @@ def _has(html: str, text: str) -> bool:
 
 
 def _render(analysis: dict[str, Any], **options: Any) -> tuple[folium.Map, str]:
-    m = render_hotspots(analysis["hot"], communities=analysis["communities"],
-                        key_roads=analysis["pack"].key_roads, heat=analysis["heat"],
-                        weekly=analysis["weekly"], targets=analysis["targets"],
-                        period="2026-11-02 – 2026-11-22", note="示意边界", **options)
+    m = render_hotspots(
+        analysis["hot"],
+        communities=analysis["communities"],
+        key_roads=analysis["pack"].key_roads,
+        heat=analysis["heat"],
+        weekly=analysis["weekly"],
+        targets=analysis["targets"],
+        period="2026-11-02 – 2026-11-22",
+        note="示意边界",
+        **options,
+    )
     return m, m.get_root().render()
 
 
 def test_map_has_every_layer_legend_and_title(analysis):
     m, html = _render(analysis, squads={"west": "巡查一中队", "east": "巡查二中队"})
-    for layer in ("Gi* 热点/冷点 hot and cold spots (cells)", "社区事件密度 community rate",
-                  "热力图 heat map", "逐周动画 week by week", "重点路段 key roads",
-                  "整治目标 campaign targets"):
+    for layer in (
+        "Gi* 热点/冷点 hot and cold spots (cells)",
+        "社区事件密度 community rate",
+        "热力图 heat map",
+        "逐周动画 week by week",
+        "重点路段 key roads",
+        "整治目标 campaign targets",
+    ):
         assert _has(html, layer), layer
     assert "L.control.layers" in html
     assert "HeatmapOverlay" in html  # the week-by-week animation

@@ -19,16 +19,28 @@ def planned():
     network = read_lines(bundled_pack_path() / "roads.geojson")
     roads = gpd.read_file(bundled_pack_path() / "roads.geojson")
     base = pack.stations.set_index("code").geometry["qsh-zfd-sq1"]
-    sweeps = [Sweep(r.road_id, r.key_road_id, r.name_zh, r.geometry, bool(r.oneway))
-              for r in roads[roads["key_road_id"] == "jinhu-lu"].itertuples()]
-    spots = [HotSpot(f"h{i}", p.x, p.y, priority=float(i + 1), label=str(n))
-             for i, (p, n) in enumerate(zip(pack.places.geometry[:6], pack.places["name_zh"][:6],
-                                            strict=True))]
-    units = [UnitOnDuty("西-步1", "foot", (base.x, base.y), (base.x, base.y)),
-             UnitOnDuty("西-车1", "car", (base.x, base.y), (base.x, base.y))]
-    plan = plan_shift(network, units=units, shift=SHIFTS["early"], hotspots=spots,
-                      sweeps=sweeps, params=ShiftParams(
-                          revisit_top=0, solver=PlanParams(time_limit_s=3, solution_limit=100)))
+    sweeps = [
+        Sweep(r.road_id, r.key_road_id, r.name_zh, r.geometry, bool(r.oneway))
+        for r in roads[roads["key_road_id"] == "jinhu-lu"].itertuples()
+    ]
+    spots = [
+        HotSpot(f"h{i}", p.x, p.y, priority=float(i + 1), label=str(n))
+        for i, (p, n) in enumerate(
+            zip(pack.places.geometry[:6], pack.places["name_zh"][:6], strict=True)
+        )
+    ]
+    units = [
+        UnitOnDuty("西-步1", "foot", (base.x, base.y), (base.x, base.y)),
+        UnitOnDuty("西-车1", "car", (base.x, base.y), (base.x, base.y)),
+    ]
+    plan = plan_shift(
+        network,
+        units=units,
+        shift=SHIFTS["early"],
+        hotspots=spots,
+        sweeps=sweeps,
+        params=ShiftParams(revisit_top=0, solver=PlanParams(time_limit_s=3, solution_limit=100)),
+    )
     return plan, spots, sweeps
 
 

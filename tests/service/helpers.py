@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from geo import crs as geocrs
-from service.timezones import BEIJING
+from service.core.timezones import BEIJING
 
 # Points in the test pack (tests/data/pack): three 0.01-degree squares side by side.
 NIGANG = (114.105, 22.574)  # 泥岗 (alias 坭岗), west squad, away from boundaries and the road
@@ -23,8 +23,9 @@ def hours_ago(hours: float) -> str:
     return (datetime.now(UTC).astimezone(BEIJING) - timedelta(hours=hours)).isoformat()
 
 
-def body(point: tuple[float, float] = MEIYUAN, *, crs: str = "wgs84", **fields: Any
-         ) -> dict[str, Any]:
+def body(
+    point: tuple[float, float] = MEIYUAN, *, crs: str = "wgs84", **fields: Any
+) -> dict[str, Any]:
     """A valid POST /incidents body, with fields overridden."""
     data: dict[str, Any] = {
         "category": "C02",
@@ -40,8 +41,9 @@ def body(point: tuple[float, float] = MEIYUAN, *, crs: str = "wgs84", **fields: 
     return data
 
 
-def offset_m(point: tuple[float, float], east_m: float, north_m: float = 0.0
-             ) -> tuple[float, float]:
+def offset_m(
+    point: tuple[float, float], east_m: float, north_m: float = 0.0
+) -> tuple[float, float]:
     """The point ``east_m`` metres east and ``north_m`` north of ``point`` (in EPSG:4547)."""
     x, y = geocrs.to_metric([point[0]], [point[1]])
     lon, lat = geocrs.from_metric(x + east_m, y + north_m)
@@ -58,13 +60,13 @@ def count_rows(client: Any, model: type) -> int:
 def activate_bundled_pack(client: Any) -> Any:
     """Import (once) and activate the bundled Qingshuihe pack, which has a road network."""
     import layers
-    from service import layerstore
+    from service.layers import service as layerstore
+    from service.layers.models import LayerVersion
 
     pack = layers.read_pack()
     factory = client.app.state.sessionmaker
     with factory() as session:
-        if session.scalar(select(layerstore.LayerVersion.id).where(
-                layerstore.LayerVersion.label == pack.label)) is None:
+        if session.scalar(select(LayerVersion.id).where(LayerVersion.label == pack.label)) is None:
             layerstore.import_pack(session, pack, actor="test")
         layerstore.activate_version(session, pack.label, actor="test")
         session.commit()

@@ -6,8 +6,8 @@ import warnings
 
 from starlette.exceptions import StarletteDeprecationWarning
 
-from service.config import Settings
-from service.main import create_app
+from service.app import create_app
+from service.core.config import Settings
 
 from .helpers import body
 
@@ -17,8 +17,7 @@ with warnings.catch_warnings():
 
 
 def _settings(tmp_path, **fields):
-    return Settings(database_url=f"sqlite:///{tmp_path / 'app.sqlite'}", _env_file=None,
-                    **fields)
+    return Settings(database_url=f"sqlite:///{tmp_path / 'app.sqlite'}", _env_file=None, **fields)
 
 
 def test_bundled_pack_imported_once(tmp_path):
@@ -29,8 +28,10 @@ def test_bundled_pack_imported_once(tmp_path):
         assert versions[0]["name"] == "qingshuihe"
         assert versions[0]["active"] is True
         assert versions[0]["created_by"] == "system:startup"
-        names = [f["properties"]["name_zh"] for f in
-                 client.get("/layers/active").json()["communities"]["features"]]
+        names = [
+            f["properties"]["name_zh"]
+            for f in client.get("/layers/active").json()["communities"]["features"]
+        ]
         assert "泥岗" in names
     # A restart on the same file neither migrates again nor re-imports.
     with TestClient(create_app(settings)) as client:

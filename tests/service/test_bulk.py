@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from geo import crs as geocrs
 from geo.errors import OutsideJurisdictionError
-from service import crud
-from service.crud.errors import InvalidInputError
-from service.models import AuditLog, Incident
-from service.schemas import IncidentCreate
+from service.core.audit import AuditLog
+from service.core.errors import InvalidInputError
+from service.incidents import service as crud
+from service.incidents.models import Incident
+from service.incidents.schemas import IncidentCreate
 
 from .helpers import MEIYUAN, OUTSIDE, count_rows
 
@@ -32,20 +33,28 @@ def _items(n, seed=0, outside_at=None):
         elif i % 3 == 1:
             glon, glat = geocrs.wgs84_to_gcj02([point[0]], [point[1]])
             point, crs = (float(glon[0]), float(glat[0])), "gcj02"
-        items.append(IncidentCreate(
-            category=f"C{1 + i % 21:02d}", location={"lon": point[0], "lat": point[1],
-                                                     "crs": crs},
-            occurred_at=now - timedelta(hours=int(rng.integers(1, 24 * 60))),
-            source="patrol", reporter="demo"))
+        items.append(
+            IncidentCreate(
+                category=f"C{1 + i % 21:02d}",
+                location={"lon": point[0], "lat": point[1], "crs": crs},
+                occurred_at=now - timedelta(hours=int(rng.integers(1, 24 * 60))),
+                source="patrol",
+                reporter="demo",
+            )
+        )
     return items, lon, lat
 
 
 def _bulk(client, items):
     with client.app.state.sessionmaker() as session:
         layer = client.app.state.jurisdiction_cache.get(session)
-        inserted = crud.create_incidents_bulk(session=session, items=items, actor="demo",
-                                              jurisdiction=layer.jurisdiction,
-                                              layer_version_id=layer.version_id)
+        inserted = crud.create_incidents_bulk(
+            session=session,
+            items=items,
+            actor="demo",
+            jurisdiction=layer.jurisdiction,
+            layer_version_id=layer.version_id,
+        )
         session.commit()
     return inserted
 
@@ -57,16 +66,21 @@ def test_bulk_5000(client):
     cache = client.app.state.jurisdiction_cache
     with factory() as session:
         layer = cache.get(session)
-        inserted = crud.create_incidents_bulk(session=session, items=items, actor="demo",
-                                              jurisdiction=layer.jurisdiction,
-                                              layer_version_id=layer.version_id)
+        inserted = crud.create_incidents_bulk(
+            session=session,
+            items=items,
+            actor="demo",
+            jurisdiction=layer.jurisdiction,
+            layer_version_id=layer.version_id,
+        )
         session.commit()
     assert inserted == 5000
     assert count_rows(client, Incident) == 5000
     assert count_rows(client, AuditLog) == 1
     with factory() as session:
         first_id, last_id = session.execute(
-            select(func.min(Incident.id), func.max(Incident.id))).one()
+            select(func.min(Incident.id), func.max(Incident.id))
+        ).one()
         audit = session.scalars(select(AuditLog)).one()
     assert audit.action == "bulk_create"
     assert audit.detail["count"] == 5000
@@ -74,8 +88,11 @@ def test_bulk_5000(client):
     assert audit.entity_id == f"{first_id}..{last_id}"
     expected = layer.jurisdiction.resolve(lon, lat)["community_code"].astype(str)
     with factory() as session:
-        stored = dict(session.execute(select(Incident.community_code, func.count())
-                                      .group_by(Incident.community_code)).all())
+        stored = dict(
+            session.execute(
+                select(Incident.community_code, func.count()).group_by(Incident.community_code)
+            ).all()
+        )
         assert stored == expected.value_counts().to_dict()
         first = session.get(Incident, session.scalar(select(func.min(Incident.id))))
         assert first.lon == pytest.approx(lon[0])
@@ -90,9 +107,13 @@ def test_bulk_outside_stores_nothing(client):
     with factory() as session:
         layer = client.app.state.jurisdiction_cache.get(session)
         with pytest.raises(OutsideJurisdictionError, match=r"items\[17\]\.location") as info:
-            crud.create_incidents_bulk(session=session, items=items, actor="demo",
-                                       jurisdiction=layer.jurisdiction,
-                                       layer_version_id=layer.version_id)
+            crud.create_incidents_bulk(
+                session=session,
+                items=items,
+                actor="demo",
+                jurisdiction=layer.jurisdiction,
+                layer_version_id=layer.version_id,
+            )
         session.rollback()
     assert "m outside" in str(info.value)
     assert "清水河" in str(info.value)
@@ -101,8 +122,7 @@ def test_bulk_outside_stores_nothing(client):
 
 def test_bulk_refuses_future_times_like_single_create(client):
     items, _, _ = _items(5)
-    items[3] = items[3].model_copy(update={
-        "occurred_at": datetime.now(UTC) + timedelta(hours=8)})
+    items[3] = items[3].model_copy(update={"occurred_at": datetime.now(UTC) + timedelta(hours=8)})
     with pytest.raises(InvalidInputError, match="future") as info:
         _bulk(client, items)
     assert info.value.field == "items[3].occurred_at"
@@ -114,19 +134,29 @@ def test_bulk_and_single_store_the_same_row(client):
     """One row builder: the same report stored both ways differs only where documented."""
     occurred = datetime.now(UTC) - timedelta(hours=2)
     reported = occurred + timedelta(minutes=30)
-    item = IncidentCreate(category="C02", location={"lon": MEIYUAN[0], "lat": MEIYUAN[1]},
-                          occurred_at=occurred, reported_at=reported, source="patrol",
-                          reporter="squad:west", urgent=True, description="占道",
-                          photo_urls=["https://example.org/a.jpg"], address="梅园路")
+    item = IncidentCreate(
+        category="C02",
+        location={"lon": MEIYUAN[0], "lat": MEIYUAN[1]},
+        occurred_at=occurred,
+        reported_at=reported,
+        source="patrol",
+        reporter="squad:west",
+        urgent=True,
+        description="占道",
+        photo_urls=["https://example.org/a.jpg"],
+        address="梅园路",
+    )
     assert _bulk(client, [item, item.model_copy(update={"reported_at": None})]) == 2
-    response = client.post("/incidents", json=item.model_dump(mode="json"),
-                           headers={"X-Actor": "demo"})
+    response = client.post(
+        "/incidents", json=item.model_dump(mode="json"), headers={"X-Actor": "demo"}
+    )
     assert response.status_code == 201, response.text
     skip = {"id", "number", "received_at", "updated_at", "possible_duplicates"}
     single = {k: v for k, v in response.json().items() if k not in skip}
     rows = client.get("/incidents", params={"limit": 3}).json()["items"]
-    bulk, defaulted = sorted((r for r in rows if r["number"] != response.json()["number"]),
-                             key=lambda r: r["number"])
+    bulk, defaulted = sorted(
+        (r for r in rows if r["number"] != response.json()["number"]), key=lambda r: r["number"]
+    )
     assert {k: v for k, v in bulk.items() if k not in skip} == single
     # Documented difference: without reported_at, bulk (imported history) uses occurred_at.
     assert defaulted["reported_at"] == defaulted["occurred_at"]
@@ -135,6 +165,13 @@ def test_bulk_and_single_store_the_same_row(client):
 def test_bulk_empty(client):
     with client.app.state.sessionmaker() as session:
         layer = client.app.state.jurisdiction_cache.get(session)
-        assert crud.create_incidents_bulk(session=session, items=[], actor="demo",
-                                          jurisdiction=layer.jurisdiction,
-                                          layer_version_id=layer.version_id) == 0
+        assert (
+            crud.create_incidents_bulk(
+                session=session,
+                items=[],
+                actor="demo",
+                jurisdiction=layer.jurisdiction,
+                layer_version_id=layer.version_id,
+            )
+            == 0
+        )

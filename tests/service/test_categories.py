@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from service.categories import CATEGORIES, Category, category_codes, get_category
+from service.incidents.categories import CATEGORIES, Category, category_codes, get_category
 
 
 def test_twenty_one_unique_codes_in_plan_order():
@@ -28,8 +28,14 @@ def test_required_fields_filled(category: Category):
         assert category.gbt_major is None
         assert category.gbt_minor is None
     else:
-        assert category.gbt_major in ("市容环境", "宣传广告", "施工管理", "突发事件", "街面秩序",
-                                       "其他事件")
+        assert category.gbt_major in (
+            "市容环境",
+            "宣传广告",
+            "施工管理",
+            "突发事件",
+            "街面秩序",
+            "其他事件",
+        )
     # Roles, not people: no phone numbers in the shipped table.
     text = " ".join(str(v) for v in vars_of(category))
     assert not re.search(r"\d{7,}", text)

@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 
 from geo import crs as geocrs
 from service.cli import app
-from service.config import get_settings
-from service.db import make_engine
-from service.models import Incident, LayerVersion
+from service.core.config import get_settings
+from service.core.db import make_engine
+from service.incidents.models import Incident
+from service.layers.models import LayerVersion
 
 from ..conftest import TEST_PACK
 from .helpers import MEIYUAN, NIGANG, OUTSIDE
@@ -51,8 +52,7 @@ def _pack_copy(tmp_path: Path, version: str) -> Path:
     shutil.copytree(TEST_PACK, folder)
     manifest = json.loads((folder / "pack.json").read_text(encoding="utf-8"))
     manifest["version"] = version
-    (folder / "pack.json").write_text(json.dumps(manifest, ensure_ascii=False),
-                                      encoding="utf-8")
+    (folder / "pack.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     return folder
 
 
@@ -85,8 +85,9 @@ def test_demo_same_seed_same_incidents(runner, db_file, tmp_path, monkeypatch):
     monkeypatch.setenv("JIEDAO_DATABASE_URL", f"sqlite:///{other}")
     get_settings.cache_clear()
     assert runner.invoke(app, args).exit_code == 0
-    assert _count(other, Incident.category, Incident.lon, Incident.lat,
-                  Incident.occurred_at) == first
+    assert (
+        _count(other, Incident.category, Incident.lon, Incident.lat, Incident.occurred_at) == first
+    )
 
 
 def test_demo_bad_start(runner, db_file):
@@ -145,8 +146,9 @@ def test_resolve_gcj02_equals_wgs84_of_the_converted_point(runner, db_file):
 
 
 def test_resolve_table_and_against_a_pack_folder(runner, db_file):
-    result = runner.invoke(app, ["resolve", str(MEIYUAN[0]), str(MEIYUAN[1]),
-                                 "--pack", str(TEST_PACK)])
+    result = runner.invoke(
+        app, ["resolve", str(MEIYUAN[0]), str(MEIYUAN[1]), "--pack", str(TEST_PACK)]
+    )
     assert result.exit_code == 0, result.output
     assert "440303010002" in result.stdout
     assert not db_file.exists()  # a pack folder needs no database
@@ -166,8 +168,9 @@ def test_layers_validate_ok_and_broken(runner, db_file, tmp_path):
     broken = _pack_copy(tmp_path, "broken")
     communities = json.loads((broken / "communities.geojson").read_text(encoding="utf-8"))
     communities["features"][1]["properties"]["squad"] = "north"
-    (broken / "communities.geojson").write_text(json.dumps(communities, ensure_ascii=False),
-                                                encoding="utf-8")
+    (broken / "communities.geojson").write_text(
+        json.dumps(communities, ensure_ascii=False), encoding="utf-8"
+    )
     result = runner.invoke(app, ["layers", "validate", str(broken)])
     assert result.exit_code == 1
     flat = " ".join(result.stdout.split())
@@ -191,13 +194,17 @@ def test_layers_import_list_activate(runner, db_file, tmp_path):
     assert "squares@1" in listed.stdout
     assert "squares@2" in listed.stdout
     assert _count(db_file, LayerVersion.label, LayerVersion.active) == [
-        ("squares@1", True), ("squares@2", False)]
+        ("squares@1", True),
+        ("squares@2", False),
+    ]
 
     switched = runner.invoke(app, ["layers", "activate", "squares@2"])
     assert switched.exit_code == 0, switched.output
     assert "Active layer version: squares@2" in switched.stdout
     assert _count(db_file, LayerVersion.label, LayerVersion.active) == [
-        ("squares@1", False), ("squares@2", True)]
+        ("squares@1", False),
+        ("squares@2", True),
+    ]
     assert _resolve(runner, str(MEIYUAN[0]), str(MEIYUAN[1]))["layer"] == "squares@2"
 
 
@@ -211,22 +218,30 @@ def test_layers_import_twice_and_activate_unknown_fail_cleanly(runner, db_file):
     assert "squares@9" in unknown.stderr
 
 
-@pytest.mark.parametrize("case", ["resolve, no pack to import", "resolve --pack missing",
-                                  "resolve --pack invalid", "demo, no pack to import"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "resolve, no pack to import",
+        "resolve --pack missing",
+        "resolve --pack invalid",
+        "demo, no pack to import",
+    ],
+)
 def test_missing_or_invalid_pack_is_a_clean_error(runner, db_file, tmp_path, monkeypatch, case):
     empty = tmp_path / "empty"
     empty.mkdir()
     broken = _pack_copy(tmp_path, "broken")
     text = (broken / "communities.geojson").read_text(encoding="utf-8")
-    (broken / "communities.geojson").write_text(text.replace('"west"', '"north"'),
-                                                encoding="utf-8")
+    (broken / "communities.geojson").write_text(text.replace('"west"', '"north"'), encoding="utf-8")
     if case.endswith("no pack to import"):
         monkeypatch.setenv("JIEDAO_LAYER_PACK", str(empty))
         get_settings.cache_clear()
-    args = {"resolve, no pack to import": ["resolve", "114.1", "22.57"],
-            "resolve --pack missing": ["resolve", "114.1", "22.57", "--pack", str(empty)],
-            "resolve --pack invalid": ["resolve", "114.1", "22.57", "--pack", str(broken)],
-            "demo, no pack to import": ["demo", "--days", "1"]}[case]
+    args = {
+        "resolve, no pack to import": ["resolve", "114.1", "22.57"],
+        "resolve --pack missing": ["resolve", "114.1", "22.57", "--pack", str(empty)],
+        "resolve --pack invalid": ["resolve", "114.1", "22.57", "--pack", str(broken)],
+        "demo, no pack to import": ["demo", "--days", "1"],
+    }[case]
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit), repr(result.exception)
@@ -245,16 +260,32 @@ def test_plan_a_shift_on_the_bundled_layers(runner, db_file, tmp_path, monkeypat
     monkeypatch.delenv("JIEDAO_LAYER_PACK")
     get_settings.cache_clear()
     gpx, briefing = tmp_path / "plan.gpx", tmp_path / "briefing.html"
-    result = runner.invoke(app, ["plan", "--squad", "east", "--shift", "early", "--date",
-                                 "2026-12-01", "--time-limit", "2", "--gpx", str(gpx),
-                                 "--briefing", str(briefing)])
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            "--squad",
+            "east",
+            "--shift",
+            "early",
+            "--date",
+            "2026-12-01",
+            "--time-limit",
+            "2",
+            "--gpx",
+            str(gpx),
+            "--briefing",
+            str(briefing),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "key roads swept 100%" in result.stdout
     parsed = gpxpy.parse(gpx.read_text(encoding="utf-8"))
     assert len(parsed.tracks) == 4  # the default roster
     assert "巡查二中队" in briefing.read_text(encoding="utf-8")
-    bad = runner.invoke(app, ["plan", "--squad", "east", "--shift", "night", "--date",
-                              "2026-12-01"])
+    bad = runner.invoke(
+        app, ["plan", "--squad", "east", "--shift", "night", "--date", "2026-12-01"]
+    )
     assert bad.exit_code == 1
     assert "shift" in bad.stderr
 
@@ -267,8 +298,7 @@ def test_worker_socket_hands_nodelay_to_accepted_connections() -> None:
 
     from service.cli import listening_socket
 
-    listener = listening_socket(uvicorn.Config("service.main:create_app", host="127.0.0.1",
-                                               port=0))
+    listener = listening_socket(uvicorn.Config("service.app:create_app", host="127.0.0.1", port=0))
     try:
         listener.listen(1)
         client = socket.create_connection(listener.getsockname()[:2])
@@ -283,8 +313,20 @@ def test_hotspots_writes_the_monthly_pack(runner, db_file, tmp_path):
     stored = runner.invoke(app, ["demo", "--days", "14", "--seed", "2", "--start", "2026-11-01"])
     assert stored.exit_code == 0, stored.output
     html, csv = tmp_path / "map.html", tmp_path / "targets.csv"
-    result = runner.invoke(app, ["hotspots", "--start", "2026-11-01", "--end", "2026-11-14",
-                                 "--html", str(html), "--csv", str(csv)])
+    result = runner.invoke(
+        app,
+        [
+            "hotspots",
+            "--start",
+            "2026-11-01",
+            "--end",
+            "2026-11-14",
+            "--html",
+            str(html),
+            "--csv",
+            str(csv),
+        ],
+    )
     assert result.exit_code == 0, result.output
     counted = len(_count(db_file, Incident.id))
     assert f"{counted:,} incidents in" in result.stdout

@@ -10,7 +10,7 @@ import shapely
 
 from geo import crs as geocrs
 from layers.pack import LayerPack, read_pack
-from service.demo import DEMO_COLUMNS, generate_demo_incidents
+from service.incidents.demo import DEMO_COLUMNS, generate_demo_incidents
 
 START = dt.date(2026, 11, 2)  # a Monday
 
@@ -32,8 +32,7 @@ def test_columns_and_types(demo: pd.DataFrame):
         assert str(demo[column].dt.tz) == "Asia/Shanghai"
         assert demo[column].iloc[0].utcoffset() == dt.timedelta(hours=8)
     assert demo["urgent"].dtype == bool
-    assert set(demo["source"]) == {"daily_inspection", "complaint", "special_inspection",
-                                   "patrol"}
+    assert set(demo["source"]) == {"daily_inspection", "complaint", "special_inspection", "patrol"}
     assert all(isinstance(p, list) for p in demo["photo_urls"])
     assert demo["occurred_at"].is_monotonic_increasing
     assert demo["occurred_at"].min().date() >= START
@@ -83,10 +82,17 @@ def test_stalls_cluster_near_their_places(pack: LayerPack, demo: pd.DataFrame):
     stalls = demo[demo["category"] == "C02"]
     assert pack.places is not None
     x, y = geocrs.to_metric(stalls["lon"], stalls["lat"])
-    kinds = pack.places[pack.places["kind"].isin(
-        ["metro", "market", "urban_village", "school", "commercial_street"])]
-    targets = shapely.union_all([*kinds.to_crs(geocrs.METRIC_CRS).geometry,
-                                 *pack.key_roads.to_crs(geocrs.METRIC_CRS).geometry])
+    kinds = pack.places[
+        pack.places["kind"].isin(
+            ["metro", "market", "urban_village", "school", "commercial_street"]
+        )
+    ]
+    targets = shapely.union_all(
+        [
+            *kinds.to_crs(geocrs.METRIC_CRS).geometry,
+            *pack.key_roads.to_crs(geocrs.METRIC_CRS).geometry,
+        ]
+    )
     near = shapely.distance(shapely.points(x, y), targets) < 150
     assert near.mean() > 0.8
 
@@ -124,8 +130,7 @@ def test_only_incidents_reported_within_the_window(pack: LayerPack, demo: pd.Dat
 
 def test_reporters_are_roles(demo: pd.DataFrame):
     by_source = demo.groupby("source")["reporter"].agg(set)
-    assert by_source["daily_inspection"] <= {"info-group:440303010002",
-                                             "info-group:440303010001"}
+    assert by_source["daily_inspection"] <= {"info-group:440303010002", "info-group:440303010001"}
     assert by_source["complaint"] == {"resident", "hotline-12345"}
     assert by_source["patrol"] <= {"squad:west", "squad:east"}
     text = " ".join(demo["description"]) + " ".join(demo["reporter"])

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 import layers
-from service.dispatch_models import Assignment, IncidentEvent
-from service.timezones import BEIJING
+from service.core.timezones import BEIJING
+from service.dispatch.models import Assignment, IncidentEvent
 
 from .helpers import MEIYUAN, activate_bundled_pack, body, count_rows, metro_point, offset_m
 
@@ -25,35 +25,63 @@ def clocked(client: TestClient):
     del client.app.state.clock  # type: ignore[attr-defined]
 
 
-def unit(client, unit_id, *, squad="west", mode="car", status="available", at=None,
-         point=None, team="patrol"):
-    response = client.post("/units", json={
-        "unit_id": unit_id, "name": unit_id, "squad": squad, "mode": mode, "team": team,
-        "members": {"enforcement_officer": 2}, "status": status})
+def unit(
+    client,
+    unit_id,
+    *,
+    squad="west",
+    mode="car",
+    status="available",
+    at=None,
+    point=None,
+    team="patrol",
+):
+    response = client.post(
+        "/units",
+        json={
+            "unit_id": unit_id,
+            "name": unit_id,
+            "squad": squad,
+            "mode": mode,
+            "team": team,
+            "members": {"enforcement_officer": 2},
+            "status": status,
+        },
+    )
     assert response.status_code == 201, response.text
     if point is not None:
-        response = client.post(f"/units/{unit_id}/positions", json={
-            "at": (at or NOW).isoformat(), "lon": point[0], "lat": point[1]})
+        response = client.post(
+            f"/units/{unit_id}/positions",
+            json={"at": (at or NOW).isoformat(), "lon": point[0], "lat": point[1]},
+        )
         assert response.status_code == 200, response.text
 
 
 def incident(client, point=MEIYUAN, **fields):
     occurred = (NOW - timedelta(minutes=30)).isoformat()
-    response = client.post("/incidents", json=body(point, occurred_at=occurred,
-                                                   reported_at=occurred, **fields),
-                           headers={"X-Actor": "info-officer"})
+    response = client.post(
+        "/incidents",
+        json=body(point, occurred_at=occurred, reported_at=occurred, **fields),
+        headers={"X-Actor": "info-officer"},
+    )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
 
 def assign(client, incident_id, unit_id, actor="dispatcher-1", **fields):
-    return client.post(f"/incidents/{incident_id}/assignments",
-                       json={"unit_id": unit_id, **fields}, headers={"X-Actor": actor})
+    return client.post(
+        f"/incidents/{incident_id}/assignments",
+        json={"unit_id": unit_id, **fields},
+        headers={"X-Actor": actor},
+    )
 
 
 def step(client, incident_id, name, actor="dispatcher-1", **fields):
-    return client.post(f"/incidents/{incident_id}/events", json={"step": name, **fields},
-                       headers={"X-Actor": actor})
+    return client.post(
+        f"/incidents/{incident_id}/events",
+        json={"step": name, **fields},
+        headers={"X-Actor": actor},
+    )
 
 
 def test_assign_reassign_and_cancel(clocked):
@@ -64,8 +92,12 @@ def test_assign_reassign_and_cancel(clocked):
     first = assign(clocked, iid, "west-car-1")
     assert first.status_code == 201, first.text
     made = first.json()
-    assert (made["unit_id"], made["status"], made["incident_status"], made["unit_status"]) \
-        == ("west-car-1", "active", "dispatched", "en_route")
+    assert (made["unit_id"], made["status"], made["incident_status"], made["unit_status"]) == (
+        "west-car-1",
+        "active",
+        "dispatched",
+        "en_route",
+    )
     assert made["replanned_plan_id"] is None
     assert made["replan_error"] is None
     # A second assignment without replace: 409 with who is assigned and since when.
@@ -90,8 +122,9 @@ def test_assign_reassign_and_cancel(clocked):
     assert clocked.get("/units/west-ebike-1").json()["status"] == "en_route"
     # Cancel: the unit is available again and the case waits for a dispatch.
     aid = swapped.json()["id"]
-    cancelled = clocked.delete(f"/incidents/{iid}/assignments/{aid}",
-                               headers={"X-Actor": "dispatcher-1"})
+    cancelled = clocked.delete(
+        f"/incidents/{iid}/assignments/{aid}", headers={"X-Actor": "dispatcher-1"}
+    )
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["incident_status"] == "reported"
@@ -117,20 +150,29 @@ def test_the_case_lifecycle_with_its_timeline(clocked):
     own = step(clocked, iid, "verified_closed", actor="officer-1")
     assert own.status_code == 409
     assert "verifier_differs_from_handler" in own.json()["detail"][0]["message"]
-    assert step(clocked, iid, "reopened", actor="checker", note="摊贩回来了").json()["status"] \
+    assert (
+        step(clocked, iid, "reopened", actor="checker", note="摊贩回来了").json()["status"]
         == "dispatched"
+    )
     assert step(clocked, iid, "handled", actor="officer-2").status_code == 201
     closed = step(clocked, iid, "verified_closed", actor="checker")
     assert closed.status_code == 201, closed.text
     assert closed.json()["status"] == "verified_closed"
     done = clocked.get(f"/incidents/{iid}/assignments").json()
-    assert [(a["status"], a["cancelled_by"]) for a in done if a["status"] != "superseded"] \
-        == [("completed", "checker")]
+    assert [(a["status"], a["cancelled_by"]) for a in done if a["status"] != "superseded"] == [
+        ("completed", "checker")
+    ]
     events = clocked.get(f"/incidents/{iid}/timeline").json()["events"]
     assert [(e["step"], e["actor"]) for e in events] == [
-        ("reported", "info-officer"), ("accepted", "dispatcher-1"),
-        ("dispatched", "dispatcher-1"), ("on_scene", "officer-1"), ("handled", "officer-1"),
-        ("reopened", "checker"), ("handled", "officer-2"), ("verified_closed", "checker")]
+        ("reported", "info-officer"),
+        ("accepted", "dispatcher-1"),
+        ("dispatched", "dispatcher-1"),
+        ("on_scene", "officer-1"),
+        ("handled", "officer-1"),
+        ("reopened", "checker"),
+        ("handled", "officer-2"),
+        ("verified_closed", "checker"),
+    ]
     assert all(e["at"] for e in events)
     # Closed: no more steps or assignments; Open311 says closed.
     again = step(clocked, iid, "parked", note="x")
@@ -219,9 +261,15 @@ def test_urgent_arrival_is_flagged_late_only_past_its_limit(clocked):
 
 def test_a_late_report_breaks_the_15_minute_rule(clocked):
     occurred = (NOW - timedelta(hours=1)).isoformat()
-    late = clocked.post("/incidents", json=body(MEIYUAN, occurred_at=occurred, urgent=True,
-                                                reported_at=(NOW - timedelta(minutes=20))
-                                                .isoformat())).json()["id"]
+    late = clocked.post(
+        "/incidents",
+        json=body(
+            MEIYUAN,
+            occurred_at=occurred,
+            urgent=True,
+            reported_at=(NOW - timedelta(minutes=20)).isoformat(),
+        ),
+    ).json()["id"]
     clocks = clocked.get(f"/incidents/{late}/clocks").json()
     assert clocks["report_delay_s"] == 2400.0
     assert clocks["report_within_15_min"] is False
@@ -230,9 +278,11 @@ def test_a_late_report_breaks_the_15_minute_rule(clocked):
 def test_backup_request_alerts_the_backup_team_and_the_police_station(clocked):
     unit(clocked, "backup-1", squad="east", team="backup")
     iid = incident(clocked)
-    made = clocked.post(f"/incidents/{iid}/backup",
-                        json={"reason": "violent_obstruction", "note": "暴力抗法"},
-                        headers={"X-Actor": "officer-1"})
+    made = clocked.post(
+        f"/incidents/{iid}/backup",
+        json={"reason": "violent_obstruction", "note": "暴力抗法"},
+        headers={"X-Actor": "officer-1"},
+    )
     assert made.status_code == 201, made.text
     request = made.json()
     assert request["alerted"] == ["backup_team", "police_station"]
@@ -271,8 +321,13 @@ def test_recommendations_rank_by_road_time_and_flag_stale_positions(qingshuihe):
     metro = _metro()
     unit(qingshuihe, "west-car-1", point=offset_m(metro, 300, 200))
     unit(qingshuihe, "west-foot-1", mode="foot", point=offset_m(metro, 150))
-    unit(qingshuihe, "west-ebike-1", mode="ebike", point=offset_m(metro, -2000),
-         at=NOW - timedelta(minutes=10))
+    unit(
+        qingshuihe,
+        "west-ebike-1",
+        mode="ebike",
+        point=offset_m(metro, -2000),
+        at=NOW - timedelta(minutes=10),
+    )
     unit(qingshuihe, "west-car-2", status="off_duty", point=metro)  # not available
     unit(qingshuihe, "west-car-3")  # no position
     iid = incident(qingshuihe, metro)
@@ -293,8 +348,10 @@ def test_recommendations_rank_by_road_time_and_flag_stale_positions(qingshuihe):
 
 
 def test_assigning_a_unit_replans_its_shift(qingshuihe):
-    plan = qingshuihe.post("/plans", json={"squad": "west", "date": NOW.date().isoformat(),
-                                           "shift": "early", "time_limit_s": 2})
+    plan = qingshuihe.post(
+        "/plans",
+        json={"squad": "west", "date": NOW.date().isoformat(), "shift": "early", "time_limit_s": 2},
+    )
     assert plan.status_code == 201, plan.text
     metro = _metro()
     unit(qingshuihe, "west-car-1", point=metro)
@@ -313,9 +370,16 @@ def test_assigning_a_unit_replans_its_shift(qingshuihe):
 
 
 def test_a_failed_replan_does_not_undo_the_assignment(qingshuihe):
-    plan = qingshuihe.post("/plans", json={
-        "squad": "west", "date": NOW.date().isoformat(), "shift": "early", "time_limit_s": 1,
-        "units": [{"unit_id": "west-car-1", "mode": "car"}]}).json()
+    plan = qingshuihe.post(
+        "/plans",
+        json={
+            "squad": "west",
+            "date": NOW.date().isoformat(),
+            "shift": "early",
+            "time_limit_s": 1,
+            "units": [{"unit_id": "west-car-1", "mode": "car"}],
+        },
+    ).json()
     metro = _metro()
     unit(qingshuihe, "west-car-1", point=metro)
     iid = incident(qingshuihe, metro)
@@ -352,9 +416,13 @@ def test_two_dispatchers_assigning_at_once_exactly_one_wins(clocked):
         unit(clocked, f"a-{k}")
         unit(clocked, f"b-{k}")
         iid = incident(clocked, offset_m(MEIYUAN, 20 * k))
-        results = _race(clocked, [
-            lambda iid=iid, k=k: assign(clocked, iid, f"a-{k}", actor="dispatcher-a"),
-            lambda iid=iid, k=k: assign(clocked, iid, f"b-{k}", actor="dispatcher-b")])
+        results = _race(
+            clocked,
+            [
+                lambda iid=iid, k=k: assign(clocked, iid, f"a-{k}", actor="dispatcher-a"),
+                lambda iid=iid, k=k: assign(clocked, iid, f"b-{k}", actor="dispatcher-b"),
+            ],
+        )
         codes = sorted(r.status_code for r in results)
         assert codes == [201, 409], [r.text for r in results]
         won = next(r for r in results if r.status_code == 201).json()
@@ -372,7 +440,41 @@ def test_one_unit_sent_to_two_incidents_at_once_goes_to_one(clocked):
         unit(clocked, f"u-{k}")
         first = incident(clocked, offset_m(MEIYUAN, 30 * k))
         second = incident(clocked, offset_m(MEIYUAN, 30 * k, 200))
-        results = _race(clocked, [lambda i=first, k=k: assign(clocked, i, f"u-{k}"),
-                                  lambda i=second, k=k: assign(clocked, i, f"u-{k}")])
+        results = _race(
+            clocked,
+            [
+                lambda i=first, k=k: assign(clocked, i, f"u-{k}"),
+                lambda i=second, k=k: assign(clocked, i, f"u-{k}"),
+            ],
+        )
         assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
     assert count_rows(clocked, Assignment) == 3
+
+
+def test_only_the_one_active_index_means_another_dispatcher_won(clocked):
+    """The 409 of a lost race is told apart from every other integrity error."""
+    from sqlalchemy.exc import IntegrityError
+
+    from service.dispatch.models import Unit
+    from service.dispatch.service import is_lost_assignment_race
+
+    unit(clocked, "race-1")
+    number = clocked.get(f"/incidents/{incident(clocked)}").json()["number"]
+    factory = clocked.app.state.sessionmaker
+    with factory() as session:
+        unit_id = session.query(Unit.id).filter(Unit.code == "race-1").scalar()
+        session.add_all(
+            [
+                Assignment(incident_id=number, unit_id=unit_id, assigned_by="a"),
+                Assignment(incident_id=number, unit_id=unit_id, assigned_by="b"),
+            ]
+        )
+        with pytest.raises(IntegrityError) as race:
+            session.flush()
+        session.rollback()
+        session.add(Unit(code="race-1", name="again", squad="west", mode="car", created_by="t"))
+        with pytest.raises(IntegrityError) as duplicate_code:
+            session.flush()
+        session.rollback()
+    assert is_lost_assignment_race(race.value)
+    assert not is_lost_assignment_race(duplicate_code.value)

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 import layers
 from geo import crs
 from geo.synthetic import PlantedIncidents, PlantParams, plant_incidents
-from service import crud
-from service.schemas import IncidentCreate
+from service.incidents import service as crud
+from service.incidents.schemas import IncidentCreate
 
 from .helpers import activate_bundled_pack
 
@@ -32,27 +32,50 @@ def planted(client: TestClient) -> tuple[TestClient, PlantedIncidents]:
     """Four weeks of incidents over the bundled sub-district with 4 planted hot spots, and the
     four weeks before them with background only (so the planted ones are new)."""
     pack = activate_bundled_pack(client)
-    now = plant_incidents(pack.communities, roads=pack.key_roads, params=PlantParams(
-        n=2500, spots=4, start=START, days=DAYS, seed=11))
-    before = plant_incidents(pack.communities, roads=pack.key_roads, params=PlantParams(
-        n=1900, spots=0, start=START - timedelta(days=DAYS), days=DAYS, seed=12))
+    now = plant_incidents(
+        pack.communities,
+        roads=pack.key_roads,
+        params=PlantParams(n=2500, spots=4, start=START, days=DAYS, seed=11),
+    )
+    before = plant_incidents(
+        pack.communities,
+        roads=pack.key_roads,
+        params=PlantParams(n=1900, spots=0, start=START - timedelta(days=DAYS), days=DAYS, seed=12),
+    )
     with client.app.state.sessionmaker() as session:
         jurisdiction = client.app.state.jurisdiction_cache.get(session).jurisdiction
     # The generator samples the union of the communities; the few points it puts in the
     # slivers between the bundled (approximate) polygons would be refused as outside.
-    now, before = (replace(sample, incidents=sample.incidents[jurisdiction.assign(
-        sample.incidents["lon"], sample.incidents["lat"]) >= 0].reset_index(drop=True))
-        for sample in (now, before))
+    now, before = (
+        replace(
+            sample,
+            incidents=sample.incidents[
+                jurisdiction.assign(sample.incidents["lon"], sample.incidents["lat"]) >= 0
+            ].reset_index(drop=True),
+        )
+        for sample in (now, before)
+    )
     frame = pd.concat([now.incidents, before.incidents], ignore_index=True)
-    items = [IncidentCreate(category=r.category, location={"lon": r.lon, "lat": r.lat},
-                            occurred_at=r.occurred_at.to_pydatetime(), source=r.source,
-                            urgent=bool(r.urgent), reporter="test")
-             for r in frame.itertuples(index=False)]
+    items = [
+        IncidentCreate(
+            category=r.category,
+            location={"lon": r.lon, "lat": r.lat},
+            occurred_at=r.occurred_at.to_pydatetime(),
+            source=r.source,
+            urgent=bool(r.urgent),
+            reporter="test",
+        )
+        for r in frame.itertuples(index=False)
+    ]
     with client.app.state.sessionmaker() as session:
         layer = client.app.state.jurisdiction_cache.get(session)
-        crud.create_incidents_bulk(session=session, items=items, actor="test",
-                                   jurisdiction=layer.jurisdiction,
-                                   layer_version_id=layer.version_id)
+        crud.create_incidents_bulk(
+            session=session,
+            items=items,
+            actor="test",
+            jurisdiction=layer.jurisdiction,
+            layer_version_id=layer.version_id,
+        )
         session.commit()
     return client, now
 
@@ -85,7 +108,8 @@ def test_filters_narrow_the_count(planted):
     incidents = truth.incidents
     category = incidents["category"].mode().iloc[0]
     assert _cells(client, category=category)["incidents"] == int(
-        (incidents["category"] == category).sum())
+        (incidents["category"] == category).sum()
+    )
     hours = incidents["occurred_at"].dt.hour
     assert _cells(client, shift="early")["incidents"] == int(((hours >= 7) & (hours < 15)).sum())
     weekdays = incidents["occurred_at"].dt.day_of_week
@@ -95,17 +119,21 @@ def test_filters_narrow_the_count(planted):
     assert 0 < len(west["features"]) < len(whole["features"])
     community = _cells(client, cells="community")
     assert {f["properties"]["cell_id"] for f in community["features"]} == set(
-        layers.read_pack().communities["code"].astype(str))
+        layers.read_pack().communities["code"].astype(str)
+    )
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"category": "C99"}, "category"),
-    ({"start": "2026-11-20", "end": "2026-11-01"}, "end"),
-    ({"squad": "north"}, "squad"),
-    ({"community": "Atlantis"}, "community"),
-    ({"cells": "hexagon"}, "cells"),
-    ({"cell_m": 5}, "cell_m"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"category": "C99"}, "category"),
+        ({"start": "2026-11-20", "end": "2026-11-01"}, "end"),
+        ({"squad": "north"}, "squad"),
+        ({"community": "Atlantis"}, "community"),
+        ({"cells": "hexagon"}, "cells"),
+        ({"cell_m": 5}, "cell_m"),
+    ],
+)
 def test_bad_parameters_name_the_field(client, params, field):
     activate_bundled_pack(client)
     response = client.get("/hotspots", params=params)
@@ -125,14 +153,12 @@ def test_campaign_targets_as_json_csv_and_a_printable_page(planted):
     assert first["community_name"]
     assert first["categories"]
     assert first["where"]
-    csv = client.get("/hotspots/targets", params={**PERIOD, "format": "csv",
-                                                  "permutations": 999})
+    csv = client.get("/hotspots/targets", params={**PERIOD, "format": "csv", "permutations": 999})
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text.startswith("\ufeff")
     table = pd.read_csv(io.StringIO(csv.text.lstrip("\ufeff")))
     assert len(table) == len(targets)
-    page = client.get("/hotspots/targets", params={**PERIOD, "format": "html",
-                                                   "permutations": 999})
+    page = client.get("/hotspots/targets", params={**PERIOD, "format": "html", "permutations": 999})
     assert "<table" in page.text
     assert "整治目标" in page.text
     # The top target lies on a planted spot (its cell or a neighbour of it).
@@ -146,15 +172,23 @@ def test_map_page_carries_filters_links_and_a_standalone_download(planted):
     page = client.get("/maps/hotspots", params={**PERIOD, "squad": "west", "shift": "late"})
     assert page.status_code == 200
     html = page.text
-    for marker in ("jiedao-legend", "jiedao-targets", "jiedao-filters",
-                   "name='shift'", "value='late' selected", "/maps/hotspots.png?",
-                   "format=html"):
+    for marker in (
+        "jiedao-legend",
+        "jiedao-targets",
+        "jiedao-filters",
+        "name='shift'",
+        "value='late' selected",
+        "/maps/hotspots.png?",
+        "format=html",
+    ):
         assert marker in html, marker
     assert "http://cdn" not in html
     assert "https://cdn" not in html
     # Links to the downloads keep the whole query, several categories included.
-    several = client.get("/maps/hotspots", params={**PERIOD, "category": ["C01", "C02"],
-                                                   "weekday": [5, 6], "permutations": 999})
+    several = client.get(
+        "/maps/hotspots",
+        params={**PERIOD, "category": ["C01", "C02"], "weekday": [5, 6], "permutations": 999},
+    )
     csv_link = next(line for line in several.text.split("<a ") if "format=csv" in line)
     for part in ("category=C01", "category=C02", "weekday=5", "weekday=6", "permutations=999"):
         assert part in csv_link, part
@@ -166,9 +200,17 @@ def test_map_page_carries_filters_links_and_a_standalone_download(planted):
 
 def test_plans_take_their_hot_spots_from_gi_star(planted):
     client, truth = planted
-    response = client.post("/plans", json={
-        "squad": "west", "date": (END + timedelta(days=1)).isoformat(), "shift": "early",
-        "time_limit_s": 2, "hotspot_days": DAYS}, headers={"X-Actor": "leader-west"})
+    response = client.post(
+        "/plans",
+        json={
+            "squad": "west",
+            "date": (END + timedelta(days=1)).isoformat(),
+            "shift": "early",
+            "time_limit_s": 2,
+            "hotspot_days": DAYS,
+        },
+        headers={"X-Actor": "leader-west"},
+    )
     assert response.status_code == 201, response.text
     plan = response.json()
     assert plan["hotspot_source"] == "gi*"
@@ -191,3 +233,19 @@ def test_squad_by_name_and_the_title_states_the_period_once(planted):
     page = client.get("/maps/hotspots", params={**PERIOD, "permutations": 999}).text
     assert f"{START.isoformat()} – {END.isoformat()}" in page
     assert (END + timedelta(days=1)).isoformat() not in page  # no exclusive end shown
+
+
+def test_printable_targets_escape_the_filter_text(client):
+    activate_bundled_pack(client)
+    hostile = "<script>alert(1)</script>&co"
+    page = client.get(
+        "/hotspots/targets",
+        params={**PERIOD, "format": "html", "permutations": 99, "source": hostile},
+    )
+    assert page.status_code == 200, page.text
+    assert "<script" not in page.text
+    assert "来源 sources &lt;script&gt;alert(1)&lt;/script&gt;&amp;co" in page.text
+    assert "整治目标" in page.text
+    # The map link's query string is escaped in its attribute too.
+    assert 'href="/maps/hotspots?start=' in page.text
+    assert "&amp;source=%3Cscript%3E" in page.text

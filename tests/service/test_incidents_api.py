@@ -10,9 +10,10 @@ import pytest
 
 from geo import crs as geocrs
 from geo.errors import OutsideJurisdictionError
-from service import crud
-from service.models import AuditLog, Incident
-from service.schemas import IncidentCreate
+from service.core.audit import AuditLog
+from service.incidents import service as crud
+from service.incidents.models import Incident
+from service.incidents.schemas import IncidentCreate
 
 from .helpers import (
     MEIYUAN,
@@ -63,8 +64,10 @@ def test_create_resolves_and_records(client):
 
 
 def test_actor_from_body_and_default(client):
-    assert client.post("/incidents", json=body(actor="info-officer-7")).json()[
-        "created_by"] == "info-officer-7"
+    assert (
+        client.post("/incidents", json=body(actor="info-officer-7")).json()["created_by"]
+        == "info-officer-7"
+    )
     assert client.post("/incidents", json=body()).json()["created_by"] == "anonymous"
 
 
@@ -89,8 +92,11 @@ def test_near_boundary_flag(client):
 
 @pytest.mark.parametrize("crs", ["gcj02", "bd09"])
 def test_gcj02_and_bd09_resolve_like_wgs84(client, crs):
-    for point, code in ((NIGANG, "440303010001"), (MEIYUAN, "440303010002"),
-                        (QINGSHUIHE, "440303010003")):
+    for point, code in (
+        (NIGANG, "440303010001"),
+        (MEIYUAN, "440303010002"),
+        (QINGSHUIHE, "440303010003"),
+    ):
         lon, lat = geocrs.from_wgs84([point[0]], [point[1]], target=crs)
         response = client.post("/incidents", json=body((float(lon[0]), float(lat[0])), crs=crs))
         assert response.status_code == 201, response.text
@@ -98,8 +104,9 @@ def test_gcj02_and_bd09_resolve_like_wgs84(client, crs):
         assert data["resolution"]["community_code"] == code
         assert data["input_location"]["crs"] == crs
         # Stored in WGS84, within a metre of the true point.
-        x, y = geocrs.to_metric([data["location"]["lon"], point[0]],
-                                [data["location"]["lat"], point[1]])
+        x, y = geocrs.to_metric(
+            [data["location"]["lon"], point[0]], [data["location"]["lat"], point[1]]
+        )
         assert abs(x[0] - x[1]) < 1.0
         assert abs(y[0] - y[1]) < 1.0
 
@@ -118,16 +125,22 @@ def test_undeclared_gcj02_point_resolves_elsewhere(client):
 BAD_INPUTS = {
     "lat out of range": ({"location": {"lon": 114.1, "lat": 122.5}}, 422, "location.lat"),
     "lon out of range": ({"location": {"lon": 214.1, "lat": 22.5}}, 422, "location.lon"),
-    "unknown crs": ({"location": {"lon": 114.115, "lat": 22.574, "crs": "utm50"}}, 422,
-                    "location.crs"),
+    "unknown crs": (
+        {"location": {"lon": 114.115, "lat": 22.574, "crs": "utm50"}},
+        422,
+        "location.crs",
+    ),
     "unknown category": ({"category": "C99"}, 422, "category"),
     "unknown source": ({"source": "rumour"}, 422, "source"),
     "naive occurred_at": ({"occurred_at": "2026-11-26T09:00:00"}, 422, "occurred_at"),
     "naive reported_at": ({"reported_at": "2026-11-26T09:00:00"}, 422, "reported_at"),
     "malformed time": ({"occurred_at": "yesterday morning"}, 422, "occurred_at"),
     "future time": ({"occurred_at": "2099-01-01T09:00:00+08:00"}, 422, "occurred_at"),
-    "occurred after reported": ({"occurred_at": hours_ago(1), "reported_at": hours_ago(2)},
-                                422, "reported_at"),
+    "occurred after reported": (
+        {"occurred_at": hours_ago(1), "reported_at": hours_ago(2)},
+        422,
+        "reported_at",
+    ),
     "ftp photo": ({"photo_urls": ["ftp://example.org/a.jpg"]}, 422, "photo_urls[0]"),
     "not a url": ({"photo_urls": ["photo.jpg"]}, 422, "photo_urls[0]"),
     "typo field": ({"lng": 114.1}, 422, "lng"),
@@ -158,8 +171,9 @@ def test_missing_fields(client, missing):
 
 
 def test_reported_before_occurred_names_reported_at(client):
-    response = client.post("/incidents", json=body(occurred_at=hours_ago(1),
-                                                   reported_at=hours_ago(2)))
+    response = client.post(
+        "/incidents", json=body(occurred_at=hours_ago(1), reported_at=hours_ago(2))
+    )
     assert response.status_code == 422
     [item] = response.json()["detail"]
     assert item["field"] == "reported_at"
@@ -211,8 +225,7 @@ def test_unknown_category_lists_codes(client):
 def test_nan_and_infinity_refused(client, literal):
     raw = json.dumps(body()).replace('"lon": 114.115', f'"lon": {literal}')
     assert literal in raw
-    response = client.post("/incidents", content=raw,
-                           headers={"Content-Type": "application/json"})
+    response = client.post("/incidents", content=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 422
     assert _fields(response) == ["location.lon"]
     assert "finite" in response.json()["detail"][0]["fix"]
@@ -220,8 +233,9 @@ def test_nan_and_infinity_refused(client, literal):
 
 
 def test_malformed_json(client):
-    response = client.post("/incidents", content=b'{"category": ',
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/incidents", content=b'{"category": ', headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 422
     _assert_nothing_stored(client)
 
@@ -245,9 +259,13 @@ def test_crud_raises_outside_jurisdiction_error(client):
     with factory() as session:
         layer = client.app.state.jurisdiction_cache.get(session)
         with pytest.raises(OutsideJurisdictionError, match=r"7,1\d\d m outside.*清水河"):
-            crud.create_incident(session=session, incident_in=IncidentCreate.model_validate(
-                body(OUTSIDE)), actor="t", jurisdiction=layer.jurisdiction,
-                layer_version_id=layer.version_id)
+            crud.create_incident(
+                session=session,
+                incident_in=IncidentCreate.model_validate(body(OUTSIDE)),
+                actor="t",
+                jurisdiction=layer.jurisdiction,
+                layer_version_id=layer.version_id,
+            )
     _assert_nothing_stored(client)
 
 
@@ -278,8 +296,9 @@ def test_oversize_streamed_body_413(client, settings):
             yield chunk
         yield b'"}'
 
-    response = client.post("/incidents", content=stream(),
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/incidents", content=stream(), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     _assert_nothing_stored(client)
 
@@ -315,8 +334,9 @@ def test_concurrent_retries_store_one(client):
     data = body()
     headers = {"Idempotency-Key": "report-concurrent"}
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
-        responses = list(pool.map(lambda _: client.post("/incidents", json=data,
-                                                        headers=headers), range(6)))
+        responses = list(
+            pool.map(lambda _: client.post("/incidents", json=data, headers=headers), range(6))
+        )
     assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
     assert len({r.json()["id"] for r in responses}) == 1
     assert count_rows(client, Incident) == 1
@@ -341,16 +361,18 @@ def test_duplicate_within_50m_and_24h(client):
     assert candidate["hours_apart"] == pytest.approx(9.0, abs=0.01)
 
 
-@pytest.mark.parametrize(("east_m", "hours", "category", "expected"), [
-    (45.0, 1.0, "C02", 1),
-    (60.0, 1.0, "C02", 0),   # too far
-    (10.0, 25.0, "C02", 0),  # too long before
-    (10.0, 1.0, "C01", 0),   # another category
-])
+@pytest.mark.parametrize(
+    ("east_m", "hours", "category", "expected"),
+    [
+        (45.0, 1.0, "C02", 1),
+        (60.0, 1.0, "C02", 0),  # too far
+        (10.0, 25.0, "C02", 0),  # too long before
+        (10.0, 1.0, "C01", 0),  # another category
+    ],
+)
 def test_duplicate_rule(client, east_m, hours, category, expected):
     _post(client, MEIYUAN, occurred_at=hours_ago(hours + 0.5))
-    data = _post(client, offset_m(MEIYUAN, east_m), occurred_at=hours_ago(0.5),
-                 category=category)
+    data = _post(client, offset_m(MEIYUAN, east_m), occurred_at=hours_ago(0.5), category=category)
     assert len(data["possible_duplicates"]) == expected
 
 
@@ -402,20 +424,23 @@ def test_filter_unknown_community(client):
     assert "泥岗" in response.json()["detail"][0]["fix"]
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({"squad": "east"}, 2),            # 清水河 and the key-road incident (road squad east)
-    ({"squad": "巡查一中队"}, 3),       # answered by west: not the road incident in 梅园
-    ({"community_squad": "west"}, 4),  # in a west community, incl. the road incident
-    ({"community_squad": "巡查二中队"}, 1),  # 清水河 only
-    ({"squad": "east", "community_squad": "west"}, 1),  # the road incident
-    ({"category": "C02"}, 3),
-    ({"category": "2"}, 3),
-    ({"source": "complaint"}, 1),
-    ({"status": "reported"}, 5),
-    ({"status": "closed"}, 0),
-    ({"bbox": "114.10,22.57,114.11,22.58"}, 2),
-    ({"bbox": "114.11,22.57,114.13,22.58", "category": "C02"}, 2),
-])
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"squad": "east"}, 2),  # 清水河 and the key-road incident (road squad east)
+        ({"squad": "巡查一中队"}, 3),  # answered by west: not the road incident in 梅园
+        ({"community_squad": "west"}, 4),  # in a west community, incl. the road incident
+        ({"community_squad": "巡查二中队"}, 1),  # 清水河 only
+        ({"squad": "east", "community_squad": "west"}, 1),  # the road incident
+        ({"category": "C02"}, 3),
+        ({"category": "2"}, 3),
+        ({"source": "complaint"}, 1),
+        ({"status": "reported"}, 5),
+        ({"status": "closed"}, 0),
+        ({"bbox": "114.10,22.57,114.11,22.58"}, 2),
+        ({"bbox": "114.11,22.57,114.13,22.58", "category": "C02"}, 2),
+    ],
+)
 def test_filters(client, params, expected):
     _seed(client)
     assert client.get("/incidents", params=params).json()["total"] == expected
@@ -448,28 +473,38 @@ def test_filter_since_until(client):
     assert _fields(response) == ["since"]
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"),
-    ({"category": "C99"}, "category"), ({"status": "lost"}, "status[0]"),
-    ({"limit": 0}, "limit"), ({"format": "kml"}, "format"), ({"squad": "巡查九中队"}, "squad"),
-    ({"community_squad": "north"}, "community_squad"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"bbox": "a,b,c,d"}, "bbox"),
+        ({"category": "C99"}, "category"),
+        ({"status": "lost"}, "status[0]"),
+        ({"limit": 0}, "limit"),
+        ({"format": "kml"}, "format"),
+        ({"squad": "巡查九中队"}, "squad"),
+        ({"community_squad": "north"}, "community_squad"),
+    ],
+)
 def test_bad_filters(client, params, field):
     response = client.get("/incidents", params=params)
     assert response.status_code == 422
     assert _fields(response) == [field]
 
 
-@pytest.mark.parametrize(("bbox", "words"), [
-    ("114.10,200,114.13,22.58", "minlat '200'"),        # lat 200 was accepted
-    ("114.10,22.57,114.13,-90.5", "maxlat '-90.5'"),
-    ("181,22.57,182,22.58", "minlon '181'"),
-    ("114.10,22.57,nan,22.58", "maxlon 'nan'"),
-    ("114.10,22.57,inf,22.58", "maxlon 'inf'"),
-    ("114.13,22.57,114.10,22.58", "minlon 114.13 is not below maxlon 114.1"),
-    ("114.10,22.58,114.13,22.58", "minlat 22.58 is not below maxlat 22.58"),
-    ("22.57,114.10,22.58,114.13", "minlat '114.10'"),  # swapped: lat 114
-])
+@pytest.mark.parametrize(
+    ("bbox", "words"),
+    [
+        ("114.10,200,114.13,22.58", "minlat '200'"),  # lat 200 was accepted
+        ("114.10,22.57,114.13,-90.5", "maxlat '-90.5'"),
+        ("181,22.57,182,22.58", "minlon '181'"),
+        ("114.10,22.57,nan,22.58", "maxlon 'nan'"),
+        ("114.10,22.57,inf,22.58", "maxlon 'inf'"),
+        ("114.13,22.57,114.10,22.58", "minlon 114.13 is not below maxlon 114.1"),
+        ("114.10,22.58,114.13,22.58", "minlat 22.58 is not below maxlat 22.58"),
+        ("22.57,114.10,22.58,114.13", "minlat '114.10'"),  # swapped: lat 114
+    ],
+)
 def test_bbox_names_the_bad_value(client, bbox, words):
     response = client.get("/incidents", params={"bbox": bbox})
     assert response.status_code == 422
@@ -482,8 +517,11 @@ def test_bbox_names_the_bad_value(client, bbox, words):
 @pytest.mark.parametrize("how", ["format", "accept"])
 def test_geojson(client, how):
     _seed(client)
-    kwargs: dict[str, Any] = ({"params": {"format": "geojson"}} if how == "format" else
-                              {"headers": {"Accept": "application/geo+json"}})
+    kwargs: dict[str, Any] = (
+        {"params": {"format": "geojson"}}
+        if how == "format"
+        else {"headers": {"Accept": "application/geo+json"}}
+    )
     response = client.get("/incidents", **kwargs)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/geo+json")
@@ -526,7 +564,14 @@ def test_healthz_and_docs(client):
     # The first page leads to the others.
     for href in ("href='/console'", "href='/maps/hotspots'", "href='/docs'"):
         assert href in page.text
-    assert "href=\"/maps/hotspots\"" in client.get("/console").text
+    assert 'href="/maps/hotspots"' in client.get("/console").text
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/incidents", "/incidents/{incident_id}", "/categories", "/resolve", "/layers",
-            "/layers/active", "/open311/v2/requests.{fmt}"} <= set(paths)
+    assert {
+        "/incidents",
+        "/incidents/{incident_id}",
+        "/categories",
+        "/resolve",
+        "/layers",
+        "/layers/active",
+        "/open311/v2/requests.{fmt}",
+    } <= set(paths)

@@ -2,36 +2,48 @@
 
 import pytest
 
-from service import lifecycle, unitstatus
-from service.lifecycle import Context, LifecycleError, apply
-from service.models import CLOSED_STATUSES, INCIDENT_STATUSES
+from service.dispatch import lifecycle, unitstatus
+from service.dispatch.lifecycle import Context, LifecycleError, apply
+from service.incidents.models import CLOSED_STATUSES, INCIDENT_STATUSES
 
 CTX = Context(actor="dispatcher-1")
 
 
-@pytest.mark.parametrize(("status", "step", "after"), [
-    ("reported", "accepted", "accepted"),
-    ("reported", "rejected", "rejected"),
-    ("reported", "dispatched", "dispatched"),
-    ("accepted", "dispatched", "dispatched"),
-    ("filed", "dispatched", "dispatched"),           # the earlier name of accepted
-    ("dispatched", "on_scene", "on_scene"),
-    ("dispatched", "handled", "handled"),
-    ("on_scene", "handled", "handled"),
-    ("in_progress", "handled", "handled"),           # the earlier name of on_scene
-    ("handled", "verified_closed", "verified_closed"),
-    ("handled", "reopened", "dispatched"),           # 返工: back to dispatched
-])
+@pytest.mark.parametrize(
+    ("status", "step", "after"),
+    [
+        ("reported", "accepted", "accepted"),
+        ("reported", "rejected", "rejected"),
+        ("reported", "dispatched", "dispatched"),
+        ("accepted", "dispatched", "dispatched"),
+        ("filed", "dispatched", "dispatched"),  # the earlier name of accepted
+        ("dispatched", "on_scene", "on_scene"),
+        ("dispatched", "handled", "handled"),
+        ("on_scene", "handled", "handled"),
+        ("in_progress", "handled", "handled"),  # the earlier name of on_scene
+        ("handled", "verified_closed", "verified_closed"),
+        ("handled", "reopened", "dispatched"),  # 返工: back to dispatched
+    ],
+)
 def test_allowed_steps(status, step, after):
     assert apply(status, step, Context(actor="checker", handled_by="officer-1")) == after
 
 
-@pytest.mark.parametrize(("status", "step"), [
-    ("reported", "handled"), ("reported", "verified_closed"), ("accepted", "on_scene"),
-    ("dispatched", "accepted"), ("verified_closed", "reopened"), ("rejected", "accepted"),
-    ("duplicate", "parked"), ("closed", "parked"), ("parked", "handled"),
-    ("on_scene", "reopened"),
-])
+@pytest.mark.parametrize(
+    ("status", "step"),
+    [
+        ("reported", "handled"),
+        ("reported", "verified_closed"),
+        ("accepted", "on_scene"),
+        ("dispatched", "accepted"),
+        ("verified_closed", "reopened"),
+        ("rejected", "accepted"),
+        ("duplicate", "parked"),
+        ("closed", "parked"),
+        ("parked", "handled"),
+        ("on_scene", "reopened"),
+    ],
+)
 def test_refused_steps_name_the_allowed_ones(status, step):
     with pytest.raises(LifecycleError) as info:
         apply(status, step, Context(actor="a", note="n", duplicate_of=1))
@@ -44,8 +56,10 @@ def test_the_verifier_must_not_be_the_handler():
     with pytest.raises(LifecycleError) as info:
         apply("handled", "verified_closed", Context(actor="officer-1", handled_by="officer-1"))
     assert info.value.rule == "verifier_differs_from_handler"
-    assert apply("handled", "verified_closed",
-                 Context(actor="checker", handled_by="officer-1")) == "verified_closed"
+    assert (
+        apply("handled", "verified_closed", Context(actor="checker", handled_by="officer-1"))
+        == "verified_closed"
+    )
 
 
 def test_parking_needs_a_reason_and_unparking_returns_where_it_was():
@@ -71,26 +85,46 @@ def test_unknown_step():
 
 
 def test_every_lifecycle_status_is_a_stored_status_and_final_ones_are_open311_closed():
-    reachable = {s for targets in lifecycle.TRANSITIONS.values() for s in targets
-                 if s not in ("reopened", "unparked")}
+    reachable = {
+        s
+        for targets in lifecycle.TRANSITIONS.values()
+        for s in targets
+        if s not in ("reopened", "unparked")
+    }
     assert reachable | set(lifecycle.TRANSITIONS) <= set(INCIDENT_STATUSES)
     assert lifecycle.FINAL == CLOSED_STATUSES
     assert "parked" not in CLOSED_STATUSES  # 挂账 is still open for Open311
 
 
-@pytest.mark.parametrize(("current", "wanted"), [
-    ("off_duty", "available"), ("available", "en_route"), ("en_route", "on_scene"),
-    ("on_scene", "returning"), ("returning", "available"), ("available", "on_break"),
-    ("on_break", "available"), ("available", "off_duty"), ("en_route", "available"),
-])
+@pytest.mark.parametrize(
+    ("current", "wanted"),
+    [
+        ("off_duty", "available"),
+        ("available", "en_route"),
+        ("en_route", "on_scene"),
+        ("on_scene", "returning"),
+        ("returning", "available"),
+        ("available", "on_break"),
+        ("on_break", "available"),
+        ("available", "off_duty"),
+        ("en_route", "available"),
+    ],
+)
 def test_unit_transitions_allowed(current, wanted):
     unitstatus.check(current, wanted)
 
 
-@pytest.mark.parametrize(("current", "wanted"), [
-    ("off_duty", "en_route"), ("on_break", "en_route"), ("en_route", "on_break"),
-    ("on_scene", "off_duty"), ("off_duty", "on_scene"), ("available", "available"),
-])
+@pytest.mark.parametrize(
+    ("current", "wanted"),
+    [
+        ("off_duty", "en_route"),
+        ("on_break", "en_route"),
+        ("en_route", "on_break"),
+        ("on_scene", "off_duty"),
+        ("off_duty", "on_scene"),
+        ("available", "available"),
+    ],
+)
 def test_unit_transitions_refused_with_the_allowed_next(current, wanted):
     with pytest.raises(unitstatus.InvalidUnitTransition) as info:
         unitstatus.check(current, wanted)

@@ -9,23 +9,42 @@ from defusedxml import ElementTree as SafeET
 from sqlalchemy import select
 
 from geo import crs as geocrs
-from service.api.routes import open311
-from service.categories import get_category
-from service.models import AuditLog, Incident
+from service.core.audit import AuditLog
+from service.incidents.categories import get_category
+from service.incidents.models import Incident
+from service.open311 import service as open311
 
 from .helpers import MEIYUAN, NIGANG, OUTSIDE, QINGSHUIHE, count_rows
 
 BASE = "/open311/v2"
-REQUEST_FIELDS = ("service_request_id", "status", "status_notes", "service_name",
-                  "service_code", "description", "agency_responsible", "service_notice",
-                  "requested_datetime", "updated_datetime", "expected_datetime", "address",
-                  "lat", "long", "media_url")
+REQUEST_FIELDS = (
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "lat",
+    "long",
+    "media_url",
+)
 
 
 def _form(point=MEIYUAN, **fields):
-    data = {"service_code": "C01", "lat": str(point[1]), "long": str(point[0]),
-            "description": "暴露垃圾", "account_id": "resident-42",
-            "media_url": "https://example.org/p.jpg"}
+    data = {
+        "service_code": "C01",
+        "lat": str(point[1]),
+        "long": str(point[0]),
+        "description": "暴露垃圾",
+        "account_id": "resident-42",
+        "media_url": "https://example.org/p.jpg",
+    }
     data.update(fields)
     return data
 
@@ -55,8 +74,10 @@ def test_services_json_and_xml(client):
 
 
 def test_service_definition(client):
-    assert client.get(f"{BASE}/services/C05.json").json() == {"service_code": "C05",
-                                                              "attributes": []}
+    assert client.get(f"{BASE}/services/C05.json").json() == {
+        "service_code": "C05",
+        "attributes": [],
+    }
     root = _xml(client.get(f"{BASE}/services/C05.xml"))
     assert root.tag == "service_definition"
     assert root.findtext("service_code") == "C05"
@@ -75,9 +96,18 @@ def test_unknown_service_404_in_both_formats(client):
 
 
 def test_post_json_round_trip(client):
-    response = client.post(f"{BASE}/requests.json", data=_form(
-        email="someone@example.org", first_name="张", last_name="三", phone="13800000000",
-        address_string="梅园路 12 号", api_key="demo", **{"attribute[size]": "big"}))
+    response = client.post(
+        f"{BASE}/requests.json",
+        data=_form(
+            email="someone@example.org",
+            first_name="张",
+            last_name="三",
+            phone="13800000000",
+            address_string="梅园路 12 号",
+            api_key="demo",
+            **{"attribute[size]": "big"},
+        ),
+    )
     assert response.status_code == 201, response.text
     [created] = response.json()
     assert created["account_id"] == "resident-42"
@@ -112,8 +142,9 @@ def test_post_json_round_trip(client):
 
 
 def test_post_xml_round_trip(client):
-    response = client.post(f"{BASE}/requests.xml", data=_form(QINGSHUIHE, account_id="",
-                                                               device_id="phone-7"))
+    response = client.post(
+        f"{BASE}/requests.xml", data=_form(QINGSHUIHE, account_id="", device_id="phone-7")
+    )
     assert response.status_code == 201
     root = _xml(response)
     assert root.tag == "service_requests"
@@ -134,27 +165,32 @@ def test_post_xml_round_trip(client):
 
 def test_post_with_crs_extension(client):
     lon, lat = geocrs.from_wgs84([NIGANG[0]], [NIGANG[1]], target="bd09")
-    response = client.post(f"{BASE}/requests.json", data=_form(
-        (float(lon[0]), float(lat[0])), crs="bd09"))
+    response = client.post(
+        f"{BASE}/requests.json", data=_form((float(lon[0]), float(lat[0])), crs="bd09")
+    )
     assert response.status_code == 201
-    [request] = client.get(f"{BASE}/requests/{response.json()[0]['service_request_id']}.json"
-                           ).json()
+    [request] = client.get(
+        f"{BASE}/requests/{response.json()[0]['service_request_id']}.json"
+    ).json()
     assert request["long"] == pytest.approx(NIGANG[0], abs=1e-5)
 
 
-@pytest.mark.parametrize(("fields", "status", "words"), [
-    ({"service_code": ""}, 400, "service_code"),
-    ({"service_code": "C99"}, 400, "service_code 'C99' not found"),  # a parameter: 400
-    ({"lat": "", "long": ""}, 400, "lat and long"),
-    ({"lat": "", "long": "", "address_string": "梅园路"}, 400, "address_string"),
-    ({"lat": "north"}, 400, "lat"),
-    ({"lat": "nan"}, 400, "finite"),
-    ({"long": "inf"}, 400, "finite"),
-    ({"lat": "122.5"}, 400, "lat:"),
-    ({"crs": "mars"}, 400, "crs:"),
-    ({"media_url": "ftp://example.org/x.jpg"}, 400, "media_url:"),
-    ({"lat": str(OUTSIDE[1]), "long": str(OUTSIDE[0])}, 400, "location: The point"),
-])
+@pytest.mark.parametrize(
+    ("fields", "status", "words"),
+    [
+        ({"service_code": ""}, 400, "service_code"),
+        ({"service_code": "C99"}, 400, "service_code 'C99' not found"),  # a parameter: 400
+        ({"lat": "", "long": ""}, 400, "lat and long"),
+        ({"lat": "", "long": "", "address_string": "梅园路"}, 400, "address_string"),
+        ({"lat": "north"}, 400, "lat"),
+        ({"lat": "nan"}, 400, "finite"),
+        ({"long": "inf"}, 400, "finite"),
+        ({"lat": "122.5"}, 400, "lat:"),
+        ({"crs": "mars"}, 400, "crs:"),
+        ({"media_url": "ftp://example.org/x.jpg"}, 400, "media_url:"),
+        ({"lat": str(OUTSIDE[1]), "long": str(OUTSIDE[0])}, 400, "location: The point"),
+    ],
+)
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_post_errors(client, fields, status, words, fmt):
     response = client.post(f"{BASE}/requests.{fmt}", data=_form(**fields))
@@ -176,8 +212,11 @@ def test_post_errors(client, fields, status, words, fmt):
 def test_post_json_body_says_send_a_form(client, fmt):
     response = client.post(f"{BASE}/requests.{fmt}", json=_form())
     assert response.status_code == 400
-    description = (response.json()[0]["description"] if fmt == "json"
-                   else _xml(response).find("error").findtext("description"))
+    description = (
+        response.json()[0]["description"]
+        if fmt == "json"
+        else _xml(response).find("error").findtext("description")
+    )
     assert "application/json" in description
     assert "application/x-www-form-urlencoded" in description
     assert "multipart/form-data" in description
@@ -185,17 +224,21 @@ def test_post_json_body_says_send_a_form(client, fmt):
 
 
 def test_post_multipart_is_a_form_too(client):
-    response = client.post(f"{BASE}/requests.json", data=_form(),
-                           files={"media": ("p.jpg", b"jpeg", "image/jpeg")})
+    response = client.post(
+        f"{BASE}/requests.json", data=_form(), files={"media": ("p.jpg", b"jpeg", "image/jpeg")}
+    )
     assert response.status_code == 201, response.text
 
 
-@pytest.mark.parametrize(("fields", "headers", "created_by"), [
-    ({}, {"X-Actor": "dispatcher-2"}, "dispatcher-2"),
-    ({}, {}, "open311-account:resident-42"),
-    ({"account_id": "", "device_id": "phone-7"}, {}, "open311-device:phone-7"),
-    ({"account_id": ""}, {}, "open311"),
-])
+@pytest.mark.parametrize(
+    ("fields", "headers", "created_by"),
+    [
+        ({}, {"X-Actor": "dispatcher-2"}, "dispatcher-2"),
+        ({}, {}, "open311-account:resident-42"),
+        ({"account_id": "", "device_id": "phone-7"}, {}, "open311-device:phone-7"),
+        ({"account_id": ""}, {}, "open311"),
+    ],
+)
 def test_post_records_who_wrote_it(client, fields, headers, created_by):
     response = client.post(f"{BASE}/requests.json", data=_form(**fields), headers=headers)
     assert response.status_code == 201, response.text
@@ -206,10 +249,14 @@ def test_post_records_who_wrote_it(client, fields, headers, created_by):
 
 def test_get_requests_filters(client):
     ids = {}
-    for name, point, code in (("a", NIGANG, "C01"), ("b", MEIYUAN, "C02"),
-                              ("c", QINGSHUIHE, "C02")):
-        created = client.post(f"{BASE}/requests.json",
-                              data=_form(point, service_code=code)).json()[0]
+    for name, point, code in (
+        ("a", NIGANG, "C01"),
+        ("b", MEIYUAN, "C02"),
+        ("c", QINGSHUIHE, "C02"),
+    ):
+        created = client.post(f"{BASE}/requests.json", data=_form(point, service_code=code)).json()[
+            0
+        ]
         ids[name] = created["service_request_id"]
     with client.app.state.sessionmaker() as session:
         incident = session.get(Incident, int(ids["c"].rsplit("-", 1)[1]))
@@ -226,8 +273,9 @@ def test_get_requests_filters(client):
     assert listed(status="open") == sorted([ids["a"], ids["b"]])
     assert listed(status="closed") == [ids["c"]]
     assert listed(service_request_id=f"{ids['a']},{ids['c']}") == sorted([ids["a"], ids["c"]])
-    assert listed(start_date="2000-01-01T00:00:00+08:00",
-                  end_date="2000-02-01T00:00:00+08:00") == []
+    assert (
+        listed(start_date="2000-01-01T00:00:00+08:00", end_date="2000-02-01T00:00:00+08:00") == []
+    )
     assert listed(end_date="2099-01-01T00:00:00Z") == []  # 90 days before 2099: nothing
     closed = client.get(f"{BASE}/requests/{ids['c']}.json").json()[0]
     assert closed["status"] == "closed"
@@ -235,23 +283,30 @@ def test_get_requests_filters(client):
     assert len(root.findall("request")) == 2
 
 
-@pytest.mark.parametrize(("params", "words"), [
-    ({"start_date": "yesterday"}, "start_date"),
-    ({"start_date": "2026-01-01T00:00:00"}, "zone"),
-    ({"status": "pending"}, "open or closed"),
-    ({"service_request_id": "what?"}, "service_request_id"),
-    ({"service_request_id": "XXX-2026-000005"}, "not a request id of this service"),
-    ({"service_request_id": "QSH-2026-5"}, "not a request id of this service"),
-    ({"service_code": "C99"}, "service_code 'C99' not found"),
-    ({"service_code": "C01,C99"}, "service_code 'C99' not found"),
-    # A "+" sent unencoded arrives as a space.
-    ({"start_date": "2026-01-01T00:00:00 08:00"}, "encode + as %2B"),
-    ({"end_date": "2026-01-01T00:00:00.5 08:00"}, "encode + as %2B"),
-    ({"start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-04-01T00:00:01+08:00"},
-     "at most 90"),
-    ({"start_date": "2026-02-01T00:00:00+08:00", "end_date": "2026-01-01T00:00:00+08:00"},
-     "after end_date"),
-])
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"start_date": "yesterday"}, "start_date"),
+        ({"start_date": "2026-01-01T00:00:00"}, "zone"),
+        ({"status": "pending"}, "open or closed"),
+        ({"service_request_id": "what?"}, "service_request_id"),
+        ({"service_request_id": "XXX-2026-000005"}, "not a request id of this service"),
+        ({"service_request_id": "QSH-2026-5"}, "not a request id of this service"),
+        ({"service_code": "C99"}, "service_code 'C99' not found"),
+        ({"service_code": "C01,C99"}, "service_code 'C99' not found"),
+        # A "+" sent unencoded arrives as a space.
+        ({"start_date": "2026-01-01T00:00:00 08:00"}, "encode + as %2B"),
+        ({"end_date": "2026-01-01T00:00:00.5 08:00"}, "encode + as %2B"),
+        (
+            {"start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-04-01T00:00:01+08:00"},
+            "at most 90",
+        ),
+        (
+            {"start_date": "2026-02-01T00:00:00+08:00", "end_date": "2026-01-01T00:00:00+08:00"},
+            "after end_date",
+        ),
+    ],
+)
 def test_get_requests_errors(client, params, words):
     response = client.get(f"{BASE}/requests.json", params=params)
     assert response.status_code == 400
@@ -260,8 +315,10 @@ def test_get_requests_errors(client, params, words):
 
 
 def test_ninety_days_exactly_is_allowed(client):
-    response = client.get(f"{BASE}/requests.json", params={
-        "start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-04-01T00:00:00+08:00"})
+    response = client.get(
+        f"{BASE}/requests.json",
+        params={"start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-04-01T00:00:00+08:00"},
+    )
     assert response.status_code == 200
     assert response.json() == []
 
@@ -304,7 +361,7 @@ def test_total_count_header_says_when_the_list_is_cut(client, monkeypatch):
     response = client.get(f"{BASE}/requests.json")
     assert response.headers["x-total-count"] == "3"
     assert len(response.json()) == 3
-    monkeypatch.setattr(open311, "_MAX_REQUESTS", 2)
+    monkeypatch.setattr(open311, "MAX_REQUESTS", 2)
     for fmt in ("json", "xml"):
         response = client.get(f"{BASE}/requests.{fmt}")
         assert response.headers["x-total-count"] == "3"
@@ -386,8 +443,9 @@ def test_unknown_format_is_an_open311_error(client):
 
 
 def test_oversize_post_is_an_open311_413(client, settings):
-    response = client.post(f"{BASE}/requests.xml",
-                           data=_form(description="x" * (settings.max_body_bytes + 1)))
+    response = client.post(
+        f"{BASE}/requests.xml", data=_form(description="x" * (settings.max_body_bytes + 1))
+    )
     assert response.status_code == 413
     assert _xml(response).find("error").findtext("code") == "413"
     assert count_rows(client, Incident) == 0

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import layers
-from service.timezones import BEIJING
+from service.core.timezones import BEIJING
 
 from .helpers import activate_bundled_pack, metro_point
 
@@ -21,19 +21,33 @@ def qingshuihe(client: TestClient) -> TestClient:
     lon, lat = metro_point(pack)
     for day in range(1, 8):
         for minute in (0, 20, 40):
-            occurred = datetime.combine(PLAN_DAY - timedelta(days=day), datetime.min.time(),
-                                        tzinfo=BEIJING) + timedelta(hours=19, minutes=minute)
-            response = client.post("/incidents", json={
-                "category": "C02", "location": {"lon": lon, "lat": lat},
-                "occurred_at": occurred.isoformat(), "reported_at": occurred.isoformat(),
-                "source": "patrol", "reporter": "squad:west", "description": "流动摊贩"})
+            occurred = datetime.combine(
+                PLAN_DAY - timedelta(days=day), datetime.min.time(), tzinfo=BEIJING
+            ) + timedelta(hours=19, minutes=minute)
+            response = client.post(
+                "/incidents",
+                json={
+                    "category": "C02",
+                    "location": {"lon": lon, "lat": lat},
+                    "occurred_at": occurred.isoformat(),
+                    "reported_at": occurred.isoformat(),
+                    "source": "patrol",
+                    "reporter": "squad:west",
+                    "description": "流动摊贩",
+                },
+            )
             assert response.status_code == 201, response.text
     return client
 
 
 def _plan(client: TestClient, **fields):
-    body = {"squad": "west", "date": PLAN_DAY.isoformat(), "shift": "late",
-            "time_limit_s": 3, **fields}
+    body = {
+        "squad": "west",
+        "date": PLAN_DAY.isoformat(),
+        "shift": "late",
+        "time_limit_s": 3,
+        **fields,
+    }
     return client.post("/plans", json=body, headers={"X-Actor": "leader-west"})
 
 
@@ -44,15 +58,24 @@ def test_a_late_shift_plan_visits_the_stall_hot_spot_and_sweeps_the_key_roads(qi
     assert response.headers["location"] == f"/plans/{plan['id']}"
     assert plan["created_by"] == "leader-west"
     assert plan["layer_version"] == layers.read_pack().label
-    assert [u["unit_id"] for u in plan["units"]] == ["west-foot-1", "west-foot-2",
-                                                     "west-ebike-1", "west-car-1"]
+    assert [u["unit_id"] for u in plan["units"]] == [
+        "west-foot-1",
+        "west-foot-2",
+        "west-ebike-1",
+        "west-car-1",
+    ]
     assert plan["coverage"]["share"] == 1.0
     assert plan["hotspots"][0]["label"] == "C02"
     # One address, one cell: too concentrated for Gi* to test, so the busiest cells lead.
     assert plan["hotspot_source"] == "ranking"
     # The stalls happen 19:00-19:40: the top spot's visits fall inside its window.
-    visits = [s for u in plan["units"] for s in u["stops"] if s["kind"] in ("hotspot", "revisit")
-              and s["target_id"].startswith(plan["hotspots"][0]["spot_id"])]
+    visits = [
+        s
+        for u in plan["units"]
+        for s in u["stops"]
+        if s["kind"] in ("hotspot", "revisit")
+        and s["target_id"].startswith(plan["hotspots"][0]["spot_id"])
+    ]
     assert visits
     places = layers.read_pack().places
     metro_name = places[places["kind"] == "metro"]["name_zh"].iloc[0]
@@ -90,8 +113,10 @@ def test_exports_and_the_route_map(qingshuihe):
 def test_replan_after_a_dispatch_keeps_what_is_done(qingshuihe):
     plan = _plan(qingshuihe).json()
     now = f"{PLAN_DAY.isoformat()}T19:00:00+08:00"
-    response = qingshuihe.post(f"/plans/{plan['id']}/replan", json={
-        "now": now, "removed_units": ["west-car-1"], "time_limit_s": 2})
+    response = qingshuihe.post(
+        f"/plans/{plan['id']}/replan",
+        json={"now": now, "removed_units": ["west-car-1"], "time_limit_s": 2},
+    )
     assert response.status_code == 201, response.text
     fresh = response.json()
     assert fresh["replan_of"] == plan["id"]
@@ -108,13 +133,18 @@ def test_replan_after_a_dispatch_keeps_what_is_done(qingshuihe):
     assert {p["id"] for p in listed} >= {plan["id"], fresh["id"]}
 
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({"squad": "north"}, "squad"),
-    ({"units": [{"unit_id": "u1", "mode": "car", "start_station": "nowhere"}]},
-     "units[0].start_station"),
-    ({"shift": "night"}, "shift"),
-    ({"time_limit_s": 0}, "time_limit_s"),
-])
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"squad": "north"}, "squad"),
+        (
+            {"units": [{"unit_id": "u1", "mode": "car", "start_station": "nowhere"}]},
+            "units[0].start_station",
+        ),
+        ({"shift": "night"}, "shift"),
+        ({"time_limit_s": 0}, "time_limit_s"),
+    ],
+)
 def test_bad_plan_requests_name_the_field(qingshuihe, fields, field):
     response = _plan(qingshuihe, **fields)
     assert response.status_code == 422
@@ -122,8 +152,9 @@ def test_bad_plan_requests_name_the_field(qingshuihe, fields, field):
 
 
 def test_a_pack_without_roads_cannot_plan(client):
-    response = client.post("/plans", json={"squad": "west", "date": "2026-11-20",
-                                           "shift": "early", "time_limit_s": 1})
+    response = client.post(
+        "/plans", json={"squad": "west", "date": "2026-11-20", "shift": "early", "time_limit_s": 1}
+    )
     assert response.status_code == 503
     assert response.json()["detail"][0]["field"] == "roads"
 
@@ -131,17 +162,30 @@ def test_a_pack_without_roads_cannot_plan(client):
 def test_dosage_closes_the_loop_between_plan_and_track(qingshuihe):
     plan = _plan(qingshuihe).json()
     # The first unit with a hot-spot stop parks there for the planned stay.
-    unit, first = next((u, s) for u in plan["units"] for s in u["stops"]
-                       if s["kind"] in ("hotspot", "revisit", "task"))
+    unit, first = next(
+        (u, s)
+        for u in plan["units"]
+        for s in u["stops"]
+        if s["kind"] in ("hotspot", "revisit", "task")
+    )
     spots = [s for s in unit["stops"] if s["kind"] in ("hotspot", "revisit", "task")]
-    made = qingshuihe.post("/units", json={
-        "unit_id": unit["unit_id"], "name": unit["unit_id"], "squad": "west",
-        "mode": unit["mode"], "members": {"enforcement_officer": 2},
-        "home_station": "qsh-zfd-sq1"})
+    made = qingshuihe.post(
+        "/units",
+        json={
+            "unit_id": unit["unit_id"],
+            "name": unit["unit_id"],
+            "squad": "west",
+            "mode": unit["mode"],
+            "members": {"enforcement_officer": 2},
+            "home_station": "qsh-zfd-sq1",
+        },
+    )
     assert made.status_code == 201, made.text
     start = datetime.fromisoformat(first["start"])
-    pings = [{"at": (start + timedelta(minutes=k)).isoformat(), "lon": first["lon"],
-              "lat": first["lat"]} for k in range(13)]
+    pings = [
+        {"at": (start + timedelta(minutes=k)).isoformat(), "lon": first["lon"], "lat": first["lat"]}
+        for k in range(13)
+    ]
     stored = qingshuihe.post(f"/units/{unit['unit_id']}/positions", json={"pings": pings})
     assert stored.status_code in (200, 201), stored.text
     report = qingshuihe.get(f"/plans/{plan['id']}/dosage").json()
@@ -153,3 +197,69 @@ def test_dosage_closes_the_loop_between_plan_and_track(qingshuihe):
     assert seen["planned"] == len(spots)
     silent = [u for u in report["units"] if u["unit_id"] != unit["unit_id"]]
     assert all(u["pings"] == 0 and u["visited"] == 0 for u in silent)
+
+
+def _spin(stop):  # a CPU hog: keeps a core busy until told to stop
+    while not stop.is_set():
+        sum(i * i for i in range(10_000))
+
+
+def _routes(plan):
+    return [
+        (u["unit_id"], [(s["target_id"], s["arrival"], s["departure"]) for s in u["stops"]])
+        for u in plan["units"]
+    ]
+
+
+def test_the_same_request_gives_the_same_plan_under_a_cpu_hog(qingshuihe):
+    """A search limit, not the wall clock, stops the search: load cannot change the plan."""
+    import multiprocessing
+
+    fields = {"solution_limit": 10, "time_limit_s": 300, "seed": 3}
+    first = _plan(qingshuihe, **fields)
+    assert first.status_code == 201, first.text
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    hogs = [context.Process(target=_spin, args=(stop,), daemon=True) for _ in range(2)]
+    for hog in hogs:
+        hog.start()
+    try:
+        second = _plan(qingshuihe, **fields)
+    finally:
+        stop.set()
+        for hog in hogs:
+            hog.join(timeout=10)
+    assert second.status_code == 201, second.text
+    a, b = first.json(), second.json()
+    assert a["id"] != b["id"]
+    assert _routes(a) == _routes(b)
+    assert a["solver"]["objective"] == b["solver"]["objective"]
+    assert any(stops for _, stops in _routes(a))
+
+
+@pytest.mark.parametrize(
+    ("fields", "cause"),
+    [
+        ({"units": []}, "unit"),
+        # A mandatory check far from every station, due one minute after the shift starts.
+        (
+            {
+                "tasks": [
+                    {
+                        "task_id": "inspect-far",
+                        "location": {"lon": 114.1395, "lat": 22.6185},
+                        "window_start": "15:00",
+                        "window_end": "15:01",
+                    }
+                ]
+            },
+            "inspect-far",
+        ),
+    ],
+)
+def test_an_infeasible_plan_is_a_422_naming_the_cause(qingshuihe, fields, cause):
+    response = _plan(qingshuihe, **fields)
+    assert response.status_code == 422, response.text
+    [item] = response.json()["detail"]
+    assert cause in item["message"]
+    assert item["fix"]

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from service.dispatch_models import UnitPing, UnitStatusEvent
-from service.timezones import BEIJING
+from service.core.timezones import BEIJING
+from service.dispatch.models import UnitPing, UnitStatusEvent
 
 from .helpers import MEIYUAN, count_rows
 
@@ -22,17 +22,27 @@ def units(client: TestClient):
 
 
 def make_unit(client, unit_id="west-car-1", **fields):
-    body = {"unit_id": unit_id, "name": "西中队巡逻车1", "squad": "west", "mode": "car",
-            "members": {"enforcement_officer": 2, "police_officer": 1},
-            "home_station": "west-base", **fields}
+    body = {
+        "unit_id": unit_id,
+        "name": "西中队巡逻车1",
+        "squad": "west",
+        "mode": "car",
+        "members": {"enforcement_officer": 2, "police_officer": 1},
+        "home_station": "west-base",
+        **fields,
+    }
     response = client.post("/units", json=body, headers={"X-Actor": "leader-west"})
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def ping(minutes: float, point=MEIYUAN, **fields):
-    return {"at": (NOW + timedelta(minutes=minutes)).isoformat(), "lon": point[0],
-            "lat": point[1], **fields}
+    return {
+        "at": (NOW + timedelta(minutes=minutes)).isoformat(),
+        "lon": point[0],
+        "lat": point[1],
+        **fields,
+    }
 
 
 def test_create_read_and_list_units(units):
@@ -42,22 +52,32 @@ def test_create_read_and_list_units(units):
     assert made["members"] == {"enforcement_officer": 2, "police_officer": 1}
     assert made["last_position"] is None
     assert made["stale"] is True  # nobody knows where it is
-    make_unit(units, "backup-1", squad="east", mode="ebike", team="backup", home_station=None,
-              status="available")
+    make_unit(
+        units,
+        "backup-1",
+        squad="east",
+        mode="ebike",
+        team="backup",
+        home_station=None,
+        status="available",
+    )
     assert units.get("/units/west-car-1").json()["name"] == "西中队巡逻车1"
     assert [u["unit_id"] for u in units.get("/units").json()] == ["backup-1", "west-car-1"]
     assert [u["unit_id"] for u in units.get("/units?team=backup").json()] == ["backup-1"]
     assert [u["unit_id"] for u in units.get("/units?status=available").json()] == ["backup-1"]
 
 
-@pytest.mark.parametrize(("fields", "status", "field"), [
-    ({"mode": "horse"}, 422, "mode"),
-    ({"members": {"张三": 1}}, 422, "members"),
-    ({"squad": "north"}, 422, "squad"),
-    ({"home_station": "nowhere"}, 422, "home_station"),
-    ({"unit_id": "has space"}, 422, "unit_id"),
-    ({"team": "swat"}, 422, "team"),
-])
+@pytest.mark.parametrize(
+    ("fields", "status", "field"),
+    [
+        ({"mode": "horse"}, 422, "mode"),
+        ({"members": {"张三": 1}}, 422, "members"),
+        ({"squad": "north"}, 422, "squad"),
+        ({"home_station": "nowhere"}, 422, "home_station"),
+        ({"unit_id": "has space"}, 422, "unit_id"),
+        ({"team": "swat"}, 422, "team"),
+    ],
+)
 def test_bad_units_name_the_field(units, fields, status, field):
     body = {"unit_id": "u1", "name": "n", "squad": "west", "mode": "car", **fields}
     response = units.post("/units", json=body)
@@ -69,8 +89,9 @@ def test_bad_units_name_the_field(units, fields, status, field):
 
 def test_a_unit_id_is_unique(units):
     make_unit(units)
-    response = units.post("/units", json={"unit_id": "west-car-1", "name": "x",
-                                          "squad": "west", "mode": "car"})
+    response = units.post(
+        "/units", json={"unit_id": "west-car-1", "name": "x", "squad": "west", "mode": "car"}
+    )
     assert response.status_code == 409
     assert response.json()["detail"][0]["field"] == "unit_id"
 
@@ -78,8 +99,7 @@ def test_a_unit_id_is_unique(units):
 def test_roster_per_date_and_shift(units):
     make_unit(units)
     make_unit(units, "west-foot-1", mode="foot")
-    response = units.put("/roster/2026-11-27/early", json={"units": ["west-foot-1",
-                                                                     "west-car-1"]})
+    response = units.put("/roster/2026-11-27/early", json={"units": ["west-foot-1", "west-car-1"]})
     assert response.status_code == 200, response.text
     assert response.json()["units"] == ["west-car-1", "west-foot-1"]
     units.put("/roster/2026-11-27/early", json={"units": ["west-car-1"]})  # replaces
@@ -92,8 +112,9 @@ def test_roster_per_date_and_shift(units):
     assert units.put("/roster/2026-11-27/night", json={"units": []}).status_code == 422
     assert units.put("/roster/2026-13-01/early", json={"units": []}).status_code == 422
     # The failed update stored nothing.
-    assert [u["unit_id"] for u in units.get("/roster/2026-11-27/early").json()["units"]] \
-        == ["west-car-1"]
+    assert [u["unit_id"] for u in units.get("/roster/2026-11-27/early").json()["units"]] == [
+        "west-car-1"
+    ]
 
 
 def test_status_machine_records_every_change_and_refuses_invalid_ones(units):
@@ -105,14 +126,15 @@ def test_status_machine_records_every_change_and_refuses_invalid_ones(units):
     assert "en_route" in item["message"]
     assert "available" in item["fix"]
     for status in ("available", "on_break", "available", "en_route", "on_scene", "returning"):
-        response = units.post("/units/west-car-1/status",
-                              json={"status": status, "reason": "test"},
-                              headers={"X-Actor": "dispatcher-1"})
+        response = units.post(
+            "/units/west-car-1/status",
+            json={"status": status, "reason": "test"},
+            headers={"X-Actor": "dispatcher-1"},
+        )
         assert response.status_code == 200, response.text
         assert response.json()["status"] == status
     assert count_rows(units, UnitStatusEvent) == 7  # created + six changes
-    assert units.post("/units/west-car-1/status",
-                      json={"status": "asleep"}).status_code == 422
+    assert units.post("/units/west-car-1/status", json={"status": "asleep"}).status_code == 422
     assert units.post("/units/ghost/status", json={"status": "available"}).status_code == 404
 
 
@@ -120,14 +142,25 @@ def test_positions_last_position_stale_out_of_order_and_duplicates(units):
     make_unit(units)
     first = units.post("/units/west-car-1/positions", json=ping(-5, accuracy_m=8.0))
     assert first.status_code == 200, first.text
-    assert first.json() == {"unit_id": "west-car-1", "received": 1, "stored": 1,
-                            "duplicates": 0, "out_of_order": 0,
-                            "last_position_updated": True}
+    assert first.json() == {
+        "unit_id": "west-car-1",
+        "received": 1,
+        "stored": 1,
+        "duplicates": 0,
+        "out_of_order": 0,
+        "last_position_updated": True,
+    }
     unit = units.get("/units/west-car-1").json()
     assert unit["last_position"]["age_s"] == 300.0
     assert unit["stale"] is True  # 5 minutes > 120 s
-    batch = {"pings": [ping(-1, (MEIYUAN[0] + 0.001, MEIYUAN[1])), ping(-5),
-                       ping(-3, speed_mps=4.0), ping(-1, (MEIYUAN[0] + 0.001, MEIYUAN[1]))]}
+    batch = {
+        "pings": [
+            ping(-1, (MEIYUAN[0] + 0.001, MEIYUAN[1])),
+            ping(-5),
+            ping(-3, speed_mps=4.0),
+            ping(-1, (MEIYUAN[0] + 0.001, MEIYUAN[1])),
+        ]
+    }
     answer = units.post("/units/west-car-1/positions", json=batch).json()
     assert answer["stored"] == 2
     assert answer["duplicates"] == 2  # -5 stored before, -1 twice in the batch
@@ -138,8 +171,9 @@ def test_positions_last_position_stale_out_of_order_and_duplicates(units):
     # A late ping (older than the last position) joins the track but does not move the unit.
     late = units.post("/units/west-car-1/positions", json=ping(-4)).json()
     assert (late["stored"], late["out_of_order"], late["last_position_updated"]) == (1, 1, False)
-    assert units.get("/units/west-car-1").json()["last_position"]["lon"] == \
-        pytest.approx(MEIYUAN[0] + 0.001)
+    assert units.get("/units/west-car-1").json()["last_position"]["lon"] == pytest.approx(
+        MEIYUAN[0] + 0.001
+    )
     assert count_rows(units, UnitPing) == 4
     track = units.get("/units/west-car-1/track").json()
     line = track["features"][0]
@@ -155,22 +189,27 @@ def test_positions_last_position_stale_out_of_order_and_duplicates(units):
 def test_gcj02_pings_are_stored_in_wgs84(units):
     make_unit(units)
     from geo import crs as geocrs
+
     lon, lat = geocrs.from_wgs84([MEIYUAN[0]], [MEIYUAN[1]], target="gcj02")
-    units.post("/units/west-car-1/positions",
-               json=ping(0, (float(lon[0]), float(lat[0])), crs="gcj02"))
+    units.post(
+        "/units/west-car-1/positions", json=ping(0, (float(lon[0]), float(lat[0])), crs="gcj02")
+    )
     position = units.get("/units/west-car-1").json()["last_position"]
     assert position["lon"] == pytest.approx(MEIYUAN[0], abs=1e-5)
     assert position["lat"] == pytest.approx(MEIYUAN[1], abs=1e-5)
 
 
-@pytest.mark.parametrize(("bad", "field"), [
-    ({"lat": 95.0}, "pings[2].lat"),
-    ({"at": "2026-11-27T09:00:00"}, "pings[2].at"),
-    ({"crs": "mars"}, "pings[2].crs"),
-    ({"speed_mps": -1}, "pings[2].speed_mps"),
-    ({"at": "2026-11-27T12:00:00+08:00"}, "pings[2].at"),  # two hours ahead of the clock
-    ({"lng": 114.1}, "pings[2].lng"),
-])
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({"lat": 95.0}, "pings[2].lat"),
+        ({"at": "2026-11-27T09:00:00"}, "pings[2].at"),
+        ({"crs": "mars"}, "pings[2].crs"),
+        ({"speed_mps": -1}, "pings[2].speed_mps"),
+        ({"at": "2026-11-27T12:00:00+08:00"}, "pings[2].at"),  # two hours ahead of the clock
+        ({"lng": 114.1}, "pings[2].lng"),
+    ],
+)
 def test_a_bad_ping_refuses_the_whole_batch(units, bad, field):
     make_unit(units)
     batch = {"pings": [ping(-3), ping(-2), {**ping(-1), **bad}]}
@@ -184,7 +223,8 @@ def test_a_bad_ping_refuses_the_whole_batch(units, bad, field):
 def test_positions_of_an_unknown_unit_and_bad_track_window(units):
     assert units.post("/units/ghost/positions", json=ping(0)).status_code == 404
     make_unit(units)
-    response = units.get("/units/west-car-1/track",
-                         params={"since": NOW.isoformat(), "until": NOW.isoformat()})
+    response = units.get(
+        "/units/west-car-1/track", params={"since": NOW.isoformat(), "until": NOW.isoformat()}
+    )
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "until"

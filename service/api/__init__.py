@@ -1,1 +1,0 @@
-"""The HTTP API: dependencies, error handling, and one router per resource."""

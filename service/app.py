@@ -1,0 +1,145 @@
+"""The application: ``uvicorn --factory service.app:create_app``.
+
+The composition root: it mounts every domain's routes, the error handlers, the static files and
+the body size limit. At start-up it makes the engine, migrates the schema to the latest
+revision, imports the bundled layer pack (or ``JIEDAO_LAYER_PACK``) when the database holds no
+layer version, and builds the resolver and the road graph of the active version.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from sqlalchemy import Engine
+
+from geo.errors import RoadGraphError
+
+from . import tables as tables
+from .core.config import Settings, get_settings
+from .core.db import make_engine, make_sessionmaker, migrate, unit_of_work
+from .core.errors import BodySizeLimit, UnavailableError, install_error_handlers
+from .dispatch import routes as dispatch_routes
+from .hotspots import routes as hotspots_routes
+from .incidents import routes as incidents_routes
+from .layers import routes as layers_routes
+from .layers import service as layers_service
+from .open311 import routes as open311_routes
+from .pages import routes as pages_routes
+from .pages.service import STATIC_DIR
+from .plans import routes as plans_routes
+
+__all__ = ["Health", "api_router", "create_app"]
+
+log = logging.getLogger(__name__)
+
+
+class Health(BaseModel):
+    """The process answers."""
+
+    status: str
+
+
+api_router = APIRouter()
+for _router in (
+    incidents_routes.router,
+    incidents_routes.categories_router,
+    layers_routes.resolve_router,
+    layers_routes.router,
+    open311_routes.router,
+    plans_routes.router,
+    dispatch_routes.units_router,
+    dispatch_routes.roster_router,
+    dispatch_routes.router,
+    dispatch_routes.backup_router,
+    open311_routes.discovery_router,
+    pages_routes.router,
+    hotspots_routes.router,
+    hotspots_routes.maps_router,
+):
+    api_router.include_router(_router)
+
+
+@api_router.get("/healthz", tags=["health"], response_model=Health)
+def healthz() -> Health:
+    """Liveness: the process answers."""
+    return Health(status="ok")
+
+
+def _startup(app: FastAPI, settings: Settings) -> Engine:
+    engine = make_engine(settings.database_url, spatialite_library=settings.spatialite_library)
+    migrate(engine)
+    factory = make_sessionmaker(engine)
+    label = None
+    with unit_of_work(factory) as session:
+        try:
+            label = layers_service.ensure_layers(session, settings, actor="system:startup")
+        except FileNotFoundError as exc:
+            log.warning(
+                "No layer version stored and no pack to import (%s); incidents cannot "
+                "be resolved until one is imported.",
+                exc,
+            )
+    if label:
+        log.info("Imported and activated layer version %s.", label)
+    cache = layers_service.JurisdictionCache(settings.resolve_params())
+    networks = layers_service.NetworkCache()
+    with factory() as session:
+        try:
+            # Build the resolver and the road graph now, not on a dispatcher's first request.
+            networks.get(cache.get(session))
+        except (UnavailableError, RoadGraphError) as exc:
+            log.warning("%s", exc)
+    app.state.engine = engine
+    app.state.sessionmaker = factory
+    app.state.read_sessionmaker = make_sessionmaker(engine, readonly=True)
+    app.state.jurisdiction_cache = cache
+    app.state.network_cache = networks
+    return engine
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the FastAPI app for ``settings`` (default: from the environment).
+
+    Parameters
+    ----------
+    settings
+        The service's settings; read from ``JIEDAO_*`` and ``.env`` when None.
+
+    Returns
+    -------
+    FastAPI
+        The app; its lifespan opens the database and builds the caches.
+    """
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = _startup(app, settings)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="jiedao",
+        summary="GIS dispatch for a sub-district law-enforcement team",
+        description=(
+            "Report incidents in the 21 enforcement categories, resolve them to "
+            "community, squad and key road, and serve them as JSON, GeoJSON and "
+            "Open311 GeoReport v2."
+        ),
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(api_router)
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,142 @@
+"""Settings of the jiedao service, read once from ``JIEDAO_*`` environment variables and ``.env``.
+
+Every distance is in metres and every duration in hours. The database defaults to an embedded
+SpatiaLite file, ``jiedao.sqlite`` in the data directory (``JIEDAO_DATA_DIR``: by default the
+user's data directory from ``platformdirs``, e.g. ``~/.local/share/jiedao``; ``./scripts/run``
+sets the checkout's ``var/``), so every command finds the same database whatever folder it runs
+from. A PostGIS server is chosen by giving a ``postgresql://`` URL, which is normalised to the
+psycopg 3 driver.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from geo.jurisdiction import ResolveParams
+
+from .calendar import WorkingCalendar, read_overrides
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Typed settings; each field is also ``JIEDAO_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JIEDAO_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Where the embedded database lives; an absolute path, whatever the current folder.
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("jiedao")))
+    # Default: the SpatiaLite file jiedao.sqlite in data_dir.
+    database_url: str = ""
+    spatialite_library: str = "mod_spatialite"
+    # A layer pack folder imported when the database has no layer version; None = bundled pack.
+    layer_pack: Path | None = None
+    key_road_m: float = Field(15.0, ge=0)
+    near_boundary_m: float = Field(30.0, ge=0)
+    boundary_search_m: float = Field(100.0, ge=0)
+    duplicate_radius_m: float = Field(50.0, gt=0)
+    duplicate_window_hours: float = Field(24.0, gt=0)
+    max_body_bytes: int = Field(1_000_000, gt=0)
+    incident_id_prefix: str = Field("QSH", pattern=r"^[A-Z]{2,8}$")
+    # Dispatch: a unit with no ping for this long is shown as stale.
+    stale_after_s: float = Field(120.0, gt=0)
+    # Urgent cases: dispatched within this long of the report, on scene within this long of the
+    # dispatch. The plan sets only the 15-minute report rule; these are our defaults, flagged
+    # (not enforced) so the case team can see which urgent cases were slow.
+    urgent_dispatch_limit_s: float = Field(300.0, gt=0)
+    urgent_arrival_limit_s: float = Field(900.0, gt=0)
+    # The working calendar of case time limits (工作时): these hours, every day, Beijing time.
+    workday_start: time = time(7, 0)
+    workday_end: time = time(23, 0)
+    # Days that add to or correct the official calendar (holidays, 调休 make-up days), a TOML
+    # file with lists holidays and workdays: for years chinesecalendar does not cover yet.
+    workday_overrides: Path | None = None
+    # Search budget of the re-plan made when a unit is assigned (inside the request).
+    replan_time_limit_s: float = Field(3.0, gt=0, le=120)
+    tianditu_key: str | None = None
+    amap_tiles: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg_driver(cls, value: str) -> str:
+        if not value:
+            return value  # filled in from data_dir below
+        # SQLAlchemy's bare "postgresql://" means psycopg2, which jiedao does not install.
+        for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        if not value.startswith(("sqlite:", "postgresql+psycopg:")):
+            msg = (
+                f"Unsupported database URL {value!r}: use sqlite:///path/to/file.sqlite "
+                "(SpatiaLite) or postgresql://user@host/dbname (PostGIS)."
+            )
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _check_distances(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'jiedao.sqlite'}"
+        self.resolve_params()  # raises with a message naming the setting to fix
+        if self.workday_overrides is not None:
+            _overrides(self.workday_overrides)  # a bad file fails at start, naming the fix
+        if not self.workday_start < self.workday_end:
+            msg = (
+                f"JIEDAO_WORKDAY_START ({self.workday_start}) must be before "
+                f"JIEDAO_WORKDAY_END ({self.workday_end}), e.g. 07:00 and 23:00."
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def database_label(self) -> str:
+        """The database in words, password hidden (what every command prints)."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite":
+            return f"SpatiaLite file {url.database}"
+        return f"PostGIS {url.render_as_string(hide_password=True)}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is an embedded SpatiaLite file."""
+        return self.database_url.startswith("sqlite")
+
+    def working_calendar(self) -> WorkingCalendar:
+        """The calendar of case time limits these settings ask for."""
+        overrides = _overrides(self.workday_overrides) if self.workday_overrides else {}
+        return WorkingCalendar(start=self.workday_start, end=self.workday_end, overrides=overrides)
+
+    def resolve_params(self) -> ResolveParams:
+        """The jurisdiction parameters these settings ask for."""
+        return ResolveParams(
+            key_road_m=self.key_road_m,
+            near_boundary_m=self.near_boundary_m,
+            boundary_search_m=self.boundary_search_m,
+        )
+
+
+@lru_cache(maxsize=8)
+def _overrides(path: Path) -> dict[date, bool]:
+    return read_overrides(path)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return Settings()

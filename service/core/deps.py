@@ -1,0 +1,67 @@
+"""Request dependencies every domain shares: settings, the request's unit of work, the clock
+and the actor.
+
+One request is one unit of work: :func:`get_db` opens the session and its transaction, and
+commits it when the route function returns (or rolls it back when it raises) *before* the
+response is sent (``scope="function"``), so a commit that fails is answered as an error, never
+acknowledged. Stores and services only flush. GET and HEAD requests get a read-only session,
+which on SpatiaLite takes no writer lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from .config import Settings
+
+__all__ = ["ActorDep", "NowDep", "SessionDep", "SettingsDep", "get_db", "get_now"]
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """The request's unit of work: commit after the route returns, roll back if it raises."""
+    readonly = request.method in ("GET", "HEAD")
+    state = request.app.state
+    factory: sessionmaker[Session] = state.read_sessionmaker if readonly else state.sessionmaker
+    with factory() as session:
+        if readonly:
+            yield session  # nothing to commit; closing rolls the read transaction back
+            return
+        with session.begin():
+            yield session
+
+
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_actor(
+    x_actor: Annotated[
+        str | None,
+        Header(max_length=200, description="Who makes this write (user or system id)."),
+    ] = None,
+) -> str | None:
+    """The ``X-Actor`` header, if sent."""
+    return x_actor.strip() if x_actor and x_actor.strip() else None
+
+
+ActorDep = Annotated[str | None, Depends(get_actor)]
+
+
+def get_now(request: Request) -> datetime:
+    """The time of this request (UTC); tests set ``app.state.clock`` to a fixed clock."""
+    clock: Callable[[], datetime] | None = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+NowDep = Annotated[datetime, Depends(get_now)]

@@ -1,0 +1,498 @@
+"""Every error of the service: its exceptions, its one error model, and one table of statuses.
+
+Services and stores raise the exceptions below (or the spatial core's, from :mod:`geo.errors`);
+each names the input field at fault, what is wrong and how to fix it, and carries no HTTP status.
+:data:`ERROR_STATUS` maps every domain error to its status in one place, and the handlers
+installed by :func:`install_error_handlers` answer each in one shape, :class:`ErrorResponse`
+(``{"detail": [{"field": "location.lat", "message": "...", "fix": "..."}]}``), which every route
+declares in the OpenAPI schema. Open311 routes answer the GeoReport v2 format instead
+(``[{"code": 400, "description": "..."}]`` or its XML), whatever raised the error. Request
+bodies larger than ``max_body_bytes`` are refused with 413 before they are read in full.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Final
+from xml.etree import ElementTree as ET
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from geo.errors import (
+    CoordinateError,
+    InfeasiblePlanError,
+    LayerValidationError,
+    OutsideJurisdictionError,
+    RoadGraphError,
+    UnknownCRSError,
+)
+
+__all__ = [
+    "ERROR_RESPONSES",
+    "ERROR_STATUS",
+    "BodySizeLimit",
+    "ConflictError",
+    "ErrorItem",
+    "ErrorResponse",
+    "InvalidInputError",
+    "NotFoundError",
+    "Open311Error",
+    "ServiceError",
+    "UnavailableError",
+    "describe",
+    "error_items",
+    "error_response",
+    "errors",
+    "install_error_handlers",
+    "validation_items",
+    "xml_response",
+]
+
+log = logging.getLogger(__name__)
+
+
+# -- the exceptions -------------------------------------------------------------------------
+
+
+class ServiceError(Exception):
+    """Base class: ``field`` (dotted path, or None for the request as a whole), ``message``
+    and ``fix``."""
+
+    def __init__(self, field: str | None, message: str, fix: str) -> None:
+        self.field = field
+        self.message = message
+        self.fix = fix
+        super().__init__(f"{message} Fix: {fix}")
+
+
+class InvalidInputError(ServiceError, ValueError):
+    """The input is well-formed but cannot be accepted (e.g. a point outside the jurisdiction)."""
+
+
+class NotFoundError(ServiceError, LookupError):
+    """The thing asked for does not exist."""
+
+
+class ConflictError(ServiceError):
+    """The request conflicts with stored state (a reused idempotency key, a duplicate label)."""
+
+
+class UnavailableError(ServiceError, RuntimeError):
+    """The service cannot answer yet (e.g. no active layer version)."""
+
+
+class Open311Error(Exception):
+    """An Open311 error: HTTP status ``code`` and a ``description``."""
+
+    def __init__(self, code: int, description: str) -> None:
+        self.code = code
+        self.description = description
+        super().__init__(description)
+
+
+# -- the error model ------------------------------------------------------------------------
+
+
+class ErrorItem(BaseModel):
+    """One problem with a request."""
+
+    field: str | None = Field(description="Dotted path of the input at fault, e.g. location.lat.")
+    message: str
+    fix: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error of the jiedao API (Open311 routes use the Open311 error format)."""
+
+    detail: list[ErrorItem]
+    current: dict[str, Any] | None = Field(
+        None,
+        description="For a 409 that lost to stored state: that state (e.g. who holds "
+        "the assignment, since when).",
+    )
+
+
+_DESCRIPTIONS: Final = {
+    401: "Not signed in.",
+    403: "Not allowed.",
+    404: "Not found: the field names what to check.",
+    409: "Conflicts with stored state.",
+    413: "The request body is too large.",
+    422: "Invalid input: each item names the field, what is wrong and the fix.",
+    503: "Not available yet (no active layer version, no road network, no database).",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: each error status it can answer, with the error model."""
+    return {
+        code: {"model": ErrorResponse, "description": _DESCRIPTIONS.get(code, "Error.")}
+        for code in codes
+    }
+
+
+# The statuses any route can answer: bad input (422), an oversized body (413), and no database
+# or no active layer (503). Routes add 404, 409 where they can happen.
+ERROR_RESPONSES: Final = errors(413, 422, 503)
+
+
+# -- the table: domain error -> status ------------------------------------------------------
+
+ERROR_STATUS: Final[dict[type[Exception], int]] = {
+    InvalidInputError: 422,
+    NotFoundError: 404,
+    ConflictError: 409,
+    UnavailableError: 503,
+    # The spatial core's errors.
+    OutsideJurisdictionError: 422,  # a point outside every community
+    CoordinateError: 422,  # not a finite lon/lat in range
+    UnknownCRSError: 422,  # a coordinate system jiedao does not accept
+    LayerValidationError: 422,  # a layer pack that cannot be imported: one item per feature
+    InfeasiblePlanError: 422,  # plan input that admits no plan (no unit, unreachable task)
+    RoadGraphError: 503,  # the road graph cannot be built or used
+}
+
+_OUTSIDE_FIX: Final = (
+    "check that location.crs says how the point was picked (wgs84 for GPS, gcj02 for "
+    "Amap/Tencent, bd09 for Baidu) and that lon and lat are not swapped; a problem outside the "
+    "sub-district belongs to its neighbour."
+)
+
+
+def status_of(exc: Exception) -> int:
+    """The HTTP status of a domain error, from :data:`ERROR_STATUS` (most specific class)."""
+    for cls in type(exc).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]
+    return 500
+
+
+def error_items(exc: Exception) -> list[dict[str, Any]]:
+    """The ``{field, message, fix}`` items that describe a domain error."""
+    if isinstance(exc, ServiceError):
+        return [_item(exc.field, exc.message, exc.fix)]
+    if isinstance(exc, OutsideJurisdictionError):
+        return [_item("location", str(exc), _OUTSIDE_FIX)]
+    if isinstance(exc, CoordinateError):
+        return [
+            _item(
+                "location", str(exc), "give finite WGS84/GCJ-02/BD-09 degrees; check lon/lat order."
+            )
+        ]
+    if isinstance(exc, UnknownCRSError):
+        return [_item("crs", str(exc), "declare wgs84, gcj02 or bd09.")]
+    if isinstance(exc, LayerValidationError):
+        return [
+            _item(f"{issue.layer}[{issue.feature}]", issue.problem, issue.fix)
+            for issue in exc.issues
+        ]
+    if isinstance(exc, InfeasiblePlanError):
+        return [
+            _item(
+                None,
+                str(exc),
+                "change the plan request as the message says (units on "
+                "duty, task windows, meal windows) and plan again.",
+            )
+        ]
+    if isinstance(exc, RoadGraphError):
+        return [
+            _item(
+                "roads",
+                f"The road network cannot be used: {exc}",
+                "check the layer pack's roads layer (jiedao layers validate PATH) and "
+                "import a corrected version.",
+            )
+        ]
+    return [_item(None, "Internal error.", "retry later; the error is logged.")]
+
+
+OPEN311_PREFIX: Final = "/open311/"
+_TIME_EXAMPLE: Final = "2026-11-27T09:30:00+08:00"
+_GENERIC_FIX: Final = {
+    400: "correct the request and retry.",
+    401: "authenticate and retry.",
+    403: "ask an administrator for access.",
+    404: "check the URL (see /docs).",
+    405: "use a method the route accepts (see /docs).",
+    413: "send a smaller request.",
+    415: "send JSON (Content-Type: application/json).",
+}
+
+
+def error_response(
+    status: int, items: Sequence[dict[str, Any]], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The jiedao error body for ``items`` (each with field, message, fix)."""
+    return JSONResponse({"detail": list(items)}, status_code=status, headers=headers)
+
+
+def _item(field: str | None, message: str, fix: str) -> dict[str, Any]:
+    return {"field": field, "message": message, "fix": fix}
+
+
+# -- FastAPI validation errors --------------------------------------------------------------
+
+
+def _field(loc: Sequence[int | str]) -> str | None:
+    parts = [str(p) for p in loc]
+    if parts == ["body"]:
+        return "body"  # the body as a whole (missing, or not a JSON object)
+    if len(parts) == 2 and parts[0] == "header":
+        # As clients write it: Idempotency-Key, X-Actor.
+        return "-".join(word.capitalize() for word in parts[1].split("-"))
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
+    return path or None
+
+
+def _fix(kind: str, field: str | None, ctx: dict[str, Any]) -> str:
+    name = (field or "").rsplit(".", 1)[-1]
+    if kind == "missing":
+        return f"add {field}." if field and field != "body" else "send a JSON body."
+    if kind == "model_attributes_type" and field == "body":
+        return (
+            "send the report as a JSON object with Content-Type: application/json (forms "
+            "go to /open311/v2/requests.json); see the schema at /docs."
+        )
+    if kind == "string_too_short":
+        if field == "Idempotency-Key":
+            return (
+                "send a non-empty key (e.g. a UUID made once per report) or leave the header out."
+            )
+        return (
+            f"give at least {ctx.get('min_length', 1)} character(s), or leave {field} out "
+            "if it is optional."
+        )
+    if kind == "extra_forbidden":
+        return "remove it or correct its spelling (see the schema at /docs)."
+    if kind == "timezone_aware":
+        return f"add a zone such as +08:00 (e.g. {_TIME_EXAMPLE})."
+    if kind.startswith(("datetime", "date_")):
+        return f"give an ISO 8601 time with its zone, e.g. {_TIME_EXAMPLE}."
+    if kind == "finite_number":
+        return "give a finite number: NaN and Infinity are not coordinates."
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        if name == "lon":
+            return (
+                "give a longitude in [-180, 180] (degrees east); check that lon and lat "
+                "are not swapped."
+            )
+        if name == "lat":
+            return (
+                "give a latitude in [-90, 90] (degrees north); check that lon and lat are "
+                "not swapped."
+            )
+        return "give a value in the allowed range."
+    if kind.startswith("url"):
+        return "give an http:// or https:// URL, e.g. https://example.org/photo.jpg."
+    if kind == "literal_error":
+        return f"use one of {ctx.get('expected', 'the allowed values')}."
+    if kind == "json_invalid":
+        return "send valid JSON (NaN and Infinity are not JSON)."
+    if kind in ("float_parsing", "float_type", "int_parsing", "int_type"):
+        return "give a number."
+    if kind == "too_long":
+        return "send fewer items or shorter text."
+    if kind == "value_error" and name == "category":
+        return "use a code listed by GET /categories (C01..C21)."
+    if kind == "value_error" and name == "reported_at":
+        return (
+            "give a reported_at at or after occurred_at, each with its zone (Beijing time "
+            "is +08:00), or leave reported_at out to use the time received."
+        )
+    if kind == "value_error" and name == "crs":
+        return "declare wgs84 (GPS), gcj02 (Amap/Tencent) or bd09 (Baidu)."
+    return "correct the value and retry."
+
+
+def validation_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Our error items for Pydantic/FastAPI validation errors."""
+    items = []
+    for error in errors:
+        field = _field(error.get("loc", ()))
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        if error.get("type") == "timezone_aware":
+            message = f"{field} has no time zone."
+        items.append(
+            _item(field, message, _fix(str(error.get("type")), field, error.get("ctx") or {}))
+        )
+    return items
+
+
+# -- Open311 format -------------------------------------------------------------------------
+
+
+def _wants_xml(request: Request) -> bool:
+    return request.url.path.endswith(".xml")
+
+
+def xml_response(root: ET.Element, status: int = 200) -> Response:
+    """``root`` serialised as UTF-8 XML with its declaration."""
+    return Response(
+        ET.tostring(root, encoding="utf-8", xml_declaration=True),
+        status_code=status,
+        media_type="application/xml; charset=utf-8",
+    )
+
+
+def open311_error(request: Request, code: int, description: str) -> Response:
+    """The GeoReport v2 error body, as JSON or XML by the URL's format suffix."""
+    if _wants_xml(request):
+        root = ET.Element("errors")
+        error = ET.SubElement(root, "error")
+        ET.SubElement(error, "code").text = str(code)
+        ET.SubElement(error, "description").text = description
+        return xml_response(root, code)
+    return JSONResponse([{"code": code, "description": description}], status_code=code)
+
+
+def _is_open311(request: Request) -> bool:
+    return request.url.path.startswith(OPEN311_PREFIX)
+
+
+def describe(items: Sequence[dict[str, Any]]) -> str:
+    """Error items as one sentence each (``field: message Fix: fix``), for Open311."""
+    return " ".join(
+        f"{i['field'] + ': ' if i['field'] else ''}{i['message']} Fix: {i['fix']}" for i in items
+    )
+
+
+def _respond(request: Request, status: int, items: list[dict[str, Any]]) -> Response:
+    if _is_open311(request):
+        # Open311 knows 400 and 404 (and server errors); map the rest onto 400.
+        code = status if status in (404, 413) or status >= 500 else 400
+        return open311_error(request, code, describe(items))
+    return error_response(status, items)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register one handler per error family."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return _respond(request, 422, validation_items(exc.errors()))
+
+    async def _domain(request: Request, exc: Exception) -> Response:
+        status = status_of(exc)
+        items = error_items(exc)
+        current = getattr(exc, "current", None)
+        if current is not None and not _is_open311(request):
+            # A conflict that knows the state it lost to (e.g. who is assigned, since when).
+            return JSONResponse({"detail": items, "current": current}, status_code=status)
+        return _respond(request, status, items)
+
+    for error_class in ERROR_STATUS:
+        app.add_exception_handler(error_class, _domain)
+
+    @app.exception_handler(Open311Error)
+    async def _open311(request: Request, exc: Open311Error) -> Response:
+        return open311_error(request, exc.code, exc.description)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if _is_open311(request):
+            return open311_error(request, exc.status_code, detail)
+        return error_response(
+            exc.status_code,
+            [
+                _item(
+                    None,
+                    detail,
+                    _GENERIC_FIX.get(exc.status_code, "correct the request and retry."),
+                )
+            ],
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # A bug, or a database error no rule covers: logged with its traceback, answered in
+        # the error model rather than as bare text.
+        log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _respond(request, 500, error_items(exc))
+
+
+# -- body size ------------------------------------------------------------------------------
+
+
+class BodySizeLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, by Content-Length and as streamed.
+
+    The body is read here, up to the limit, and replayed to the app: a chunked upload without
+    Content-Length cannot slip past, and the app never sees a partial body.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse an oversized body with 413; pass anything else to the app, body replayed."""
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await self._reject(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                # The client went away; let the app see the disconnect.
+                await self.app(scope, _replay([message]), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._reject(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        await self.app(
+            scope,
+            _replay([{"type": "http.request", "body": body, "more_body": False}], receive),
+            send,
+        )
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = f"The request body is larger than {self.max_bytes:,} bytes."
+        fix = (
+            "send fewer or smaller fields; upload photos elsewhere and send their URLs in "
+            "photo_urls."
+        )
+        request = Request(scope)
+        response = (
+            open311_error(request, 413, f"{message} Fix: {fix}")
+            if _is_open311(request)
+            else error_response(413, [_item(None, message, fix)])
+        )
+        await response(scope, receive, send)
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+
+    return receive

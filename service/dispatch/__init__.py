@@ -1,0 +1,1 @@
+"""Dispatch: units, roster, positions, recommendations, assignments, the case lifecycle, backup."""

@@ -1,0 +1,562 @@
+"""Dispatch: units (create, list, status, positions and tracks), the duty roster, and for one
+incident its recommended units, assignments (assign, reassign, cancel), case steps, timeline,
+clocks and backup requests; and the backup request queue.
+
+When a unit is assigned and a stored plan of its squad for today's current shift holds it, the
+plan is re-planned from the assignment time without the unit (issue 4 §3), in a savepoint of
+the same unit of work: if the re-plan fails, the assignment stands and the answer says why in
+``replan_error``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, ValidationError
+from sqlalchemy.orm import Session
+
+from ..core.deps import ActorDep, NowDep, SessionDep, SettingsDep
+from ..core.errors import ERROR_RESPONSES, InvalidInputError, NotFoundError, errors
+from ..core.schemas import FeatureCollection, ShiftName
+from ..core.timezones import BEIJING
+from ..incidents import service as incidents_service
+from ..incidents.service import Incident, IntakeDep
+from ..layers import service as layers_service
+from ..layers.service import LayerDep, NetworkDep
+from ..plans import service as plans_service
+from . import lifecycle, service
+from .schemas import (
+    AssignmentCancelled,
+    AssignmentCreate,
+    AssignmentCreated,
+    AssignmentRead,
+    BackupCreate,
+    BackupRead,
+    Clocks,
+    EventCreate,
+    Ping,
+    PingBatch,
+    PingResult,
+    Recommendations,
+    RosterPut,
+    RosterRead,
+    RosterSet,
+    StatusChange,
+    StepRecorded,
+    Timeline,
+    UnitCreate,
+    UnitRead,
+)
+
+__all__ = ["backup_router", "roster_router", "router", "units_router"]
+
+log = logging.getLogger(__name__)
+
+units_router = APIRouter(prefix="/units", tags=["units"], responses=ERROR_RESPONSES)
+roster_router = APIRouter(prefix="/roster", tags=["units"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/incidents", tags=["dispatch"], responses=ERROR_RESPONSES)
+backup_router = APIRouter(prefix="/backup", tags=["dispatch"], responses=ERROR_RESPONSES)
+_MODES = ("foot", "ebike", "car")
+_PING_EXAMPLE = {
+    "at": "2026-11-27T09:30:00+08:00",
+    "lon": 114.1007,
+    "lat": 22.5812,
+    "crs": "wgs84",
+    "accuracy_m": 8.0,
+    "speed_mps": 1.2,
+}
+GEOJSON = "application/geo+json"
+
+
+def _unit(unit: Any, now: datetime, stale_after_s: float) -> UnitRead:
+    return UnitRead.model_validate(service.unit_read(unit, now=now, stale_after_s=stale_after_s))
+
+
+# -- units and the roster -------------------------------------------------------------------
+
+
+@units_router.post("", status_code=201, response_model=UnitRead, responses=errors(409))
+def create_unit(
+    unit_in: UnitCreate,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    now: NowDep,
+    settings: SettingsDep,
+    response: Response,
+) -> dict[str, Any]:
+    """Create a patrol (or backup team) unit; its crew is counted by role."""
+    unit = service.create_unit(
+        session,
+        unit_in,
+        actor=actor or "anonymous",
+        now=now,
+        layer=layers_service.active_layer_or_none(request, session),
+    )
+    response.headers["Location"] = f"/units/{unit.code}"
+    return service.unit_read(unit, now=now, stale_after_s=settings.stale_after_s)
+
+
+@units_router.get("", response_model=list[UnitRead])
+def list_units(
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    squad: str | None = None,
+    status: str | None = None,
+    team: str | None = None,
+) -> list[dict[str, Any]]:
+    """Every unit with its status, last position (age) and stale flag (no ping for
+    ``JIEDAO_STALE_AFTER_S`` seconds, default 120)."""
+    return [
+        service.unit_read(u, now=now, stale_after_s=settings.stale_after_s)
+        for u in service.list_units(session, squad=squad, status=status, team=team)
+    ]
+
+
+@units_router.get("/{unit_id}", response_model=UnitRead, responses=errors(404))
+def read_unit(
+    unit_id: str, session: SessionDep, now: NowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """One unit."""
+    unit = service.get_unit(session, unit_id)
+    return service.unit_read(unit, now=now, stale_after_s=settings.stale_after_s)
+
+
+@units_router.post("/{unit_id}/status", response_model=UnitRead, responses=errors(404, 409))
+def change_status(
+    unit_id: str,
+    change: StatusChange,
+    session: SessionDep,
+    actor: ActorDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Change a unit's status; a change the state machine refuses gets 409 naming the
+    statuses allowed next."""
+    unit = service.get_unit(session, unit_id)
+    service.change_status(
+        session, unit, change.status, actor=actor or "anonymous", now=now, reason=change.reason
+    )
+    return service.unit_read(unit, now=now, stale_after_s=settings.stale_after_s)
+
+
+@units_router.post("/{unit_id}/positions", response_model=PingResult, responses=errors(404))
+def add_positions(
+    unit_id: str,
+    session: SessionDep,
+    now: NowDep,
+    payload: Annotated[
+        dict[str, Any],
+        Body(
+            description='One ping, or a batch {"pings": [...]}.',
+            openapi_examples={
+                "one": {"value": _PING_EXAMPLE},
+                "batch": {"value": {"pings": [_PING_EXAMPLE]}},
+            },
+        ),
+    ],
+) -> dict[str, Any]:
+    """Store one ping or a batch: all or nothing. Repeated pings (same unit and device time)
+    are counted, not stored twice; a ping older than the last position joins the track but
+    does not move the unit."""
+    try:
+        pings = (
+            PingBatch.model_validate(payload).pings
+            if "pings" in payload
+            else [Ping.model_validate(payload)]
+        )
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        ) from None
+    unit = service.get_unit(session, unit_id)
+    result = service.add_pings(session, unit, pings, now=now)
+    return {
+        "unit_id": unit.code,
+        "received": result.received,
+        "stored": result.stored,
+        "duplicates": result.duplicates,
+        "out_of_order": result.out_of_order,
+        "last_position_updated": result.last_position_updated,
+    }
+
+
+@units_router.get(
+    "/{unit_id}/track",
+    response_model=FeatureCollection,
+    responses={200: {"content": {GEOJSON: {}}}, **errors(404)},
+)
+def unit_track(
+    unit_id: str,
+    session: SessionDep,
+    since: Annotated[
+        AwareDatetime | None, Query(description="Device time >= since (ISO 8601 with zone).")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="Device time < until (ISO 8601 with zone).")
+    ] = None,
+) -> JSONResponse:
+    """The unit's track as GeoJSON: a LineString in time order and one Point per ping."""
+    if since is not None and until is not None and since >= until:
+        raise InvalidInputError(
+            "until", "until is not after since.", "give until later than since."
+        )
+    unit = service.get_unit(session, unit_id)
+    return JSONResponse(
+        service.track(session, unit, since=since, until=until), media_type="application/geo+json"
+    )
+
+
+@roster_router.put("/{day}/{shift}", response_model=RosterSet, responses=errors(404))
+def put_roster(
+    day: date,
+    shift: ShiftName,
+    roster: RosterPut,
+    session: SessionDep,
+    actor: ActorDep,
+    now: NowDep,
+) -> dict[str, Any]:
+    """Set the units on duty in a shift (replaces the list)."""
+    codes = service.put_roster(
+        session, day, shift, roster.units, actor=actor or "anonymous", now=now
+    )
+    return {"date": day.isoformat(), "shift": shift, "units": codes}
+
+
+@roster_router.get("/{day}/{shift}", response_model=RosterRead)
+def get_roster(
+    day: date, shift: ShiftName, session: SessionDep, now: NowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """The units on duty in a shift, with their status and position."""
+    units = service.get_roster(session, day, shift)
+    return {
+        "date": day.isoformat(),
+        "shift": shift,
+        "units": [
+            service.unit_read(u, now=now, stale_after_s=settings.stale_after_s) for u in units
+        ],
+    }
+
+
+# -- one incident ---------------------------------------------------------------------------
+
+
+def _incident(session: Session, incident_id: str, prefix: str) -> Incident:
+    return incidents_service.get_incident(session=session, incident_id=incident_id, prefix=prefix)
+
+
+@router.get("/{incident_id}/recommendations", response_model=Recommendations, responses=errors(404))
+def recommendations(
+    incident_id: str,
+    session: SessionDep,
+    network: NetworkDep,
+    intake: IntakeDep,
+    settings: SettingsDep,
+    now: NowDep,
+    modes: Annotated[
+        str | None, Query(description="Comma-separated modes to keep, e.g. car,ebike.")
+    ] = None,
+    top: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> dict[str, Any]:
+    """Available units with a known position, ranked by road travel time on the active
+    layer's network: own squad first (both squads when urgent or none of its own is free);
+    a position older than the stale limit is used but flagged."""
+    incident = _incident(session, incident_id, intake.id_prefix)
+    wanted = None
+    if modes:
+        wanted = [m.strip() for m in modes.split(",") if m.strip()]
+        unknown = sorted(set(wanted) - set(_MODES))
+        if unknown or not wanted:
+            raise InvalidInputError(
+                "modes",
+                f"Unknown mode(s) {', '.join(unknown) or modes!r}.",
+                f"use some of {', '.join(_MODES)}, comma-separated.",
+            )
+    rows = service.recommend(
+        session,
+        incident,
+        network=network,
+        now=now,
+        stale_after_s=settings.stale_after_s,
+        modes=wanted,
+        top=top,
+    )
+    return {
+        "incident": incidents_service.public_id(incident, prefix=intake.id_prefix),
+        "squad": incident.squad,
+        "urgent": incident.urgent,
+        "stale_after_s": settings.stale_after_s,
+        "units": rows,
+    }
+
+
+def _replan(
+    session: Session,
+    layer: LayerDep,
+    unit: Any,
+    now: datetime,
+    actor: str,
+    time_limit_s: float,
+    network_cache: Any,
+) -> tuple[int | None, int | None, str | None]:
+    """(plan re-planned, new plan id, error): the unit's shift plan without it, from now.
+
+    In a savepoint: when the planner fails, only the re-plan is undone and the assignment
+    stands.
+    """
+    shift = service.current_shift(now)
+    plan = (
+        plans_service.plan_holding(
+            session, squad=unit.squad, unit_code=unit.code, day=now, shift=shift
+        )
+        if shift
+        else None
+    )
+    if plan is None:
+        return None, None, None
+    try:
+        with session.begin_nested():
+            network = network_cache.get(layer)
+            row = plans_service.replan(
+                session=session,
+                layer=layer,
+                network=network,
+                previous=plan,
+                request=plans_service.ReplanCreate(
+                    now=now, removed_units=[unit.code], time_limit_s=time_limit_s
+                ),
+                actor=actor,
+            )
+    except Exception as exc:  # the assignment stands whatever the planner says
+        log.warning("Re-plan of plan %s after assigning %s failed: %s", plan.id, unit.code, exc)
+        return plan.id, None, f"{type(exc).__name__}: {exc}"
+    return plan.id, row.id, None
+
+
+@router.post(
+    "/{incident_id}/assignments",
+    status_code=201,
+    response_model=AssignmentCreated,
+    responses=errors(404, 409),
+)
+def assign(
+    incident_id: str,
+    body: AssignmentCreate,
+    request: Request,
+    session: SessionDep,
+    layer: LayerDep,
+    intake: IntakeDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+    now: NowDep,
+    response: Response,
+) -> dict[str, Any]:
+    """Send a unit: one transaction (incident open and not assigned, unit available), so
+    of two dispatchers assigning at once exactly one wins and the other gets 409 with the
+    current assignment. ``replace: true`` reassigns (the old unit is freed). The unit's shift
+    plan is then re-planned without it (``replanned_plan_id``, or ``replan_error``)."""
+    incident = _incident(session, incident_id, intake.id_prefix)
+    who = actor or "anonymous"
+    assignment, unit, previous = service.assign(
+        session,
+        incident,
+        body.unit_id,
+        actor=who,
+        now=now,
+        replace=body.replace,
+        reason=body.reason,
+    )
+    answer = service.assignment_read(session, assignment)
+    answer["incident"] = incidents_service.public_id(incident, prefix=intake.id_prefix)
+    answer["incident_status"] = incident.status
+    answer["unit_status"] = unit.status
+    answer["superseded"] = (
+        service.assignment_read(session, previous) if previous is not None else None
+    )
+    plan_id, new_id, error = _replan(
+        session,
+        layer,
+        unit,
+        now,
+        who,
+        settings.replan_time_limit_s,
+        request.app.state.network_cache,
+    )
+    answer.update(replanned_from_plan_id=plan_id, replanned_plan_id=new_id, replan_error=error)
+    response.headers["Location"] = f"/incidents/{incident_id}/assignments/{assignment.id}"
+    return answer
+
+
+@router.get(
+    "/{incident_id}/assignments", response_model=list[AssignmentRead], responses=errors(404)
+)
+def list_assignments(
+    incident_id: str, session: SessionDep, intake: IntakeDep
+) -> list[dict[str, Any]]:
+    """Every assignment of the incident, oldest first (active, superseded, cancelled,
+    completed)."""
+    incident = _incident(session, incident_id, intake.id_prefix)
+    return [
+        service.assignment_read(session, a) for a in service.assignments_of(session, incident.id)
+    ]
+
+
+@router.delete(
+    "/{incident_id}/assignments/{assignment_id}",
+    response_model=AssignmentCancelled,
+    responses=errors(404, 409),
+)
+def cancel_assignment(
+    incident_id: str,
+    assignment_id: int,
+    session: SessionDep,
+    intake: IntakeDep,
+    actor: ActorDep,
+    now: NowDep,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """Cancel the active assignment: the unit is available again."""
+    incident = _incident(session, incident_id, intake.id_prefix)
+    assignment = service.cancel_assignment(
+        session, incident, assignment_id, actor=actor or "anonymous", now=now, reason=reason
+    )
+    answer = service.assignment_read(session, assignment)
+    answer["incident_status"] = incident.status
+    return answer
+
+
+@router.post(
+    "/{incident_id}/events",
+    status_code=201,
+    response_model=StepRecorded,
+    responses=errors(404, 409),
+)
+def record_step(
+    incident_id: str,
+    body: EventCreate,
+    session: SessionDep,
+    intake: IntakeDep,
+    actor: ActorDep,
+    now: NowDep,
+) -> dict[str, Any]:
+    """Record a lifecycle step (accepted 立案, rejected, duplicate, on_scene, handled 处置,
+    verified_closed 核查结案, reopened 返工, parked 挂账, unparked). A step the lifecycle does not
+    allow gets 409 naming the rule; verified_closed must come from someone other than whoever
+    recorded handled."""
+    incident = _incident(session, incident_id, intake.id_prefix)
+    original = None
+    if body.duplicate_of is not None:
+        try:
+            original = _incident(session, body.duplicate_of, intake.id_prefix)
+        except NotFoundError as exc:
+            raise InvalidInputError("duplicate_of", exc.message, exc.fix) from None
+    event = service.record_step(
+        session,
+        incident,
+        body.step,
+        actor=actor or "anonymous",
+        now=now,
+        note=body.note,
+        duplicate_of=original,
+    )
+    return {
+        "incident": incidents_service.public_id(incident, prefix=intake.id_prefix),
+        "step": event.step,
+        "status": incident.status,
+        "at": event.at.astimezone(BEIJING).isoformat(),
+        "actor": event.actor,
+        "note": event.note,
+        "detail": dict(event.detail),
+    }
+
+
+@router.get("/{incident_id}/timeline", response_model=Timeline, responses=errors(404))
+def timeline(incident_id: str, session: SessionDep, intake: IntakeDep) -> dict[str, Any]:
+    """Every step of the case with who and when, oldest first; ``next_steps`` are the steps
+    ``POST /incidents/{id}/events`` accepts now (dispatch goes through an assignment)."""
+    incident = _incident(session, incident_id, intake.id_prefix)
+    return {
+        "incident": incidents_service.public_id(incident, prefix=intake.id_prefix),
+        "status": incident.status,
+        "events": service.timeline(session, incident),
+        "next_steps": [s for s in lifecycle.allowed_steps(incident.status) if s != "dispatched"],
+    }
+
+
+@router.get("/{incident_id}/clocks", response_model=Clocks, responses=errors(404))
+def clocks(
+    incident_id: str, session: SessionDep, intake: IntakeDep, settings: SettingsDep, now: NowDep
+) -> dict[str, Any]:
+    """The case's clocks: due time from the category's limit in working hours (counted from
+    立案, or from the report until then), overdue, working hours left; the 15-minute report
+    rule and the dispatch and arrival delays, flagged late for urgent cases past
+    ``JIEDAO_URGENT_DISPATCH_LIMIT_S`` / ``JIEDAO_URGENT_ARRIVAL_LIMIT_S``."""
+    incident = _incident(session, incident_id, intake.id_prefix)
+    calendar = settings.working_calendar()
+    return {
+        "incident": incidents_service.public_id(incident, prefix=intake.id_prefix),
+        "status": incident.status,
+        **service.clocks(
+            session,
+            incident,
+            calendar=calendar,
+            now=now,
+            dispatch_limit_s=settings.urgent_dispatch_limit_s,
+            arrival_limit_s=settings.urgent_arrival_limit_s,
+        ),
+    }
+
+
+@router.post(
+    "/{incident_id}/backup", status_code=201, response_model=BackupRead, responses=errors(404, 409)
+)
+def request_backup(
+    incident_id: str,
+    body: BackupCreate,
+    session: SessionDep,
+    layer: LayerDep,
+    intake: IntakeDep,
+    actor: ActorDep,
+    now: NowDep,
+) -> dict[str, Any]:
+    """Call for backup (暴力抗法 violent obstruction, or public order): alerts the backup team
+    and the police station of the layer."""
+    incident = _incident(session, incident_id, intake.id_prefix)
+    row = service.request_backup(
+        session,
+        incident,
+        reason=body.reason,
+        note=body.note,
+        actor=actor or "anonymous",
+        now=now,
+        layer=layer,
+    )
+    return service.backup_read(session, row, now=now)
+
+
+@backup_router.post("/{backup_id}/ack", response_model=BackupRead, responses=errors(404, 409))
+def acknowledge(
+    backup_id: int, session: SessionDep, actor: ActorDep, now: NowDep
+) -> dict[str, Any]:
+    """Acknowledge a backup request (stops its clock)."""
+    row = service.acknowledge_backup(session, backup_id, actor=actor or "anonymous", now=now)
+    return service.backup_read(session, row, now=now)
+
+
+@backup_router.get("", response_model=list[BackupRead])
+def list_backup(
+    session: SessionDep,
+    now: NowDep,
+    open: Annotated[bool, Query(description="Only unacknowledged requests.")] = False,
+) -> list[dict[str, Any]]:
+    """Backup requests, oldest first, with the seconds each has waited."""
+    return [
+        service.backup_read(session, r, now=now)
+        for r in service.list_backup(session, open_only=open)
+    ]

@@ -1,0 +1,1 @@
+"""Hot-spot analysis: Gi* cells, campaign targets, the map and its snapshot."""

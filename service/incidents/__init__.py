@@ -1,0 +1,1 @@
+"""Incidents: intake, resolution, duplicates, categories and queries."""

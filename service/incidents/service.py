@@ -1,0 +1,657 @@
+"""Incidents: create (one or in bulk), read, filter, and suggest duplicates.
+
+Public ids look like ``QSH-2026-000123``: a prefix from the settings, the year the incident was
+received (Beijing time) and the database id. They are derived, not stored, so they cost no second
+write; :func:`parse_public_id` accepts them (strictly: this service's prefix, six digits or more)
+or the bare number, and :func:`get_incident` and the ``public_ids`` filter check the year too.
+
+Idempotency: a create with an ``Idempotency-Key`` stores the key and a fingerprint (SHA-256 of the
+validated input and the actor) in the incident's own row, so the incident, its audit row and its
+key commit together or not at all. A retry with the same key and the same input gets the stored
+incident back (``created`` is False); with other input it is refused, naming the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Final
+
+import numpy as np
+import pandas as pd
+from fastapi import Depends
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from geo import crs as geocrs
+from geo.errors import OutsideJurisdictionError
+from geo.jurisdiction import Jurisdiction
+
+from ..core.audit import record
+from ..core.deps import SettingsDep
+from ..core.errors import ConflictError, InvalidInputError, NotFoundError
+from ..core.schemas import LocationRead
+from ..core.timezones import BEIJING
+from ..layers import service as layers_service
+from . import store
+from .categories import CATEGORIES, Category, get_category
+from .models import CLOSED_STATUSES, Incident
+from .schemas import DuplicateCandidate, IncidentCreate, IncidentCreated, IncidentRead, Resolution
+from .store import IncidentFilter, PublicId, list_incidents
+
+__all__ = [
+    "CATEGORIES",
+    "CLOSED_STATUSES",
+    "Category",
+    "Incident",
+    "IncidentCreate",
+    "IncidentFilter",
+    "IncidentRead",
+    "IntakeDep",
+    "IntakeParams",
+    "PublicId",
+    "create_incident",
+    "create_incidents_bulk",
+    "find_duplicates",
+    "get_category",
+    "get_incident",
+    "incident_count",
+    "incident_frame",
+    "incident_reads",
+    "list_incidents",
+    "map_frame",
+    "parse_public_id",
+    "public_id",
+    "request_fingerprint",
+    "set_status",
+    "stored_status",
+]
+
+_PUBLIC_ID: Final = re.compile(r"^(?P<prefix>[A-Za-z]{2,8})-(?P<year>\d{4})-(?P<number>\d{6,12})$")
+_NUMBER: Final = re.compile(r"^\d{1,12}$")
+_MAX_ID: Final = 2**31 - 1  # incidents.id is a 32-bit integer on both databases
+# A report may be stamped a little ahead of the server's clock; beyond this it is a wrong zone.
+_CLOCK_SKEW: Final = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeParams:
+    """Settings that govern intake: the public id prefix and the duplicate rule."""
+
+    id_prefix: str = "QSH"
+    duplicate_radius_m: float = 50.0
+    duplicate_window_hours: float = 24.0
+
+
+def public_id(incident: Incident, *, prefix: str) -> str:
+    """``PREFIX-YYYY-NNNNNN``: the year received (Beijing time) and the database id."""
+    year = incident.received_at.astimezone(BEIJING).year
+    return f"{prefix}-{year}-{incident.id:06d}"
+
+
+def parse_public_id(text_id: str, *, prefix: str) -> PublicId:
+    """Parse ``QSH-2026-000123`` (this service's ``prefix``, any case) or a bare ``123``.
+
+    Strict: another prefix, a short number (``QSH-2026-123``) or anything else raises
+    :class:`NotFoundError` naming the field ``id``. The year is returned, not checked: only the
+    stored row knows it (:meth:`PublicId.matches`).
+    """
+    raw = text_id.strip()
+    if _NUMBER.match(raw) and int(raw) <= _MAX_ID:
+        return PublicId(int(raw))
+    match = _PUBLIC_ID.match(raw)
+    if match is not None and match["prefix"].upper() == prefix.upper():
+        number, year = int(match["number"]), int(match["year"])
+        if f"{number:06d}" == match["number"] and number <= _MAX_ID and 1 <= year < 9999:
+            return PublicId(number, year)
+    raise NotFoundError(
+        "id",
+        f"{text_id!r} is not an incident id of this service.",
+        f"use the id returned when the incident was created, e.g. "
+        f"{prefix}-2026-000123, or its number (123).",
+    )
+
+
+def request_fingerprint(payload: Mapping[str, Any], actor: str) -> str:
+    """SHA-256 of a request's fields and its actor: what an idempotent retry must repeat."""
+    canonical = json.dumps(
+        {"input": payload, "actor": actor},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# -- spatial filters ------------------------------------------------------------------------
+
+
+def find_duplicates(
+    *, session: Session, incident: Incident, params: IntakeParams
+) -> list[DuplicateCandidate]:
+    """Open incidents of the same category, reported before this one, within
+    ``duplicate_radius_m`` (EPSG:4547 metres) and ``duplicate_window_hours`` of occurred_at."""
+    window = timedelta(hours=params.duplicate_window_hours)
+    candidates = store.open_before(
+        session,
+        incident,
+        window=window,
+        bbox=geocrs.degree_box(incident.lon, incident.lat, params.duplicate_radius_m),
+    )
+    if not candidates:
+        return []
+    x0, y0 = geocrs.to_metric([incident.lon], [incident.lat])
+    xs, ys = geocrs.to_metric([c.lon for c in candidates], [c.lat for c in candidates])
+    distances = np.hypot(xs - x0[0], ys - y0[0])
+    found = [
+        DuplicateCandidate(
+            id=public_id(c, prefix=params.id_prefix),
+            category=c.category,
+            status=c.status,
+            occurred_at=_utc(c.occurred_at),
+            distance_m=round(float(d), 1),
+            hours_apart=round(
+                abs((c.occurred_at - incident.occurred_at).total_seconds()) / 3600.0, 2
+            ),
+            community_code=c.community_code,
+        )
+        for c, d in zip(candidates, distances, strict=True)
+        if d <= params.duplicate_radius_m
+    ]
+    return sorted(found, key=lambda d: (d.distance_m, d.id))
+
+
+# -- conversion -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    labels: dict[int, str]
+    squads: dict[tuple[int, str], str]
+
+
+def _names(session: Session, version_ids: set[int]) -> _Names:
+    labels, squads = layers_service.layer_names(session, version_ids)
+    return _Names(labels, squads)
+
+
+def _flags(incident: Incident) -> list[str]:
+    flags = []
+    if incident.urgent:
+        flags.append("urgent")
+    if incident.near_boundary:
+        flags.append("near_boundary")
+    if incident.key_road_id:
+        flags.append("on_key_road")
+    return flags
+
+
+def _utc(value: datetime) -> datetime:
+    # Rows just written still hold the zone they were sent in; answer in UTC either way.
+    return value.astimezone(UTC)
+
+
+def _read(incident: Incident, names: _Names, prefix: str) -> IncidentRead:
+    vid = incident.layer_version_id
+    return IncidentRead(
+        id=public_id(incident, prefix=prefix),
+        number=incident.id,
+        category=incident.category,
+        category_name=get_category(incident.category).name_zh,
+        location=LocationRead(lon=incident.lon, lat=incident.lat),
+        input_location=LocationRead(
+            lon=incident.input_lon, lat=incident.input_lat, crs=incident.input_crs
+        ),
+        occurred_at=_utc(incident.occurred_at),
+        reported_at=_utc(incident.reported_at),
+        received_at=_utc(incident.received_at),
+        updated_at=_utc(incident.updated_at),
+        source=incident.source,
+        reporter=incident.reporter,
+        urgent=incident.urgent,
+        description=incident.description,
+        photo_urls=list(incident.photo_urls),
+        address=incident.address,
+        status=incident.status,
+        resolution=Resolution(
+            layer_version=names.labels.get(vid, str(vid)),
+            community_code=incident.community_code,
+            community_name=incident.community_name,
+            community_squad=incident.community_squad,
+            squad=incident.squad,
+            squad_name=names.squads.get((vid, incident.squad)),
+            key_road_id=incident.key_road_id,
+            key_road_name=incident.key_road_name,
+            key_road_m=incident.key_road_m,
+            boundary_m=incident.boundary_m,
+            near_boundary=incident.near_boundary,
+        ),
+        flags=_flags(incident),
+        created_by=incident.created_by,
+    )
+
+
+def incident_reads(
+    *, session: Session, incidents: list[Incident], prefix: str = "QSH"
+) -> list[IncidentRead]:
+    """Convert ORM incidents to API schemas, with layer labels and squad names."""
+    names = _names(session, {i.layer_version_id for i in incidents})
+    return [_read(i, names, prefix) for i in incidents]
+
+
+# -- create ---------------------------------------------------------------------------------
+#
+# One row builder and one time check serve both creates. They differ, on purpose, in one default:
+# a missing ``reported_at`` is the receive time for a live report (create_incident), and
+# ``occurred_at`` for imported history (create_incidents_bulk), which has no receive time of its
+# own.
+
+
+def _to_wgs84(location_lon: float, location_lat: float, crs: str) -> tuple[float, float]:
+    lon, lat = geocrs.to_wgs84([location_lon], [location_lat], source=crs)
+    return float(lon[0]), float(lat[0])
+
+
+def _outside_error(
+    jurisdiction: Jurisdiction,
+    lon: float,
+    lat: float,
+    resolved: Mapping[Any, Any],
+    crs: str,
+    *,
+    subject: str = "The point",
+) -> OutsideJurisdictionError:
+    """What is outside, how far, and the nearest community; the API answers it as a 422 on
+    the field ``location`` with the fix (:mod:`service.core.errors`)."""
+    code = resolved.get("nearest_community_code")
+    names = dict(zip(jurisdiction.codes, jurisdiction.names, strict=True))
+    name = names.get(code, code)
+    distance = resolved.get("outside_m")
+    how_far = f"{distance:,.0f} m" if isinstance(distance, float) else "far"
+    hint = ""
+    if -90.0 <= lon <= 90.0 and not jurisdiction.resolve_one(lat, lon)["outside"]:
+        hint = " Swapping lon and lat puts it inside: lon and lat look swapped."
+    return OutsideJurisdictionError(
+        f"{subject} ({lon:.6f}, {lat:.6f} WGS84, declared {crs}) is {how_far} outside the "
+        f"jurisdiction; the nearest community is {name} ({code}).{hint}"
+    )
+
+
+def _check_times(
+    occurred_at: datetime, reported_at: datetime, received_at: datetime, *, where: str = ""
+) -> None:
+    """Refuse times ahead of the server's clock (beyond a little skew): a wrong zone."""
+    for name, value in (("occurred_at", occurred_at), ("reported_at", reported_at)):
+        if value > received_at + _CLOCK_SKEW:
+            raise InvalidInputError(
+                f"{where}{name}",
+                f"{where}{name} {value.isoformat()} is in the future (server "
+                f"time {received_at.astimezone(BEIJING).isoformat()}).",
+                "check the time zone: Beijing time is +08:00.",
+            )
+
+
+def _resolution_columns(resolved: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        key: resolved[key]
+        for key in (
+            "community_code",
+            "community_name",
+            "community_squad",
+            "squad",
+            "key_road_id",
+            "key_road_name",
+            "key_road_m",
+            "boundary_m",
+            "nearest_community_code",
+        )
+    }
+
+
+def _row(
+    item: IncidentCreate,
+    lon: float,
+    lat: float,
+    resolved: Mapping[Any, Any],
+    *,
+    reported_at: datetime,
+    received_at: datetime,
+    layer_version_id: int,
+    actor: str,
+) -> dict[str, Any]:
+    """The incidents row of a resolved report (inside the jurisdiction), both creates alike."""
+    x, y = float(lon), float(lat)
+    loc = item.location
+    return {
+        "category": item.category,
+        "description": item.description,
+        "photo_urls": [str(u) for u in item.photo_urls],
+        "address": item.address,
+        "lon": x,
+        "lat": y,
+        "geom": f"SRID=4326;POINT({x!r} {y!r})",
+        "input_crs": loc.crs,
+        "input_lon": loc.lon,
+        "input_lat": loc.lat,
+        "occurred_at": item.occurred_at,
+        "reported_at": reported_at,
+        "received_at": received_at,
+        "updated_at": received_at,
+        "source": item.source,
+        "reporter": item.reporter,
+        "urgent": item.urgent,
+        "status": "reported",
+        "layer_version_id": layer_version_id,
+        **_resolution_columns(resolved),
+        "near_boundary": bool(resolved["near_boundary"]),
+        "outside": False,
+        "created_by": actor,
+    }
+
+
+def create_incident(
+    *,
+    session: Session,
+    incident_in: IncidentCreate,
+    actor: str,
+    jurisdiction: Jurisdiction,
+    layer_version_id: int,
+    params: IntakeParams | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
+) -> tuple[IncidentCreated, bool]:
+    """Resolve and store one incident with its audit row, in the caller's unit of work.
+
+    A missing ``reported_at`` is the receive time. Returns the stored incident with possible
+    duplicates, and whether it was created now (False for an idempotent replay).
+    ``fingerprint`` identifies the request for idempotency (default: the validated input and
+    the actor; give one when the input holds server-made values, such as Open311's receive
+    time). Raises :class:`geo.errors.OutsideJurisdictionError` for a point outside the
+    jurisdiction, :class:`InvalidInputError` for a time in the future, :class:`ConflictError`
+    for a reused key.
+    """
+    params = params or IntakeParams()
+    if fingerprint is None:
+        fingerprint = request_fingerprint(
+            incident_in.model_dump(mode="json", exclude={"actor"}), actor
+        )
+    if idempotency_key is not None:
+        replay = _replay(session, idempotency_key, fingerprint, params)
+        if replay is not None:
+            return replay, False
+
+    received_at = datetime.now(UTC)
+    loc = incident_in.location
+    lon, lat = _to_wgs84(loc.lon, loc.lat, loc.crs)
+    resolved = jurisdiction.resolve_one(lon, lat)
+    if resolved["outside"]:
+        raise _outside_error(jurisdiction, lon, lat, resolved, loc.crs)
+    reported_at = incident_in.reported_at or received_at
+    _check_times(incident_in.occurred_at, reported_at, received_at)
+
+    incident = Incident(
+        **_row(
+            incident_in,
+            lon,
+            lat,
+            resolved,
+            reported_at=reported_at,
+            received_at=received_at,
+            layer_version_id=layer_version_id,
+            actor=actor,
+        ),
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint if idempotency_key is not None else None,
+    )
+    try:
+        # A savepoint: when the key's unique index refuses the row, only it is undone and the
+        # unit of work carries on to answer with the stored incident.
+        with session.begin_nested():
+            session.add(incident)
+            session.flush()
+    except IntegrityError as exc:
+        # A concurrent request with the same key won the race: answer as its replay.
+        if idempotency_key is None or not store.is_idempotency_conflict(exc):
+            raise
+        replay = _replay(session, idempotency_key, fingerprint, params)
+        if replay is None:
+            raise
+        return replay, False
+    record(
+        session,
+        actor=actor,
+        action="create",
+        entity="incident",
+        entity_id=incident.id,
+        detail={
+            "category": incident.category,
+            "source": incident.source,
+            "idempotency_key": idempotency_key,
+        },
+    )
+    return _created(session, incident, params), True
+
+
+def _created(session: Session, incident: Incident, params: IntakeParams) -> IncidentCreated:
+    read = incident_reads(session=session, incidents=[incident], prefix=params.id_prefix)[0]
+    return IncidentCreated(
+        **read.model_dump(),
+        possible_duplicates=find_duplicates(session=session, incident=incident, params=params),
+    )
+
+
+def _replay(
+    session: Session, key: str, fingerprint: str, params: IntakeParams
+) -> IncidentCreated | None:
+    stored = store.by_idempotency_key(session, key)
+    if stored is None:
+        return None
+    if stored.request_fingerprint != fingerprint:
+        raise ConflictError(
+            "Idempotency-Key",
+            f"Idempotency-Key {key!r} was already used for incident "
+            f"{public_id(stored, prefix=params.id_prefix)} with a different request.",
+            "send a new key for a new report; reuse a key only to retry the identical request.",
+        )
+    return _created(session, stored, params)
+
+
+def create_incidents_bulk(
+    *,
+    session: Session,
+    items: list[IncidentCreate],
+    actor: str,
+    jurisdiction: Jurisdiction,
+    layer_version_id: int,
+) -> int:
+    """Resolve ``items`` in one vectorised call and insert them in the caller's transaction.
+
+    For imported history (the demo month, a migration): a missing ``reported_at`` is the item's
+    ``occurred_at``, not the receive time. The same checks as :func:`create_incident` apply,
+    all or nothing, before anything is written: a point outside the jurisdiction raises
+    :class:`geo.errors.OutsideJurisdictionError` naming the first such item, a time in the
+    future :class:`InvalidInputError` naming it (``items[3].occurred_at``). One audit row
+    records the count and the first and last id. Returns the number inserted. The caller
+    commits (e.g. with :func:`service.core.db.unit_of_work`).
+    """
+    if not items:
+        return 0
+    lon = np.empty(len(items))
+    lat = np.empty(len(items))
+    by_crs: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        by_crs.setdefault(item.location.crs, []).append(i)
+    for crs, index in by_crs.items():
+        lon[index], lat[index] = geocrs.to_wgs84(
+            [items[i].location.lon for i in index],
+            [items[i].location.lat for i in index],
+            source=crs,
+        )
+    frame = jurisdiction.resolve(lon, lat)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    outside = np.flatnonzero(frame["outside"].to_numpy())
+    if len(outside):
+        first = int(outside[0])
+        raise _outside_error(
+            jurisdiction,
+            float(lon[first]),
+            float(lat[first]),
+            records[first],
+            items[first].location.crs,
+            subject=f"{len(outside)} of {len(items)} points lie outside the jurisdiction and "
+            f"nothing was stored. The first, items[{first}].location",
+        )
+    received_at = datetime.now(UTC)
+    rows = []
+    for i, (item, resolved) in enumerate(zip(items, records, strict=True)):
+        reported_at = item.reported_at or item.occurred_at
+        _check_times(item.occurred_at, reported_at, received_at, where=f"items[{i}].")
+        rows.append(
+            _row(
+                item,
+                lon[i],
+                lat[i],
+                resolved,
+                reported_at=reported_at,
+                received_at=received_at,
+                layer_version_id=layer_version_id,
+                actor=actor,
+            )
+        )
+    ids = store.insert_many(session, rows)
+    record(
+        session,
+        actor=actor,
+        action="bulk_create",
+        entity="incident",
+        entity_id=f"{ids[0]}..{ids[-1]}",
+        detail={
+            "count": len(ids),
+            "first_id": ids[0],
+            "last_id": ids[-1],
+            "layer_version_id": layer_version_id,
+        },
+    )
+    session.flush()
+    return len(ids)
+
+
+# -- read -----------------------------------------------------------------------------------
+
+
+def get_incident(*, session: Session, incident_id: str | int, prefix: str = "QSH") -> Incident:
+    """One incident by public id or number; :class:`NotFoundError` names what to check.
+
+    A public id must match the stored incident's year as well as its number.
+    """
+    wanted = (
+        PublicId(incident_id)
+        if isinstance(incident_id, int)
+        else parse_public_id(incident_id, prefix=prefix)
+    )
+    incident = store.get(session, wanted.number)
+    if incident is None or not wanted.matches(incident):
+        raise NotFoundError(
+            "id",
+            f"No incident {incident_id}.",
+            "check the id (GET /incidents lists the stored ones).",
+        )
+    return incident
+
+
+def set_status(
+    session: Session, incident: Incident, *, expected: str, status: str, at: datetime
+) -> bool:
+    """Move ``incident`` from ``expected`` to ``status`` unless another request changed it
+    meanwhile (then False, and nothing is written)."""
+    return store.set_status(session, incident, expected=expected, status=status, at=at)
+
+
+def stored_status(session: Session, number: int) -> str | None:
+    """The stored status of incident ``number`` (None when there is none)."""
+    return store.status_of(session, number)
+
+
+def incident_count(session: Session) -> int:
+    """How many incidents the database holds (the CLI warns when it is none)."""
+    return store.count(session)
+
+
+# Not problems that happened (rejected) or already counted (duplicate).
+LEFT_OUT_OF_ANALYSIS: Final = ("rejected", "duplicate")
+
+
+def incident_frame(
+    session: Session, *, since: datetime, until: datetime, community_codes: list[str] | None = None
+) -> pd.DataFrame:
+    """The incidents that occurred in [since, until), as the spatial core reads them.
+
+    Rejected incidents and duplicates are left out (they are not problems that happened, or
+    are counted once already); closed ones count, because the problem occurred.
+    """
+    rows = store.frame_rows(
+        session,
+        since=since,
+        until=until,
+        left_out=LEFT_OUT_OF_ANALYSIS,
+        community_codes=community_codes,
+    )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "lon",
+            "lat",
+            "category",
+            "source",
+            "occurred_at",
+            "urgent",
+            "community_code",
+            "squad",
+        ],
+    )
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True).dt.tz_convert(
+        "Asia/Shanghai"
+    )
+    return frame
+
+
+_MAP_COLUMNS: Final = (
+    "category",
+    "lon",
+    "lat",
+    "occurred_at",
+    "source",
+    "urgent",
+    "description",
+    "community_code",
+    "community_name",
+    "squad",
+    "key_road_id",
+    "key_road_name",
+    "status",
+)
+
+
+def map_frame(session: Session, *, since: datetime) -> pd.DataFrame:
+    """The incidents since ``since`` with what the jurisdiction map shows of them."""
+    rows = store.occurred_since(session, since)
+    return pd.DataFrame(
+        [{c: getattr(r, c) for c in _MAP_COLUMNS} for r in rows], columns=list(_MAP_COLUMNS)
+    )
+
+
+def get_intake(settings: SettingsDep) -> IntakeParams:
+    """Intake parameters from the settings (a request dependency)."""
+    return IntakeParams(
+        id_prefix=settings.incident_id_prefix,
+        duplicate_radius_m=settings.duplicate_radius_m,
+        duplicate_window_hours=settings.duplicate_window_hours,
+    )
+
+
+IntakeDep = Annotated[IntakeParams, Depends(get_intake)]

@@ -1,0 +1,1 @@
+"""Patrol plans per shift: planning, re-planning, exports and dosage."""

@@ -1,0 +1,218 @@
+"""Patrol plans: plan a squad's shift, read it, re-plan it, and export it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from geo.dosage import DosageParams
+from maps import render_plan
+from maps.assets import offline_html
+
+from ..core.deps import ActorDep, SessionDep, SettingsDep
+from ..core.errors import ERROR_RESPONSES, NotFoundError, errors
+from ..core.schemas import FeatureCollection
+from ..layers import service as layers_service
+from ..layers.service import LayerDep, NetworkDep
+from . import exports
+from . import service as planning
+from .models import PatrolPlanRecord
+from .schemas import Dosage, PlanCreate, PlanRead, PlanSummary, ReplanCreate
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/plans", tags=["plans"], responses=ERROR_RESPONSES)
+_NOT_FOUND = errors(404)
+
+
+@contextmanager
+def _unit_named(field: str) -> Iterator[None]:
+    # The exporters raise KeyError for a unit the plan does not have.
+    try:
+        yield
+    except KeyError as exc:
+        raise NotFoundError(
+            field,
+            str(exc.args[0]) if exc.args else str(exc),
+            "use one of the plan's unit ids (GET /plans/{id}).",
+        ) from None
+
+
+def _layer_label(session: SessionDep, row: PatrolPlanRecord) -> str | None:
+    return layers_service.layer_label(session, row.layer_version_id)
+
+
+def _read(session: SessionDep, row: PatrolPlanRecord) -> dict[str, Any]:
+    label = _layer_label(session, row)
+    return {
+        "id": row.id,
+        "replan_of": row.replan_of,
+        "created_at": row.created_at.isoformat(),
+        "created_by": row.created_by,
+        "layer_version": label,
+        **row.plan,
+        "links": {
+            rel: f"/plans/{row.id}{suffix}"
+            for rel, suffix in (
+                ("self", ""),
+                ("map", "/map"),
+                ("geojson", "/geojson"),
+                ("gpx", "/gpx"),
+                ("briefing", "/briefing"),
+                ("replan", "/replan"),
+                ("dosage", "/dosage"),
+            )
+        },
+    }
+
+
+@router.post("", status_code=201, response_model=PlanRead)
+def create_plan(
+    plan_in: PlanCreate,
+    session: SessionDep,
+    layer: LayerDep,
+    network: NetworkDep,
+    actor: ActorDep,
+    response: Response,
+) -> dict[str, Any]:
+    """Plan a squad's shift: routes per unit, key-road coverage, targets left out and why."""
+    row = planning.create_plan(
+        session=session, layer=layer, network=network, request=plan_in, actor=actor or "anonymous"
+    )
+    response.headers["Location"] = f"/plans/{row.id}"
+    return _read(session, row)
+
+
+@router.get("", response_model=list[PlanSummary])
+def list_plans(
+    session: SessionDep,
+    squad: str | None = None,
+    date: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$"),
+    limit: int = Query(50, ge=1, le=500),
+) -> list[dict[str, Any]]:
+    """Stored plans, newest first: id, squad, date, shift, coverage, objective."""
+    return [
+        {
+            "id": r.id,
+            "squad": r.squad,
+            "date": r.plan_date,
+            "shift": r.shift,
+            "replan_of": r.replan_of,
+            "created_at": r.created_at.isoformat(),
+            "coverage": r.plan["coverage"]["share"],
+            "objective": r.plan["solver"]["objective"],
+            "href": f"/plans/{r.id}",
+        }
+        for r in planning.list_plans(session, squad=squad, day=date, limit=limit)
+    ]
+
+
+@router.get("/{plan_id}", response_model=PlanRead, responses=_NOT_FOUND)
+def read_plan(plan_id: int, session: SessionDep) -> dict[str, Any]:
+    """One stored plan with its routes, stops and times."""
+    return _read(session, planning.get_plan(session=session, plan_id=plan_id))
+
+
+@router.post("/{plan_id}/replan", status_code=201, response_model=PlanRead, responses=_NOT_FOUND)
+def replan(
+    plan_id: int,
+    replan_in: ReplanCreate,
+    session: SessionDep,
+    layer: LayerDep,
+    network: NetworkDep,
+    actor: ActorDep,
+    response: Response,
+) -> dict[str, Any]:
+    """Re-plan the rest of the shift from ``now``: done stops stay, units start where they are."""
+    previous = planning.get_plan(session=session, plan_id=plan_id)
+    row = planning.replan(
+        session=session,
+        layer=layer,
+        network=network,
+        previous=previous,
+        request=replan_in,
+        actor=actor or "anonymous",
+    )
+    response.headers["Location"] = f"/plans/{row.id}"
+    return _read(session, row)
+
+
+@router.get("/{plan_id}/dosage", response_model=Dosage, responses=_NOT_FOUND)
+def plan_dosage(
+    plan_id: int, session: SessionDep, radius_m: float = Query(50.0, gt=0, le=500)
+) -> dict[str, Any]:
+    """Which planned stops the units' position tracks actually visited, for long enough."""
+    row = planning.get_plan(session=session, plan_id=plan_id)
+    return planning.dosage(session=session, row=row, params=DosageParams(radius_m=radius_m))
+
+
+@router.get(
+    "/{plan_id}/geojson",
+    response_model=FeatureCollection,
+    responses={200: {"content": {"application/geo+json": {}}}, **_NOT_FOUND},
+)
+def plan_geojson(plan_id: int, session: SessionDep) -> JSONResponse:
+    """The plan's routes and stops as GeoJSON."""
+    row = planning.get_plan(session=session, plan_id=plan_id)
+    return JSONResponse(
+        exports.plan_geojson({"id": row.id, **row.plan}), media_type="application/geo+json"
+    )
+
+
+@router.get(
+    "/{plan_id}/gpx",
+    response_class=Response,
+    responses={200: {"content": {"application/gpx+xml": {}}}, **_NOT_FOUND},
+)
+def plan_gpx(plan_id: int, session: SessionDep, unit: str | None = None) -> Response:
+    """GPX 1.1 for handheld devices: a track and waypoints per unit (or one ``unit``)."""
+    row = planning.get_plan(session=session, plan_id=plan_id)
+    with _unit_named("unit"):
+        body = exports.plan_gpx({"id": row.id, **row.plan}, unit_id=unit)
+    return Response(
+        body,
+        media_type="application/gpx+xml",
+        headers={"Content-Disposition": f'attachment; filename="plan-{row.id}.gpx"'},
+    )
+
+
+@router.get("/{plan_id}/briefing", response_class=HTMLResponse, responses=_NOT_FOUND)
+def plan_briefing(plan_id: int, session: SessionDep, unit: str | None = None) -> HTMLResponse:
+    """A printable briefing page per unit: stops, times, what to check, a route sketch."""
+    row = planning.get_plan(session=session, plan_id=plan_id)
+    label = _layer_label(session, row)
+    with _unit_named("unit"):
+        page = exports.plan_briefing_html(
+            {"id": row.id, "layer_version": label, **row.plan}, unit_id=unit
+        )
+    return HTMLResponse(page)
+
+
+@router.get("/{plan_id}/map", response_class=HTMLResponse, responses=_NOT_FOUND)
+def plan_map(
+    plan_id: int,
+    session: SessionDep,
+    layer: LayerDep,
+    settings: SettingsDep,
+    basemap: str = Query("osm", pattern="^(osm|tianditu|amap)$"),
+) -> HTMLResponse:
+    """The route map: each unit in its colour, numbered stops, hot spots, key-road coverage."""
+    row = planning.get_plan(session=session, plan_id=plan_id)
+    plan, hotspots, sweeps = planning.plan_objects(row.plan, layer)
+    title = (
+        f"{row.plan['squad_name']} {row.plan_date} "
+        f"{'早班 early' if row.shift == 'early' else '晚班 late'} · plan {row.id}"
+    )
+    m = render_plan(
+        plan,
+        hotspots=hotspots,
+        sweeps=sweeps,
+        title=title,
+        basemap=basemap,
+        tianditu_key=settings.tianditu_key,
+    )
+    return HTMLResponse(offline_html(m, asset_base="/static/vendor"))

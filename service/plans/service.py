@@ -1,0 +1,720 @@
+"""Patrol plans: from a request and the database to a stored, re-plannable shift plan.
+
+The spatial work is :func:`geo.shiftplan.plan_shift`; this module gathers its inputs (units and
+their stations, the hot cells Gi* finds in the squad's recent incidents
+(:mod:`service.hotspots.service`),
+its key-road pieces, mandatory tasks), stores the result as a JSON document, and re-plans the
+rest of a shift from given positions. Times in the document are ISO 8601 in Beijing time, the
+squads' clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from typing import Any, Final
+
+import numpy as np
+import shapely
+from sqlalchemy.orm import Session
+
+from geo import crs as geocrs
+from geo.dosage import DosageParams, PlannedVisit, patrol_dosage
+from geo.patrol import PlanParams
+from geo.roadgraph import RoadGraph
+from geo.shiftplan import (
+    SHIFTS,
+    HotSpot,
+    PlannedStop,
+    ShiftParams,
+    ShiftPlan,
+    Sweep,
+    Task,
+    UnitOnDuty,
+    UnitPlan,
+    plan_shift,
+)
+
+from ..core.audit import record
+from ..core.errors import InvalidInputError, NotFoundError
+from ..core.timezones import BEIJING
+from ..dispatch import service as dispatch_service
+from ..hotspots.service import planning_hotspots
+from ..incidents.service import get_category
+from ..layers.service import ActiveLayer
+from . import store
+from .models import PatrolPlanRecord
+from .schemas import PlanCreate, ReplanCreate, UnitIn
+
+__all__ = [
+    "PlanCreate",
+    "ReplanCreate",
+    "create_plan",
+    "dosage",
+    "get_plan",
+    "list_plans",
+    "plan_holding",
+    "plan_objects",
+    "replan",
+]
+
+# The standard roster of a squad's shift when the request names no units.
+DEFAULT_ROSTER: Final = (("foot", 2), ("ebike", 1), ("car", 1))
+# Meal breaks inside each shift (window, minutes).
+DEFAULT_BREAKS: Final = {"early": (time(11, 30), time(13, 0)), "late": (time(17, 30), time(19, 0))}
+# A stop is described as "near" a named place within this distance.
+_NEAR_M: Final = 250.0
+_SWEEP_CHECK: Final = (
+    "路面巡查: 占道经营、流动摊贩、乱堆放、乱张贴 (road surface: stalls, piles, posters)"
+)
+
+
+def _seconds(moment: time) -> float:
+    return moment.hour * 3600.0 + moment.minute * 60.0 + moment.second
+
+
+def _iso(day: date, seconds: float) -> str:
+    midnight = datetime.combine(day, time(), tzinfo=BEIJING)
+    return (midnight + timedelta(seconds=round(seconds))).isoformat()
+
+
+def _squad_code(layer: ActiveLayer, text: str) -> str:
+    squads = layer.pack.squads
+    for row in squads.itertuples(index=False):
+        names = {str(row.code), str(row.name_zh), str(row.name_en or "")}
+        if text in names or text.lower() in {n.lower() for n in names}:
+            return str(row.code)
+    known = ", ".join(f"{r.code} ({r.name_zh})" for r in squads.itertuples(index=False))
+    raise InvalidInputError(
+        "squad", f"No squad {text!r} in layer {layer.label}.", f"use one of {known}."
+    )
+
+
+def _station(layer: ActiveLayer, code: str, field: str) -> tuple[float, float]:
+    stations = layer.pack.stations
+    match = stations[stations["code"].astype(str) == code]
+    if match.empty:
+        known = ", ".join(map(str, stations["code"]))
+        raise InvalidInputError(
+            field, f"No station {code!r} in layer {layer.label}.", f"use one of {known}."
+        )
+    point = match.geometry.iloc[0]
+    return float(point.x), float(point.y)
+
+
+def _units(
+    layer: ActiveLayer, squad: str, shift: str, units: Sequence[UnitIn] | None
+) -> list[UnitOnDuty]:
+    base_code = layer.pack.squads.set_index("code")["base_station"].get(squad)
+    if units is None:
+        units = [
+            UnitIn(unit_id=f"{squad}-{mode}-{k + 1}", mode=mode)
+            for mode, count in DEFAULT_ROSTER
+            for k in range(count)
+        ]
+        units = [
+            u.model_copy(
+                update={
+                    "break_start": DEFAULT_BREAKS[shift][0],
+                    "break_end": DEFAULT_BREAKS[shift][1],
+                }
+            )
+            for u in units
+        ]
+    result = []
+    for i, unit in enumerate(units):
+        start_code = unit.start_station or base_code
+        if not start_code:
+            raise InvalidInputError(
+                f"units[{i}].start_station",
+                f"Squad {squad} has no base station to start from.",
+                "name the unit's start_station.",
+            )
+        start = _station(layer, str(start_code), f"units[{i}].start_station")
+        end = (
+            _station(layer, unit.end_station, f"units[{i}].end_station")
+            if unit.end_station
+            else start
+        )
+        window = None
+        if unit.break_start is not None and unit.break_end is not None and unit.break_minutes:
+            window = (_seconds(unit.break_start), _seconds(unit.break_end))
+        result.append(
+            UnitOnDuty(
+                unit.unit_id,
+                unit.mode,
+                start,
+                end,
+                break_window=window,
+                break_s=unit.break_minutes * 60.0 if window else 0.0,
+            )
+        )
+    return result
+
+
+def _sweeps(layer: ActiveLayer, squad: str) -> list[Sweep]:
+    roads = layer.pack.roads
+    if roads is None:
+        return []
+    keys = layer.pack.key_roads
+    names = dict(zip(keys["road_id"].astype(str), keys["name_zh"].astype(str), strict=True))
+    mine = set(keys[keys["squad"].astype(str) == squad]["road_id"].astype(str))
+    return [
+        Sweep(
+            str(r.road_id),
+            str(r.key_road_id),
+            names.get(str(r.key_road_id), ""),
+            r.geometry,
+            bool(r.oneway),
+        )
+        for r in roads.itertuples(index=False)
+        if str(r.key_road_id) in mine
+    ]
+
+
+def _tasks(request: PlanCreate) -> list[Task]:
+    tasks = []
+    for i, task in enumerate(request.tasks):
+        lon, lat = geocrs.to_wgs84(
+            [task.location.lon], [task.location.lat], source=task.location.crs
+        )
+        windows: tuple[tuple[float, float], ...] = ()
+        if task.window_start is not None or task.window_end is not None:
+            lo = _seconds(task.window_start) if task.window_start else 0.0
+            hi = _seconds(task.window_end) if task.window_end else 24 * 3600.0
+            if lo > hi:
+                raise InvalidInputError(
+                    f"tasks[{i}].window_end",
+                    "The window ends before it starts.",
+                    "give window_start before window_end.",
+                )
+            windows = ((lo, hi),)
+        tasks.append(
+            Task(
+                task.task_id,
+                float(lon[0]),
+                float(lat[0]),
+                dwell_s=task.dwell_minutes * 60.0,
+                windows=windows,
+                label=task.note,
+            )
+        )
+    return tasks
+
+
+def _check(kind: str, label: str) -> str:
+    if kind == "sweep":
+        return _SWEEP_CHECK
+    if kind in ("hotspot", "revisit") and label:
+        try:
+            category = get_category(label)
+        except KeyError:
+            return label
+        return f"{category.name_zh}: {'、'.join(category.keywords[:4])}"
+    return label
+
+
+def _category_name(label: str) -> str | None:
+    try:
+        return get_category(label).name_zh
+    except KeyError:
+        return None
+
+
+def _namer(layer: ActiveLayer) -> Callable[[float, float], str | None]:
+    """A function naming the nearest place of the pack within :data:`_NEAR_M` of a point."""
+    places = layer.pack.places
+    if places is None or not len(places):
+        return lambda _lon, _lat: None
+    x, y = geocrs.to_metric(places.geometry.x.to_numpy(), places.geometry.y.to_numpy())
+    names = places["name_zh"].astype(str).to_numpy()
+
+    def near(lon: float, lat: float) -> str | None:
+        px, py = geocrs.to_metric(lon, lat)
+        distance = np.hypot(x - float(px), y - float(py))
+        best = int(np.argmin(distance))
+        return f"{names[best]} 附近 near" if distance[best] <= _NEAR_M else None
+
+    return near
+
+
+def _document(
+    plan: ShiftPlan,
+    *,
+    day: date,
+    squad: str,
+    squad_name: str,
+    shift: str,
+    hotspots: Sequence[HotSpot],
+    sweeps: Sequence[Sweep],
+    layer: ActiveLayer,
+    kept: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The plan as stored and returned (see service.plans.exports for its consumers)."""
+    names = {s.sweep_id: (s.road_id, s.name) for s in sweeps}
+    near = _namer(layer)
+    units = []
+    for unit in plan.units:
+        stops = list((kept or {}).get(unit.unit_id, []))
+        for stop in unit.stops:
+            stops.append(
+                {
+                    "seq": len(stops) + 1,
+                    "target_id": stop.target_id,
+                    "kind": stop.kind,
+                    "label": stop.label,
+                    "category_name": _category_name(stop.label),
+                    "lon": stop.lon,
+                    "lat": stop.lat,
+                    "arrival": _iso(day, stop.arrival_s),
+                    "start": _iso(day, stop.start_s),
+                    "departure": _iso(day, stop.departure_s),
+                    "priority": stop.priority,
+                    "check": _check(stop.kind, stop.label),
+                    "near": near(stop.lon, stop.lat),
+                    "done": False,
+                }
+            )
+        units.append(
+            {
+                "unit_id": unit.unit_id,
+                "mode": unit.mode,
+                "distance_m": round(unit.distance_m, 1),
+                "travel_s": round(unit.travel_s),
+                "dwell_s": round(unit.dwell_s),
+                "wait_s": round(unit.wait_s),
+                "priority": unit.priority,
+                "path": np.round(shapely.get_coordinates(unit.path), 6).tolist(),
+                "stops": stops,
+            }
+        )
+    labels = {h.spot_id: h.label for h in hotspots}
+    return {
+        "squad": squad,
+        "squad_name": squad_name,
+        "date": day.isoformat(),
+        "shift": shift,
+        "shift_start": _iso(day, plan.shift[0]),
+        "shift_end": _iso(day, plan.shift[1]),
+        "solver": {
+            "status": plan.solver_status,
+            "objective": plan.objective,
+            "wall_time_s": round(plan.wall_time_s, 3),
+        },
+        "coverage": {
+            "share": plan.covered_share,
+            "pieces": [
+                {
+                    "sweep_id": k,
+                    "road_id": names[k][0],
+                    "name": names[k][1],
+                    "share": round(v, 3),
+                    "covered": v >= 0.9,
+                }
+                for k, v in plan.coverage.items()
+            ],
+        },
+        "units": units,
+        "dropped": [
+            {"target_id": t, "kind": k, "reason": r, "label": labels.get(t.split("#")[0], "")}
+            for t, k, r in plan.dropped
+        ],
+        "hotspots": [
+            {
+                "spot_id": h.spot_id,
+                "lon": h.lon,
+                "lat": h.lat,
+                "priority": h.priority,
+                "label": h.label,
+                "windows": [[_iso(day, a), _iso(day, b)] for a, b in h.windows],
+            }
+            for h in hotspots
+        ],
+    }
+
+
+def _params(request: PlanCreate | ReplanCreate, stored: Mapping[str, Any]) -> ShiftParams:
+    return ShiftParams(
+        revisit_every_s=float(stored.get("revisit_every_hours", 2.0)) * 3600.0,
+        sweep_mandatory=bool(stored.get("sweep_key_roads", True)),
+        solver=PlanParams(
+            time_limit_s=request.time_limit_s,
+            solution_limit=request.solution_limit,
+            seed=int(stored.get("seed", 0)),
+        ),
+    )
+
+
+def create_plan(
+    *, session: Session, layer: ActiveLayer, network: RoadGraph, request: PlanCreate, actor: str
+) -> PatrolPlanRecord:
+    """Plan a squad's shift and store it, in the caller's transaction."""
+    squad = _squad_code(layer, request.squad)
+    shift = SHIFTS[request.shift]
+    hotspots, source = planning_hotspots(
+        session,
+        layer,
+        squad=squad,
+        day=request.date,
+        window=shift,
+        days=request.hotspot_days,
+        top=request.max_hotspots,
+    )
+    sweeps = _sweeps(layer, squad) if request.sweep_key_roads else []
+    stored_request = request.model_dump(mode="json")
+    plan = plan_shift(
+        network,
+        units=_units(layer, squad, request.shift, request.units),
+        shift=shift,
+        hotspots=hotspots,
+        sweeps=sweeps,
+        tasks=_tasks(request),
+        traffic=request.shift,
+        params=_params(request, stored_request),
+    )
+    document = _document(
+        plan,
+        day=request.date,
+        squad=squad,
+        squad_name=layer.squad_names.get(squad, squad),
+        shift=request.shift,
+        hotspots=hotspots,
+        sweeps=sweeps,
+        layer=layer,
+    )
+    document["hotspot_source"] = source
+    row = PatrolPlanRecord(
+        squad=squad,
+        plan_date=request.date.isoformat(),
+        shift=request.shift,
+        layer_version_id=layer.version_id,
+        created_by=actor,
+        request=stored_request,
+        plan=document,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="plan",
+        entity="patrol_plan",
+        entity_id=row.id,
+        detail={
+            "squad": squad,
+            "date": row.plan_date,
+            "shift": row.shift,
+            "objective": plan.objective,
+        },
+    )
+    return row
+
+
+def get_plan(*, session: Session, plan_id: int) -> PatrolPlanRecord:
+    """One stored plan; :class:`NotFoundError` names the id."""
+    row = store.get(session, plan_id)
+    if row is None:
+        raise NotFoundError(
+            "plan_id",
+            f"No patrol plan {plan_id}.",
+            "list plans with GET /plans or create one with POST /plans.",
+        )
+    return row
+
+
+def replan(
+    *,
+    session: Session,
+    layer: ActiveLayer,
+    network: RoadGraph,
+    previous: PatrolPlanRecord,
+    request: ReplanCreate,
+    actor: str,
+) -> PatrolPlanRecord:
+    """Re-plan the rest of ``previous``'s shift from ``request.now``, keeping what is done."""
+    stored = dict(previous.request)
+    original = PlanCreate.model_validate(stored)
+    day = original.date
+    now = request.now.astimezone(BEIJING)
+    now_s = (now - datetime.combine(day, time(), tzinfo=BEIJING)).total_seconds()
+    start_s, end_s = SHIFTS[original.shift]
+    if not start_s <= now_s < end_s - 60:
+        raise InvalidInputError(
+            "now",
+            f"{now.isoformat()} is not inside the shift "
+            f"{previous.plan['shift_start']} - {previous.plan['shift_end']}.",
+            "give a time within the plan's shift.",
+        )
+    units = _units(layer, previous.squad, original.shift, original.units)
+    known = {u.unit_id for u in units}
+    for unit_id in [*request.positions, *request.removed_units]:
+        if unit_id not in known:
+            raise InvalidInputError(
+                "positions",
+                f"No unit {unit_id!r} in plan {previous.id}.",
+                f"use the plan's unit ids: {', '.join(sorted(known))}.",
+            )
+    old_units = {u["unit_id"]: u for u in previous.plan["units"]}
+    done_ids = (
+        set(request.done)
+        if request.done is not None
+        else {
+            s["target_id"]
+            for u in old_units.values()
+            for s in u["stops"]
+            if datetime.fromisoformat(s["departure"]) <= now
+        }
+    )
+    kept: dict[str, list[dict[str, Any]]] = {}
+    moved = []
+    for unit in units:
+        old_stops = old_units.get(unit.unit_id, {}).get("stops", [])
+        finished = [
+            dict(s, done=True)
+            for s in old_stops
+            if s["target_id"] in done_ids
+            or (s["kind"] == "break" and datetime.fromisoformat(s["start"]) <= now)
+        ]
+        kept[unit.unit_id] = finished
+        if unit.unit_id in request.removed_units:
+            continue
+        if unit.unit_id in request.positions:
+            where = request.positions[unit.unit_id]
+            lon, lat = geocrs.to_wgs84([where.lon], [where.lat], source=where.crs)
+            here = (float(lon[0]), float(lat[0]))
+        else:
+            last = [s for s in finished if s["kind"] != "break"]
+            here = (last[-1]["lon"], last[-1]["lat"]) if last else unit.start
+        window = unit.break_window
+        took_break = any(s["kind"] == "break" for s in finished)
+        if window is not None and (took_break or max(window[0], now_s) + unit.break_s > window[1]):
+            window = None
+        elif window is not None:
+            window = (max(window[0], now_s), window[1])
+        moved.append(
+            replace(unit, start=here, break_window=window, break_s=unit.break_s if window else 0.0)
+        )
+    if not moved:
+        raise InvalidInputError(
+            "removed_units",
+            "Every unit of the plan is removed.",
+            "keep at least one unit, or plan the shift anew.",
+        )
+    chosen, source = planning_hotspots(
+        session,
+        layer,
+        squad=previous.squad,
+        day=day,
+        window=(now_s, end_s),
+        days=original.hotspot_days,
+        top=original.max_hotspots,
+    )
+    hotspots = [h for h in chosen if h.spot_id not in {t.split("#")[0] for t in done_ids}]
+    sweeps = [
+        s
+        for s in (_sweeps(layer, previous.squad) if original.sweep_key_roads else [])
+        if s.sweep_id not in done_ids
+    ]
+    tasks = [t for t in _tasks(original) if t.task_id not in done_ids]
+    plan = plan_shift(
+        network,
+        units=moved,
+        shift=(now_s, end_s),
+        hotspots=hotspots,
+        sweeps=sweeps,
+        tasks=tasks,
+        traffic=original.shift,
+        params=_params(request, stored),
+    )
+    document = _document(
+        plan,
+        day=day,
+        squad=previous.squad,
+        squad_name=previous.plan.get("squad_name", previous.squad),
+        shift=original.shift,
+        hotspots=hotspots,
+        sweeps=sweeps,
+        layer=layer,
+        kept=kept,
+    )
+    document["shift_start"] = previous.plan["shift_start"]
+    document["replanned_at"] = now.isoformat()
+    document["hotspot_source"] = source
+    document["removed_units"] = sorted(request.removed_units)
+    for unit in previous.plan["units"]:
+        if unit["unit_id"] in request.removed_units:
+            document["units"].append(
+                {**unit, "stops": kept[unit["unit_id"]], "path": [], "removed": True}
+            )
+    row = PatrolPlanRecord(
+        squad=previous.squad,
+        plan_date=previous.plan_date,
+        shift=previous.shift,
+        layer_version_id=layer.version_id,
+        replan_of=previous.id,
+        created_by=actor,
+        request=stored,
+        plan=document,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="replan",
+        entity="patrol_plan",
+        entity_id=row.id,
+        detail={
+            "replan_of": previous.id,
+            "now": now.isoformat(),
+            "removed_units": sorted(request.removed_units),
+        },
+    )
+    return row
+
+
+def _seconds_of(day: date, iso: str) -> float:
+    moment = datetime.fromisoformat(iso).astimezone(BEIJING)
+    return (moment - datetime.combine(day, time(), tzinfo=BEIJING)).total_seconds()
+
+
+def plan_objects(
+    document: Mapping[str, Any], layer: ActiveLayer
+) -> tuple[ShiftPlan, list[HotSpot], list[Sweep]]:
+    """A stored plan document back as :mod:`geo.shiftplan` objects, for the route map."""
+    day = date.fromisoformat(document["date"])
+    units = []
+    for unit in document["units"]:
+        stops = tuple(
+            PlannedStop(
+                s["target_id"],
+                s["kind"],
+                s["label"],
+                s["lon"],
+                s["lat"],
+                _seconds_of(day, s["arrival"]),
+                _seconds_of(day, s["start"]),
+                _seconds_of(day, s["departure"]),
+                s["priority"],
+            )
+            for s in unit["stops"]
+        )
+        path = shapely.LineString(unit["path"]) if len(unit["path"]) >= 2 else shapely.LineString()
+        units.append(
+            UnitPlan(
+                unit["unit_id"],
+                unit["mode"],
+                stops,
+                path,
+                unit["distance_m"],
+                unit["travel_s"],
+                unit["dwell_s"],
+                unit["wait_s"],
+                unit["priority"],
+            )
+        )
+    pieces = {p["sweep_id"]: p["share"] for p in document["coverage"]["pieces"]}
+    plan = ShiftPlan(
+        shift=(_seconds_of(day, document["shift_start"]), _seconds_of(day, document["shift_end"])),
+        units=tuple(units),
+        coverage=pieces,
+        dropped=tuple((d["target_id"], d["kind"], d["reason"]) for d in document["dropped"]),
+        objective=document["solver"]["objective"],
+        solver_status=document["solver"]["status"],
+        wall_time_s=document["solver"]["wall_time_s"],
+    )
+    hotspots = [
+        HotSpot(
+            h["spot_id"],
+            h["lon"],
+            h["lat"],
+            h["priority"],
+            windows=tuple((_seconds_of(day, a), _seconds_of(day, b)) for a, b in h["windows"]),
+            label=h["label"],
+        )
+        for h in document["hotspots"]
+    ]
+    sweeps = [s for s in _sweeps(layer, document["squad"]) if s.sweep_id in pieces]
+    return plan, hotspots, sweeps
+
+
+def dosage(
+    *, session: Session, row: PatrolPlanRecord, params: DosageParams | None = None
+) -> dict[str, Any]:
+    """Which planned stops the units' tracks actually visited ("close the loop")."""
+    params = params or DosageParams()
+    day = date.fromisoformat(row.plan_date)
+    start = datetime.fromisoformat(row.plan["shift_start"])
+    end = datetime.fromisoformat(row.plan["shift_end"])
+    units = []
+    for unit in row.plan["units"]:
+        visits = [
+            PlannedVisit(
+                s["target_id"],
+                s["lon"],
+                s["lat"],
+                _seconds_of(day, s["departure"]) - _seconds_of(day, s["start"]),
+                start_s=_seconds_of(day, s["start"]),
+            )
+            for s in unit["stops"]
+            if s["kind"] in ("hotspot", "revisit", "task")
+        ]
+        pings = dispatch_service.pings_between(session, unit["unit_id"], start=start, end=end)
+        frame = patrol_dosage(
+            visits,
+            [_seconds_of(day, p.at.isoformat()) for p in pings],
+            [p.lon for p in pings],
+            [p.lat for p in pings],
+            params=params,
+        )
+        stops = [
+            {
+                "target_id": tid,
+                "visited": bool(r.visited),
+                "stay_s": round(r.stay_s),
+                "arrived": None if np.isnan(r.arrived_s) else _iso(day, r.arrived_s),
+                "closest_m": None if np.isnan(r.closest_m) else round(r.closest_m, 1),
+            }
+            for tid, r in frame.iterrows()
+        ]
+        visited = sum(s["visited"] for s in stops)
+        units.append(
+            {
+                "unit_id": unit["unit_id"],
+                "pings": len(pings),
+                "planned": len(stops),
+                "visited": visited,
+                "share": visited / len(stops) if stops else None,
+                "stops": stops,
+            }
+        )
+    planned = sum(u["planned"] for u in units)
+    return {
+        "plan_id": row.id,
+        "radius_m": params.radius_m,
+        "min_share": params.min_share,
+        "share": sum(u["visited"] for u in units) / planned if planned else None,
+        "units": units,
+    }
+
+
+def list_plans(
+    session: Session, *, squad: str | None, day: str | None, limit: int
+) -> list[PatrolPlanRecord]:
+    """Stored plans, newest first, of one squad and day when given."""
+    return store.newest(session, squad=squad, day=day, limit=limit)
+
+
+def plan_holding(
+    session: Session, *, squad: str, unit_code: str, day: datetime, shift: str
+) -> PatrolPlanRecord | None:
+    """The newest plan of ``squad`` for ``day``'s ``shift`` (Beijing time) that routes
+    ``unit_code`` (and has not removed it), or None."""
+    plan = store.newest_for_shift(
+        session, squad=squad, day=day.astimezone(BEIJING).date().isoformat(), shift=shift
+    )
+    if plan is None:
+        return None
+    on_plan = {u["unit_id"] for u in plan.plan.get("units", []) if not u.get("removed")}
+    return plan if unit_code in on_plan else None
