@@ -63,7 +63,8 @@ _DEMO_CHUNK = 500
 def _engine(settings: Settings) -> Engine:
     # Say which database: a command run from another folder or with other settings must not
     # quietly work on another (empty) one.
-    err.print(f"database: {settings.database_label}", highlight=False)
+    # soft_wrap: a path split over two lines cannot be copied.
+    err.print(f"database: {settings.database_label}", highlight=False, soft_wrap=True)
     engine = make_engine(settings.database_url, spatialite_library=settings.spatialite_library)
     migrate(engine)
     return engine

@@ -337,3 +337,14 @@ def test_hotspots_writes_the_monthly_pack(runner, db_file, tmp_path):
     bad = runner.invoke(app, ["hotspots", "--end", "14 Nov"])
     assert bad.exit_code == 1
     assert "YYYY-MM-DD" in bad.output
+
+
+def test_every_command_says_which_database_and_warns_when_it_is_empty(runner, db_file):
+    result = runner.invoke(app, ["hotspots", "--start", "2026-11-01", "--end", "2026-11-14"])
+    assert result.exit_code == 0, result.output
+    assert f"database: SpatiaLite file {db_file}" in result.output
+    assert "warning:" in result.output
+    assert "holds no incidents" in result.output
+    listed = runner.invoke(app, ["layers", "list"])
+    assert f"database: SpatiaLite file {db_file}" in listed.output
+    assert "holds no incidents" not in listed.output  # only commands that need data warn
