@@ -27,9 +27,10 @@ from ..core.timezones import BEIJING
 from ..incidents import service as incidents_service
 from ..incidents.service import Incident, IntakeDep
 from ..layers import service as layers_service
-from ..layers.service import LayerDep, NetworkDep
+from ..layers.service import ActiveLayer, LayerDep, NetworkCache, NetworkDep
 from ..plans import service as plans_service
 from . import lifecycle, service
+from .models import Unit
 from .schemas import (
     AssignmentCancelled,
     AssignmentCreate,
@@ -71,10 +72,6 @@ _PING_EXAMPLE = {
     "speed_mps": 1.2,
 }
 GEOJSON = "application/geo+json"
-
-
-def _unit(unit: Any, now: datetime, stale_after_s: float) -> UnitRead:
-    return UnitRead.model_validate(service.unit_read(unit, now=now, stale_after_s=stale_after_s))
 
 
 # -- units and the roster -------------------------------------------------------------------
@@ -298,12 +295,12 @@ def recommendations(
 
 def _replan(
     session: Session,
-    layer: LayerDep,
-    unit: Any,
+    layer: ActiveLayer,
+    unit: Unit,
     now: datetime,
     actor: str,
     time_limit_s: float,
-    network_cache: Any,
+    network_cache: NetworkCache,
 ) -> tuple[int | None, int | None, str | None]:
     """(plan re-planned, new plan id, error): the unit's shift plan without it, from now.
 

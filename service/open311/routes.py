@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from xml.etree import ElementTree as ET
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Form, Header, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..core.deps import ActorDep, SessionDep
@@ -30,7 +30,6 @@ from .service import (
     KEY_SERVICE,
     ROUTE_PREFIX,
     Format,
-    FormText,
     category_of,
     date_range,
     fill_xml,
@@ -54,6 +53,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(prefix=ROUTE_PREFIX, tags=["open311"], responses=_ERRORS)
 discovery_router = APIRouter(prefix="/open311", tags=["open311"], responses=_ERRORS)
+
+
+# A form field of a GeoReport v2 POST: every field is optional text.
+FormText = Annotated[str | None, Form()]
 
 
 def _answer(model: Any, description: str) -> dict[int | str, dict[str, Any]]:

@@ -30,10 +30,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final, Literal
 from xml.etree import ElementTree as ET
 
-from fastapi import Form
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
@@ -55,7 +54,6 @@ __all__ = [
     "KEY_SERVICE",
     "MAX_REQUESTS",
     "ROUTE_PREFIX",
-    "FormText",
     "Format",
     "category_of",
     "date_range",
@@ -272,9 +270,6 @@ _FORM_NAMES: Final = {
     "photo_urls[0]": "media_url",
     "address": "address_string",
 }
-
-
-FormText = Annotated[str | None, Form()]
 
 
 def _when(name: str, raw: str | None) -> datetime | None:
