@@ -20,6 +20,9 @@ from sqlalchemy import Engine
 from geo.errors import RoadGraphError
 
 from . import tables as tables
+from .auth import people as auth_people
+from .auth import routes as auth_routes
+from .auth.service import PUBLIC
 from .core.config import Settings, get_settings
 from .core.db import make_engine, make_sessionmaker, migrate, unit_of_work
 from .core.errors import BodySizeLimit, UnavailableError, install_error_handlers
@@ -46,6 +49,9 @@ class Health(BaseModel):
 
 api_router = APIRouter()
 for _router in (
+    auth_routes.router,
+    auth_routes.users_router,
+    auth_routes.audit_router,
     incidents_routes.router,
     incidents_routes.categories_router,
     layers_routes.resolve_router,
@@ -64,7 +70,7 @@ for _router in (
     api_router.include_router(_router)
 
 
-@api_router.get("/healthz", tags=["health"], response_model=Health)
+@api_router.get("/healthz", tags=["health"], response_model=Health, dependencies=[PUBLIC])
 def healthz() -> Health:
     """Liveness: the process answers."""
     return Health(status="ok")
@@ -86,6 +92,13 @@ def _startup(app: FastAPI, settings: Settings) -> Engine:
             )
     if label:
         log.info("Imported and activated layer version %s.", label)
+    with factory() as session:
+        demo_users = [u.username for u in auth_people.enabled_demo_users(session)]
+    if demo_users and not settings.demo:
+        raise RuntimeError(
+            f"Demo users are enabled ({', '.join(demo_users)}) and this is not demo mode. "
+            "Disable them (jiedao users disable NAME), or serve the demo with --demo."
+        )
     cache = layers_service.JurisdictionCache(settings.resolve_params())
     networks = layers_service.NetworkCache()
     with factory() as session:
@@ -94,6 +107,7 @@ def _startup(app: FastAPI, settings: Settings) -> Engine:
             networks.get(cache.get(session))
         except (UnavailableError, RoadGraphError) as exc:
             log.warning("%s", exc)
+    app.state.signing_key = settings.signing_key()
     app.state.engine = engine
     app.state.sessionmaker = factory
     app.state.read_sessionmaker = make_sessionmaker(engine, readonly=True)

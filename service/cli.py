@@ -24,6 +24,8 @@ import layers
 from geo.errors import CoordinateError, LayerValidationError, UnknownCRSError
 from geo.jurisdiction import Jurisdiction
 from service import tables as tables
+from service.auth import people as auth_people
+from service.auth.cli import users_app
 from service.core.config import Settings, get_settings
 from service.core.db import make_engine, make_sessionmaker, migrate, unit_of_work
 from service.core.errors import ServiceError
@@ -42,6 +44,7 @@ layers_app = typer.Typer(
     help="Validate, import, list and activate jurisdiction layer versions.", no_args_is_help=True
 )
 app.add_typer(layers_app, name="layers")
+app.add_typer(users_app, name="users")
 console = Console()
 err = Console(stderr=True)
 
@@ -98,10 +101,21 @@ def serve(
             min=1, max=32, help=("Worker processes (one per core serves a busy dispatch room).")
         ),
     ] = 1,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            help="Demo mode: make one demo user per role with one-time passwords, printed "
+            "here; every page says DEMO. Never for real cases."
+        ),
+    ] = False,
 ) -> None:
-    """Run the web service: map at /, API docs at /docs."""
+    """Run the web service: map at /, console at /console, API docs at /docs."""
+    import os
+
     import uvicorn
 
+    if demo:
+        os.environ["JIEDAO_DEMO"] = "true"  # the workers read their settings from it
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
@@ -109,6 +123,15 @@ def serve(
     # would otherwise race to create the same tables.
     with unit_of_work(make_sessionmaker(_engine(settings))) as session:
         _ensure_layer(session, settings, actor="system:startup")
+        enabled = [u.username for u in auth_people.enabled_demo_users(session)]
+        if settings.demo:
+            _print_demo_users(session, settings)
+        elif enabled:
+            raise _fail(
+                f"demo users are enabled ({', '.join(enabled)}) and this is not demo mode.",
+                "disable each (jiedao users disable NAME) before serving real cases, or "
+                "serve the demo with --demo.",
+            )
     console.print(f"jiedao on [bold]http://{host}:{port}/[/] (API docs at /docs)")
     if reload or workers == 1:
         uvicorn.run("service.app:create_app", factory=True, host=host, port=port, reload=reload)
@@ -117,6 +140,24 @@ def serve(
         uvicorn.Config(
             "service.app:create_app", factory=True, host=host, port=port, workers=workers
         )
+    )
+
+
+def _print_demo_users(session: Session, settings: Settings) -> None:
+    """Make (or reset) the demo users and print their one-time passwords."""
+    active = layers_service.JurisdictionCache(settings.resolve_params()).get(session)
+    first = active.pack.communities.iloc[0]
+    made = auth_people.ensure_demo_users(
+        session,
+        auth_people.demo_users(community=str(first["code"]), squad=str(first["squad"])),
+        actor="system:demo",
+    )
+    table = Table("username", "one-time password", "role", "scope", title="演示账号 Demo users")
+    for user, password in made:
+        table.add_row(user.username, password, user.title, user.community or user.squad or "")
+    console.print(table)
+    console.print(
+        "[bold yellow]DEMO MODE[/]: these passwords change at every start; sign in at /login."
     )
 
 

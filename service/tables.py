@@ -7,6 +7,7 @@ CLI and the migrations.
 
 from __future__ import annotations
 
+from .auth import models as auth_models
 from .core import audit as audit
 from .core.models import Base
 from .dispatch import models as dispatch_models
@@ -17,4 +18,4 @@ from .plans import models as plans_models
 __all__ = ["Base", "metadata"]
 
 metadata = Base.metadata
-_DOMAINS = (audit, dispatch_models, incidents_models, layers_models, plans_models)
+_DOMAINS = (audit, auth_models, dispatch_models, incidents_models, layers_models, plans_models)

@@ -21,12 +21,14 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from starlette.exceptions import StarletteDeprecationWarning
 
 import layers
 from layers.pack import LayerPack
 from service.app import create_app
+from service.auth import people
+from service.auth import store as people_store
 from service.core.audit import AuditLog
 from service.core.config import Settings
 from service.core.db import make_engine
@@ -52,6 +54,10 @@ with warnings.catch_warnings():
 TEST_PACK = Path(__file__).resolve().parent / "data" / "pack"
 POSTGIS_ENV = "JIEDAO_TEST_POSTGIS_URL"
 _OUR_TABLES = (
+    "auth_sessions",
+    "users",
+    "device_tokens",
+    "api_clients",
     "backup_requests",
     "incident_events",
     "assignments",
@@ -217,13 +223,65 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="session")
 def settings(db_url: str) -> Settings:
     """Settings for the test database with the test pack."""
-    return Settings(database_url=db_url, layer_pack=TEST_PACK, _env_file=None)  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
+        database_url=db_url,
+        layer_pack=TEST_PACK,
+        _env_file=None,
+        secret_key="test-signing-key-of-at-least-32-bytes-0123456789",
+        access_token_minutes=12 * 60,  # the test session outlives the default 15 minutes
+    )
+
+
+# The test users: one per role, and a second where a test needs two people of one role (the
+# case team's verifier is not its handler) or two scopes (two communities, two squads).
+TEST_USERS: dict[str, tuple[str, str | None, str | None]] = {
+    "info": ("info_officer", "440303010002", None),  # 梅园
+    "info-qsh": ("info_officer", "440303010003", None),  # 清水河
+    "squad-west": ("squad_leader", None, "west"),
+    "squad-east": ("squad_leader", None, "east"),
+    "dispatch": ("dispatcher", None, None),
+    "dispatch2": ("dispatcher", None, None),
+    "case": ("case_team", None, None),
+    "case2": ("case_team", None, None),
+    "backup": ("backup_team", None, None),
+    "leader": ("leader", None, None),
+    "admin": ("admin", None, None),
+}
+TEST_PASSWORD = "test-password-0123"
+
+
+def _sign_in_test_users(client: TestClient) -> dict[str, str]:
+    factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
+    with factory() as session:
+        for key, (role, community, squad) in TEST_USERS.items():
+            if people_store.user_by_name(session, f"t-{key}") is None:
+                people.create_user(
+                    session,
+                    username=f"t-{key}",
+                    title=f"test {role}",
+                    role=role,
+                    community=community,
+                    squad=squad,
+                    password=TEST_PASSWORD,
+                    actor="test",
+                )
+        session.commit()
+    tokens = {}
+    for key in TEST_USERS:
+        answer = client.post(
+            "/auth/token", data={"username": f"t-{key}", "password": TEST_PASSWORD}
+        )
+        assert answer.status_code == 200, answer.text
+        tokens[key] = answer.json()["access_token"]
+    return tokens
 
 
 @pytest.fixture(scope="session")
 def app_client(settings: Settings) -> Iterator[TestClient]:
-    """The app on one database, started once (migrated, test pack imported)."""
+    """The app on one database, started once (migrated, test pack imported, test users
+    signed in: ``app.state.test_tokens[key]``)."""
     with TestClient(create_app(settings)) as client:
+        client.app.state.test_tokens = _sign_in_test_users(client)  # type: ignore[attr-defined]
         yield client
 
 
@@ -242,7 +300,6 @@ def _reset(client: TestClient, pack: layers.LayerPack) -> None:
         ):
             session.execute(delete(model))
         session.execute(delete(Incident))
-        session.execute(delete(AuditLog))
         base = session.scalar(select(LayerVersion).where(LayerVersion.label == pack.label))
         if base is None:
             base = layerstore.import_pack(session, pack, actor="test", activate=True)
@@ -252,12 +309,24 @@ def _reset(client: TestClient, pack: layers.LayerPack) -> None:
             if version.id != base.id:
                 session.delete(version)
         session.flush()
-        session.execute(delete(AuditLog))
         session.commit()
 
 
 @pytest.fixture
 def client(app_client: TestClient, test_pack: layers.LayerPack) -> TestClient:
-    """The app with no incidents and only the test pack, active."""
+    """The app with no incidents and only the test pack, active; signed in as the
+    dispatcher unless a request sends its own ``Authorization`` (see ``helpers.as_``).
+
+    The audit log is append-only, so it is not emptied: ``app.state.audit_mark`` is its last
+    id before the test (``helpers.audit_rows`` counts from there).
+    """
     _reset(app_client, test_pack)
+    app_client.cookies.clear()
+    app_client.headers["Authorization"] = (
+        "Bearer " + app_client.app.state.test_tokens["dispatch"]  # type: ignore[attr-defined]
+    )
+    factory = app_client.app.state.sessionmaker  # type: ignore[attr-defined]
+    with factory() as session:
+        mark = session.scalar(select(func.max(AuditLog.id)))
+    app_client.app.state.audit_mark = mark or 0  # type: ignore[attr-defined]
     return app_client

@@ -10,12 +10,14 @@ psycopg 3 driver.
 
 from __future__ import annotations
 
+import os
+import secrets
 from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -66,6 +68,30 @@ class Settings(BaseSettings):
     amap_tiles: bool = True
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    # Signing key of tokens and session cookies; when unset, a random key is made once and
+    # kept in <data_dir>/secret_key (mode 0600), so restarts keep people signed in.
+    secret_key: SecretStr | None = None
+    access_token_minutes: float = Field(15.0, gt=0, le=24 * 60)
+    refresh_token_hours: float = Field(12.0, gt=0, le=24 * 30)
+    session_hours: float = Field(12.0, gt=0, le=24 * 7)  # a page sign-in lasts a shift and more
+    login_window_s: int = Field(900, gt=0)
+    login_failures_per_user: int = Field(5, ge=1)
+    login_failures_per_address: int = Field(20, ge=1)
+    # Demo mode: the demo users exist and every page says so; never in production.
+    demo: bool = False
+
+    def signing_key(self) -> str:
+        """The key that signs tokens: ``secret_key``, or the one kept in the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Create with 0600 from the start: the key is never readable by others.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w", encoding="ascii") as out:
+                out.write(secrets.token_urlsafe(48))
+        return path.read_text(encoding="ascii").strip()
 
     @field_validator("data_dir")
     @classmethod

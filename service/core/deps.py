@@ -1,5 +1,5 @@
-"""Request dependencies every domain shares: settings, the request's unit of work, the clock
-and the actor.
+"""Request dependencies every domain shares: settings, the request's unit of work and the
+clock. Who is asking is the auth domain's (:mod:`service.auth.service`).
 
 One request is one unit of work: :func:`get_db` opens the session and its transaction, and
 commits it when the route function returns (or rolls it back when it raises) *before* the
@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from .audit import CONTEXT_KEY, AuditContext
 from .config import Settings
 
-__all__ = ["ActorDep", "NowDep", "SessionDep", "SettingsDep", "get_db", "get_now"]
+__all__ = ["NowDep", "SessionDep", "SettingsDep", "get_db", "get_now"]
 
 
 def get_settings(request: Request) -> Settings:
@@ -34,6 +35,8 @@ def get_db(request: Request) -> Iterator[Session]:
     state = request.app.state
     factory: sessionmaker[Session] = state.read_sessionmaker if readonly else state.sessionmaker
     with factory() as session:
+        client = request.client
+        session.info[CONTEXT_KEY] = AuditContext(address=client.host if client else None)
         if readonly:
             yield session  # nothing to commit; closing rolls the read transaction back
             return
@@ -43,19 +46,6 @@ def get_db(request: Request) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-
-
-def get_actor(
-    x_actor: Annotated[
-        str | None,
-        Header(max_length=200, description="Who makes this write (user or system id)."),
-    ] = None,
-) -> str | None:
-    """The ``X-Actor`` header, if sent."""
-    return x_actor.strip() if x_actor and x_actor.strip() else None
-
-
-ActorDep = Annotated[str | None, Depends(get_actor)]
 
 
 def get_now(request: Request) -> datetime:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from typing import Any, Final
+from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,6 +35,9 @@ from geo.errors import (
     UnknownCRSError,
 )
 
+from .audit import CONTEXT_KEY, AuditContext, record
+from .db import unit_of_work
+
 __all__ = [
     "ERROR_RESPONSES",
     "ERROR_STATUS",
@@ -42,8 +47,11 @@ __all__ = [
     "ErrorResponse",
     "InvalidInputError",
     "NotFoundError",
+    "NotSignedInError",
     "Open311Error",
+    "PermissionDeniedError",
     "ServiceError",
+    "TooManyRequestsError",
     "UnavailableError",
     "describe",
     "error_items",
@@ -87,6 +95,30 @@ class UnavailableError(ServiceError, RuntimeError):
     """The service cannot answer yet (e.g. no active layer version)."""
 
 
+class NotSignedInError(ServiceError):
+    """No credentials, or credentials that are expired, revoked or wrong (401)."""
+
+
+class PermissionDeniedError(ServiceError, PermissionError):
+    """Signed in, but the role (or its community or squad) does not allow this (403).
+
+    ``permission`` is the rule refused; the handler audits the refusal in a transaction of
+    its own, after the request's unit of work has been rolled back.
+    """
+
+    def __init__(self, field: str | None, message: str, fix: str, *, permission: str) -> None:
+        super().__init__(field, message, fix)
+        self.permission = permission
+
+
+class TooManyRequestsError(ServiceError):
+    """Too many attempts in a window (429); ``retry_after_s`` says when to try again."""
+
+    def __init__(self, field: str | None, message: str, fix: str, *, retry_after_s: int) -> None:
+        super().__init__(field, message, fix)
+        self.retry_after_s = retry_after_s
+
+
 class Open311Error(Exception):
     """An Open311 error: HTTP status ``code`` and a ``description``."""
 
@@ -123,6 +155,7 @@ _DESCRIPTIONS: Final = {
     403: "Not allowed.",
     404: "Not found: the field names what to check.",
     409: "Conflicts with stored state.",
+    429: "Too many attempts: wait for Retry-After seconds.",
     413: "The request body is too large.",
     422: "Invalid input: each item names the field, what is wrong and the fix.",
     503: "Not available yet (no active layer version, no road network, no database).",
@@ -139,7 +172,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 # The statuses any route can answer: bad input (422), an oversized body (413), and no database
 # or no active layer (503). Routes add 404, 409 where they can happen.
-ERROR_RESPONSES: Final = errors(413, 422, 503)
+ERROR_RESPONSES: Final = errors(401, 403, 413, 422, 503)
 
 
 # -- the table: domain error -> status ------------------------------------------------------
@@ -149,6 +182,9 @@ ERROR_STATUS: Final[dict[type[Exception], int]] = {
     NotFoundError: 404,
     ConflictError: 409,
     UnavailableError: 503,
+    NotSignedInError: 401,
+    PermissionDeniedError: 403,
+    TooManyRequestsError: 429,
     # The spatial core's errors.
     OutsideJurisdictionError: 422,  # a point outside every community
     CoordinateError: 422,  # not a finite lon/lat in range
@@ -245,7 +281,7 @@ def _field(loc: Sequence[int | str]) -> str | None:
     if parts == ["body"]:
         return "body"  # the body as a whole (missing, or not a JSON object)
     if len(parts) == 2 and parts[0] == "header":
-        # As clients write it: Idempotency-Key, X-Actor.
+        # As clients write it: Idempotency-Key, X-CSRF-Token.
         return "-".join(word.capitalize() for word in parts[1].split("-"))
     if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
         parts = parts[1:]
@@ -367,12 +403,54 @@ def describe(items: Sequence[dict[str, Any]]) -> str:
     )
 
 
-def _respond(request: Request, status: int, items: list[dict[str, Any]]) -> Response:
+def _respond(
+    request: Request,
+    status: int,
+    items: list[dict[str, Any]],
+    headers: dict[str, str] | None = None,
+) -> Response:
     if _is_open311(request):
-        # Open311 knows 400 and 404 (and server errors); map the rest onto 400.
-        code = status if status in (404, 413) or status >= 500 else 400
+        # Open311 knows 400, 403 (a missing or bad api_key) and 404 (and server errors); map
+        # the rest onto 400.
+        code = 403 if status in (401, 403) else status
+        code = code if code in (403, 404, 413) or code >= 500 else 400
         return open311_error(request, code, describe(items))
-    return error_response(status, items)
+    return error_response(status, items, headers=headers)
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser navigating to a page (not a script fetching JSON)."""
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
+
+def _audit_refusal(request: Request, exc: PermissionDeniedError) -> None:
+    """Audit a refusal in a transaction of its own: the request's was rolled back."""
+    factory = getattr(request.app.state, "sessionmaker", None)
+    if factory is None:
+        return
+    principal = getattr(request.state, "principal", None)
+    route = request.scope.get("route")
+    where = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    try:
+        with unit_of_work(factory) as session:
+            session.info[CONTEXT_KEY] = AuditContext(
+                address=request.client.host if request.client else None,
+                role=getattr(principal, "role", None),
+            )
+            record(
+                session,
+                actor=getattr(principal, "name", None) or "anonymous",
+                action="refused",
+                entity="route",
+                entity_id=where[:50],
+                detail={
+                    "permission": exc.permission,
+                    "path": request.url.path,
+                    "message": exc.message,
+                },
+            )
+    except Exception:  # the refusal stands even if its audit row cannot be written
+        log.exception("Could not audit a refusal of %s", where)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -385,11 +463,23 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: Exception) -> Response:
         status = status_of(exc)
         items = error_items(exc)
+        headers = None
+        if isinstance(exc, NotSignedInError):
+            if _wants_page(request) and not _is_open311(request):
+                target = quote(
+                    request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                )
+                return RedirectResponse(f"/login?next={target}", status_code=303)
+            headers = {"WWW-Authenticate": "Bearer"}
+        elif isinstance(exc, PermissionDeniedError):
+            await run_in_threadpool(_audit_refusal, request, exc)
+        elif isinstance(exc, TooManyRequestsError):
+            headers = {"Retry-After": str(exc.retry_after_s)}
         current = getattr(exc, "current", None)
         if current is not None and not _is_open311(request):
             # A conflict that knows the state it lost to (e.g. who is assigned, since when).
             return JSONResponse({"detail": items, "current": current}, status_code=status)
-        return _respond(request, status, items)
+        return _respond(request, status, items, headers)
 
     for error_class in ERROR_STATUS:
         app.add_exception_handler(error_class, _domain)

@@ -123,7 +123,7 @@ def apply(status: str, step: str, context: Context) -> str:
             f"{context.actor} recorded the handling, so someone else must verify and close "
             "it (核查结案 is an independent check).",
             rule="verifier_differs_from_handler",
-            field="X-Actor",
+            field="step",
         )
     if step == "reopened":
         return "dispatched"

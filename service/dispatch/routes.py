@@ -14,13 +14,15 @@ import logging
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, ValidationError
 from sqlalchemy.orm import Session
 
-from ..core.deps import ActorDep, NowDep, SessionDep, SettingsDep
+from ..auth import service as auth_service
+from ..auth.service import Principal, require
+from ..core.deps import NowDep, SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES, InvalidInputError, NotFoundError, errors
 from ..core.schemas import FeatureCollection, ShiftName
 from ..core.timezones import BEIJING
@@ -74,6 +76,11 @@ _PING_EXAMPLE = {
 GEOJSON = "application/geo+json"
 
 
+def _as(permission: str) -> Any:
+    # The route's rule, declared beside it: Annotated[Principal, _as("units:read")].
+    return Depends(require(permission))
+
+
 # -- units and the roster -------------------------------------------------------------------
 
 
@@ -82,19 +89,21 @@ def create_unit(
     unit_in: UnitCreate,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    principal: Annotated[Principal, _as("units:create")],
     now: NowDep,
     settings: SettingsDep,
     response: Response,
 ) -> dict[str, Any]:
-    """Create a patrol (or backup team) unit; its crew is counted by role."""
+    """Create a patrol (or backup team) unit; its crew is counted by role. A squad leader
+    creates units of their own squad."""
     unit = service.create_unit(
         session,
         unit_in,
-        actor=actor or "anonymous",
+        actor=principal.name,
         now=now,
         layer=layers_service.active_layer_or_none(request, session),
     )
+    auth_service.ensure_squad(principal, unit.squad)
     response.headers["Location"] = f"/units/{unit.code}"
     return service.unit_read(unit, now=now, stale_after_s=settings.stale_after_s)
 
@@ -102,6 +111,7 @@ def create_unit(
 @units_router.get("", response_model=list[UnitRead])
 def list_units(
     session: SessionDep,
+    principal: Annotated[Principal, _as("units:read")],
     now: NowDep,
     settings: SettingsDep,
     squad: str | None = None,
@@ -109,7 +119,9 @@ def list_units(
     team: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every unit with its status, last position (age) and stale flag (no ping for
-    ``JIEDAO_STALE_AFTER_S`` seconds, default 120)."""
+    ``JIEDAO_STALE_AFTER_S`` seconds, default 120). A squad leader sees their squad's."""
+    if principal.role == "squad_leader":
+        squad = principal.squad
     return [
         service.unit_read(u, now=now, stale_after_s=settings.stale_after_s)
         for u in service.list_units(session, squad=squad, status=status, team=team)
@@ -118,10 +130,15 @@ def list_units(
 
 @units_router.get("/{unit_id}", response_model=UnitRead, responses=errors(404))
 def read_unit(
-    unit_id: str, session: SessionDep, now: NowDep, settings: SettingsDep
+    unit_id: str,
+    session: SessionDep,
+    principal: Annotated[Principal, _as("units:read")],
+    now: NowDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     """One unit."""
     unit = service.get_unit(session, unit_id)
+    auth_service.ensure_squad(principal, unit.squad, field="unit_id")
     return service.unit_read(unit, now=now, stale_after_s=settings.stale_after_s)
 
 
@@ -130,15 +147,16 @@ def change_status(
     unit_id: str,
     change: StatusChange,
     session: SessionDep,
-    actor: ActorDep,
+    principal: Annotated[Principal, _as("units:status")],
     now: NowDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    """Change a unit's status; a change the state machine refuses gets 409 naming the
-    statuses allowed next."""
+    """Change a unit's status (the dispatcher, or the unit's own device); a change the state
+    machine refuses gets 409 naming the statuses allowed next."""
     unit = service.get_unit(session, unit_id)
+    auth_service.ensure_unit(principal, unit.code, squad=unit.squad)
     service.change_status(
-        session, unit, change.status, actor=actor or "anonymous", now=now, reason=change.reason
+        session, unit, change.status, actor=principal.name, now=now, reason=change.reason
     )
     return service.unit_read(unit, now=now, stale_after_s=settings.stale_after_s)
 
@@ -147,6 +165,7 @@ def change_status(
 def add_positions(
     unit_id: str,
     session: SessionDep,
+    principal: Annotated[Principal, _as("units:positions")],
     now: NowDep,
     payload: Annotated[
         dict[str, Any],
@@ -161,7 +180,7 @@ def add_positions(
 ) -> dict[str, Any]:
     """Store one ping or a batch: all or nothing. Repeated pings (same unit and device time)
     are counted, not stored twice; a ping older than the last position joins the track but
-    does not move the unit."""
+    does not move the unit. Only the unit's own device may post them."""
     try:
         pings = (
             PingBatch.model_validate(payload).pings
@@ -173,6 +192,7 @@ def add_positions(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
         ) from None
     unit = service.get_unit(session, unit_id)
+    auth_service.ensure_unit(principal, unit.code, squad=unit.squad)
     result = service.add_pings(session, unit, pings, now=now)
     return {
         "unit_id": unit.code,
@@ -192,6 +212,7 @@ def add_positions(
 def unit_track(
     unit_id: str,
     session: SessionDep,
+    principal: Annotated[Principal, _as("units:track")],
     since: Annotated[
         AwareDatetime | None, Query(description="Device time >= since (ISO 8601 with zone).")
     ] = None,
@@ -205,6 +226,7 @@ def unit_track(
             "until", "until is not after since.", "give until later than since."
         )
     unit = service.get_unit(session, unit_id)
+    auth_service.ensure_squad(principal, unit.squad, field="unit_id")
     return JSONResponse(
         service.track(session, unit, since=since, until=until), media_type="application/geo+json"
     )
@@ -216,22 +238,37 @@ def put_roster(
     shift: ShiftName,
     roster: RosterPut,
     session: SessionDep,
-    actor: ActorDep,
+    principal: Annotated[Principal, _as("roster:write")],
     now: NowDep,
 ) -> dict[str, Any]:
-    """Set the units on duty in a shift (replaces the list)."""
+    """Set the units on duty in a shift (replaces the list). A squad leader sets their
+    squad's units only; the other squad's stay as they are."""
     codes = service.put_roster(
-        session, day, shift, roster.units, actor=actor or "anonymous", now=now
+        session,
+        day,
+        shift,
+        roster.units,
+        actor=principal.name,
+        now=now,
+        squad=principal.squad if principal.role == "squad_leader" else None,
     )
     return {"date": day.isoformat(), "shift": shift, "units": codes}
 
 
 @roster_router.get("/{day}/{shift}", response_model=RosterRead)
 def get_roster(
-    day: date, shift: ShiftName, session: SessionDep, now: NowDep, settings: SettingsDep
+    day: date,
+    shift: ShiftName,
+    session: SessionDep,
+    principal: Annotated[Principal, _as("units:read")],
+    now: NowDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
-    """The units on duty in a shift, with their status and position."""
+    """The units on duty in a shift, with their status and position (a squad leader's:
+    their squad's)."""
     units = service.get_roster(session, day, shift)
+    if principal.role == "squad_leader":
+        units = [u for u in units if u.squad == principal.squad]
     return {
         "date": day.isoformat(),
         "shift": shift,
@@ -244,12 +281,13 @@ def get_roster(
 # -- one incident ---------------------------------------------------------------------------
 
 
-def _incident(session: Session, incident_id: str, prefix: str) -> Incident:
-    return incidents_service.get_incident(session=session, incident_id=incident_id, prefix=prefix)
+def _incident(session: Session, principal: Principal, incident_id: str, prefix: str) -> Incident:
+    return incidents_service.get_visible_incident(session, principal, incident_id, prefix=prefix)
 
 
 @router.get("/{incident_id}/recommendations", response_model=Recommendations, responses=errors(404))
 def recommendations(
+    principal: Annotated[Principal, _as("units:read")],
     incident_id: str,
     session: SessionDep,
     network: NetworkDep,
@@ -264,7 +302,7 @@ def recommendations(
     """Available units with a known position, ranked by road travel time on the active
     layer's network: own squad first (both squads when urgent or none of its own is free);
     a position older than the stale limit is used but flagged."""
-    incident = _incident(session, incident_id, intake.id_prefix)
+    incident = _incident(session, principal, incident_id, intake.id_prefix)
     wanted = None
     if modes:
         wanted = [m.strip() for m in modes.split(",") if m.strip()]
@@ -350,7 +388,7 @@ def assign(
     layer: LayerDep,
     intake: IntakeDep,
     settings: SettingsDep,
-    actor: ActorDep,
+    principal: Annotated[Principal, _as("dispatch:assign")],
     now: NowDep,
     response: Response,
 ) -> dict[str, Any]:
@@ -358,8 +396,8 @@ def assign(
     of two dispatchers assigning at once exactly one wins and the other gets 409 with the
     current assignment. ``replace: true`` reassigns (the old unit is freed). The unit's shift
     plan is then re-planned without it (``replanned_plan_id``, or ``replan_error``)."""
-    incident = _incident(session, incident_id, intake.id_prefix)
-    who = actor or "anonymous"
+    incident = _incident(session, principal, incident_id, intake.id_prefix)
+    who = principal.name
     assignment, unit, previous = service.assign(
         session,
         incident,
@@ -394,11 +432,14 @@ def assign(
     "/{incident_id}/assignments", response_model=list[AssignmentRead], responses=errors(404)
 )
 def list_assignments(
-    incident_id: str, session: SessionDep, intake: IntakeDep
+    incident_id: str,
+    session: SessionDep,
+    intake: IntakeDep,
+    principal: Annotated[Principal, _as("incidents:read")],
 ) -> list[dict[str, Any]]:
     """Every assignment of the incident, oldest first (active, superseded, cancelled,
     completed)."""
-    incident = _incident(session, incident_id, intake.id_prefix)
+    incident = _incident(session, principal, incident_id, intake.id_prefix)
     return [
         service.assignment_read(session, a) for a in service.assignments_of(session, incident.id)
     ]
@@ -414,14 +455,14 @@ def cancel_assignment(
     assignment_id: int,
     session: SessionDep,
     intake: IntakeDep,
-    actor: ActorDep,
+    principal: Annotated[Principal, _as("dispatch:assign")],
     now: NowDep,
     reason: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
     """Cancel the active assignment: the unit is available again."""
-    incident = _incident(session, incident_id, intake.id_prefix)
+    incident = _incident(session, principal, incident_id, intake.id_prefix)
     assignment = service.cancel_assignment(
-        session, incident, assignment_id, actor=actor or "anonymous", now=now, reason=reason
+        session, incident, assignment_id, actor=principal.name, now=now, reason=reason
     )
     answer = service.assignment_read(session, assignment)
     answer["incident_status"] = incident.status
@@ -439,25 +480,27 @@ def record_step(
     body: EventCreate,
     session: SessionDep,
     intake: IntakeDep,
-    actor: ActorDep,
+    principal: Annotated[Principal, _as("cases:step")],
     now: NowDep,
 ) -> dict[str, Any]:
     """Record a lifecycle step (accepted 立案, rejected, duplicate, on_scene, handled 处置,
     verified_closed 核查结案, reopened 返工, parked 挂账, unparked). A step the lifecycle does not
     allow gets 409 naming the rule; verified_closed must come from someone other than whoever
-    recorded handled."""
-    incident = _incident(session, incident_id, intake.id_prefix)
+    recorded handled (403). On scene and handled: the dispatcher or the case team; the rest:
+    the case team."""
+    auth_service.require_step(principal, body.step)
+    incident = _incident(session, principal, incident_id, intake.id_prefix)
     original = None
     if body.duplicate_of is not None:
         try:
-            original = _incident(session, body.duplicate_of, intake.id_prefix)
+            original = _incident(session, principal, body.duplicate_of, intake.id_prefix)
         except NotFoundError as exc:
             raise InvalidInputError("duplicate_of", exc.message, exc.fix) from None
     event = service.record_step(
         session,
         incident,
         body.step,
-        actor=actor or "anonymous",
+        actor=principal.name,
         now=now,
         note=body.note,
         duplicate_of=original,
@@ -474,10 +517,15 @@ def record_step(
 
 
 @router.get("/{incident_id}/timeline", response_model=Timeline, responses=errors(404))
-def timeline(incident_id: str, session: SessionDep, intake: IntakeDep) -> dict[str, Any]:
+def timeline(
+    incident_id: str,
+    session: SessionDep,
+    intake: IntakeDep,
+    principal: Annotated[Principal, _as("incidents:read")],
+) -> dict[str, Any]:
     """Every step of the case with who and when, oldest first; ``next_steps`` are the steps
     ``POST /incidents/{id}/events`` accepts now (dispatch goes through an assignment)."""
-    incident = _incident(session, incident_id, intake.id_prefix)
+    incident = _incident(session, principal, incident_id, intake.id_prefix)
     return {
         "incident": incidents_service.public_id(incident, prefix=intake.id_prefix),
         "status": incident.status,
@@ -488,13 +536,18 @@ def timeline(incident_id: str, session: SessionDep, intake: IntakeDep) -> dict[s
 
 @router.get("/{incident_id}/clocks", response_model=Clocks, responses=errors(404))
 def clocks(
-    incident_id: str, session: SessionDep, intake: IntakeDep, settings: SettingsDep, now: NowDep
+    incident_id: str,
+    session: SessionDep,
+    intake: IntakeDep,
+    settings: SettingsDep,
+    now: NowDep,
+    principal: Annotated[Principal, _as("incidents:read")],
 ) -> dict[str, Any]:
     """The case's clocks: due time from the category's limit in working hours (counted from
     立案, or from the report until then), overdue, working hours left; the 15-minute report
     rule and the dispatch and arrival delays, flagged late for urgent cases past
     ``JIEDAO_URGENT_DISPATCH_LIMIT_S`` / ``JIEDAO_URGENT_ARRIVAL_LIMIT_S``."""
-    incident = _incident(session, incident_id, intake.id_prefix)
+    incident = _incident(session, principal, incident_id, intake.id_prefix)
     calendar = settings.working_calendar()
     return {
         "incident": incidents_service.public_id(incident, prefix=intake.id_prefix),
@@ -519,18 +572,18 @@ def request_backup(
     session: SessionDep,
     layer: LayerDep,
     intake: IntakeDep,
-    actor: ActorDep,
+    principal: Annotated[Principal, _as("backup:request")],
     now: NowDep,
 ) -> dict[str, Any]:
     """Call for backup (暴力抗法 violent obstruction, or public order): alerts the backup team
     and the police station of the layer."""
-    incident = _incident(session, incident_id, intake.id_prefix)
+    incident = _incident(session, principal, incident_id, intake.id_prefix)
     row = service.request_backup(
         session,
         incident,
         reason=body.reason,
         note=body.note,
-        actor=actor or "anonymous",
+        actor=principal.name,
         now=now,
         layer=layer,
     )
@@ -539,16 +592,20 @@ def request_backup(
 
 @backup_router.post("/{backup_id}/ack", response_model=BackupRead, responses=errors(404, 409))
 def acknowledge(
-    backup_id: int, session: SessionDep, actor: ActorDep, now: NowDep
+    backup_id: int,
+    session: SessionDep,
+    principal: Annotated[Principal, _as("backup:ack")],
+    now: NowDep,
 ) -> dict[str, Any]:
     """Acknowledge a backup request (stops its clock)."""
-    row = service.acknowledge_backup(session, backup_id, actor=actor or "anonymous", now=now)
+    row = service.acknowledge_backup(session, backup_id, actor=principal.name, now=now)
     return service.backup_read(session, row, now=now)
 
 
 @backup_router.get("", response_model=list[BackupRead])
 def list_backup(
     session: SessionDep,
+    _principal: Annotated[Principal, _as("backup:read")],
     now: NowDep,
     open: Annotated[bool, Query(description="Only unacknowledged requests.")] = False,
 ) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from geo.roadgraph import RoadGraph
 
 from ..core.audit import record
 from ..core.calendar import WorkingCalendar
-from ..core.errors import ConflictError, InvalidInputError, NotFoundError
+from ..core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from ..core.timezones import BEIJING
 from ..incidents import service as incidents_service
 from ..incidents.service import Incident, get_category
@@ -389,6 +389,9 @@ def assign(
                 action="assign",
                 entity="incident",
                 entity_id=incident.id,
+                before={"status": status_before},
+                after={"status": incident.status, "unit_id": unit.code},
+                at=now,
                 detail={
                     "unit_id": unit.code,
                     "assignment_id": assignment.id,
@@ -489,7 +492,10 @@ def cancel_assignment(
             action="cancel_assignment",
             entity="incident",
             entity_id=incident.id,
+            before={"assignment": "active", "unit_id": code},
+            after={"assignment": "cancelled", "status": incident.status},
             detail={"assignment_id": assignment.id},
+            at=now,
         )
     session.refresh(assignment)
     return assignment
@@ -549,8 +555,14 @@ def record_step(
             else ""
         )
         if exc.rule == "verifier_differs_from_handler":
-            fix = "ask another person (X-Actor) to verify and close the case."
-        elif exc.rule == "park_needs_reason":
+            # The separation of duties is a permission, not a conflict of state: 403.
+            raise PermissionDeniedError(
+                exc.field,
+                f"{exc} (rule: {exc.rule})",
+                "ask another case-team member to verify and close the case.",
+                permission="cases:verify_other",
+            ) from None
+        if exc.rule == "park_needs_reason":
             fix = "give the reason in note (e.g. waiting for the owner department)."
         elif exc.rule == "duplicate_needs_original":
             fix = "give duplicate_of: the id of the original report."
@@ -583,7 +595,15 @@ def record_step(
                 session, unit, wanted, actor=actor, now=now, reason=f"incident {incident.id} {step}"
             )
     record(
-        session, actor=actor, action=step, entity="incident", entity_id=incident.id, detail=detail
+        session,
+        actor=actor,
+        action=step,
+        entity="incident",
+        entity_id=incident.id,
+        before={"status": before},
+        after={"status": incident.status},
+        detail=detail,
+        at=now,
     )
     return event
 

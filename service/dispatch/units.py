@@ -25,7 +25,12 @@ from sqlalchemy.orm import Session
 from geo import crs as geocrs
 
 from ..core.audit import record
-from ..core.errors import ConflictError, InvalidInputError, NotFoundError
+from ..core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from ..core.timezones import BEIJING
 from ..layers.service import ActiveLayer
 from . import unitstatus
@@ -180,9 +185,20 @@ def list_units(
 
 
 def put_roster(
-    session: Session, day: date, shift: str, codes: Sequence[str], *, actor: str, now: datetime
+    session: Session,
+    day: date,
+    shift: str,
+    codes: Sequence[str],
+    *,
+    actor: str,
+    now: datetime,
+    squad: str | None = None,
 ) -> list[str]:
-    """Replace the units on duty in ``shift`` of ``day``; returns their ids."""
+    """Replace the units on duty in ``shift`` of ``day``; returns their ids.
+
+    With ``squad`` (a squad leader's roster), every unit listed must be of that squad, and
+    only that squad's units are replaced: the other squad's roster stays.
+    """
     if len(set(codes)) != len(codes):
         twice = sorted({c for c in codes if codes.count(c) > 1})
         raise InvalidInputError(
@@ -190,9 +206,34 @@ def put_roster(
         )
     units = []
     for i, code in enumerate(codes):
-        units.append(get_unit(session, code, field=f"units[{i}]"))
+        unit = get_unit(session, code, field=f"units[{i}]")
+        if squad is not None and unit.squad != squad:
+            raise PermissionDeniedError(
+                f"units[{i}]",
+                f"Unit {unit.code} is of squad {unit.squad}; a squad leader sets the roster "
+                f"of their own squad ({squad}) only.",
+                "leave it out; its squad leader sets it.",
+                permission="scope:squad",
+            )
+        units.append(unit)
+    on_duty = (
+        select(DutyRoster.id)
+        .join(Unit, Unit.id == DutyRoster.unit_id)
+        .where(DutyRoster.roster_date == day, DutyRoster.shift == shift)
+    )
+    if squad is not None:
+        on_duty = on_duty.where(Unit.squad == squad)
+    before = sorted(
+        session.scalars(
+            select(Unit.code)
+            .join(DutyRoster, DutyRoster.unit_id == Unit.id)
+            .where(DutyRoster.id.in_(on_duty))
+        )
+    )
     session.execute(
-        delete(DutyRoster).where(DutyRoster.roster_date == day, DutyRoster.shift == shift)
+        delete(DutyRoster)
+        .where(DutyRoster.id.in_(on_duty))
+        .execution_options(synchronize_session=False)
     )
     session.add_all(
         DutyRoster(roster_date=day, shift=shift, unit_id=u.id, created_at=now, created_by=actor)
@@ -203,8 +244,10 @@ def put_roster(
         actor=actor,
         action="roster",
         entity="duty_roster",
-        entity_id=f"{day.isoformat()}/{shift}",
-        detail={"units": list(codes)},
+        entity_id=f"{day.isoformat()}/{shift}" + (f"/{squad}" if squad else ""),
+        before={"units": before},
+        after={"units": sorted(codes)},
+        at=now,
     )
     session.flush()
     return sorted(codes)
@@ -261,6 +304,17 @@ def change_status(
         unit_id=unit.id, previous=current, status=wanted, at=now, actor=actor, reason=reason
     )
     session.add(event)
+    record(
+        session,
+        actor=actor,
+        action="status",
+        entity="unit",
+        entity_id=unit.code,
+        before={"status": current},
+        after={"status": wanted},
+        detail={"reason": reason} if reason else None,
+        at=now,
+    )
     session.flush()
     return event
 

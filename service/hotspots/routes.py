@@ -21,6 +21,7 @@ from geo.campaign import targets_table
 from geo.getisord import BIN_LABELS
 from maps.hotspots import filter_form
 
+from ..auth.service import allow
 from ..core.deps import NowDep, SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES
 from ..core.schemas import FeatureCollection
@@ -57,6 +58,7 @@ _CELL_COLUMNS = (
     "name_zh",
     "squad",
 )
+_HOTSPOTS = allow("hotspots:read")
 
 
 def hotspot_query(
@@ -173,7 +175,12 @@ def _cells_geojson(analysis: HotspotAnalysis) -> dict[str, Any]:
     return collection
 
 
-@router.get("", response_model=FeatureCollection, responses={200: {"content": {GEOJSON: {}}}})
+@router.get(
+    "",
+    response_model=FeatureCollection,
+    responses={200: {"content": {GEOJSON: {}}}},
+    dependencies=[_HOTSPOTS],
+)
 def hotspot_cells(query: QueryDep, session: SessionDep, layer: LayerDep) -> JSONResponse:
     """The cells with their counts and Gi* statistics (z, p, FDR-adjusted p, bin -3..3 as
     ArcGIS's hot-spot analysis) and the trend against the previous period, as GeoJSON."""
@@ -183,6 +190,7 @@ def hotspot_cells(query: QueryDep, session: SessionDep, layer: LayerDep) -> JSON
 
 @router.get(
     "/targets",
+    dependencies=[_HOTSPOTS],
     response_model=list[CampaignTargetRead],
     responses={200: {"content": {"text/csv": {}, "text/html": {}}}},
 )
@@ -235,7 +243,7 @@ def _printable(analysis: HotspotAnalysis, table_html: str) -> str:
     )
 
 
-@maps_router.get("/hotspots", response_class=HTMLResponse)
+@maps_router.get("/hotspots", response_class=HTMLResponse, dependencies=[_HOTSPOTS])
 def hotspot_map(
     query: QueryDep,
     session: SessionDep,
@@ -316,7 +324,10 @@ def hotspot_map(
 
 
 @maps_router.get(
-    "/hotspots.png", response_class=Response, responses={200: {"content": {"image/png": {}}}}
+    "/hotspots.png",
+    dependencies=[_HOTSPOTS],
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
 )
 def hotspot_snapshot(
     query: QueryDep,

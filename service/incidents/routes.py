@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
-from ..core.deps import ActorDep, SessionDep
+from ..auth import service as auth_service
+from ..auth.service import Principal, require
+from ..core.deps import SessionDep
 from ..core.errors import ERROR_RESPONSES, InvalidInputError, errors
 from ..layers import service as layers_service
 from ..layers.service import LayerDep
@@ -54,7 +57,7 @@ def create_incident(
     session: SessionDep,
     layer: LayerDep,
     intake: IntakeDep,
-    actor: ActorDep,
+    principal: Annotated[Principal, Depends(require("incidents:create"))],
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -68,17 +71,26 @@ def create_incident(
     """Report an incident; the answer carries its resolution and possible duplicates.
 
     201 when stored now; 200 with the same body when ``Idempotency-Key`` repeats an earlier
-    identical request (header ``Idempotent-Replayed: true``).
+    identical request (header ``Idempotent-Replayed: true``). An information officer files
+    incidents of their own community only (403 otherwise, and nothing is stored).
     """
     created, new = service.create_incident(
         session=session,
         incident_in=incident_in,
-        actor=actor or incident_in.actor or "anonymous",
+        actor=principal.name,
         jurisdiction=layer.jurisdiction,
         layer_version_id=layer.version_id,
         params=intake,
         idempotency_key=idempotency_key,
     )
+    # Checked after the resolution, inside the unit of work: a refusal rolls it all back.
+    auth_service.ensure_community(principal, created.resolution.community_code)
+    scope = auth_service.incident_scope(principal)
+    if scope.community is not None:
+        # Near a boundary, a duplicate may lie next door: not the officer's to see.
+        created.possible_duplicates = [
+            d for d in created.possible_duplicates if d.community_code == scope.community
+        ]
     response.headers["Location"] = f"/incidents/{created.id}"
     if not new:
         response.status_code = 200
@@ -157,6 +169,7 @@ def list_incidents(
     request: Request,
     session: SessionDep,
     intake: IntakeDep,
+    principal: Annotated[Principal, Depends(require("incidents:read"))],
     community: Annotated[
         str | None, Query(description="Community code, name or alias (坭岗 and 泥岗 both work).")
     ] = None,
@@ -195,7 +208,9 @@ def list_incidents(
     ] = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
-    """List incidents, newest first, filtered; as JSON or a GeoJSON FeatureCollection."""
+    """List incidents, newest first, filtered; as JSON or a GeoJSON FeatureCollection.
+
+    An information officer sees their community's incidents, a squad leader their squad's."""
     categories = None
     if category is not None:
         try:
@@ -229,10 +244,20 @@ def list_incidents(
         until=until,
         bbox=_bbox(bbox) if bbox else None,
     )
+    scope = auth_service.incident_scope(principal)
+    if scope.community is not None:
+        filters = replace(
+            filters,
+            community_codes={scope.community} & codes if codes is not None else {scope.community},
+        )
+    if scope.squad is not None:
+        filters = replace(filters, either_squad=scope.squad)
     total, rows = service.list_incidents(
         session=session, filters=filters, limit=limit, offset=offset
     )
-    items = service.incident_reads(session=session, incidents=rows, prefix=intake.id_prefix)
+    items = _redacted(
+        principal, service.incident_reads(session=session, incidents=rows, prefix=intake.id_prefix)
+    )
     if format == "geojson" or (format is None and accept and GEOJSON in accept):
         return JSONResponse(
             {**feature_collection(items), "total": total, "limit": limit, "offset": offset},
@@ -242,15 +267,30 @@ def list_incidents(
 
 
 @router.get("/{incident_id}", response_model=IncidentRead, responses=errors(404))
-def read_incident(incident_id: str, session: SessionDep, intake: IntakeDep) -> IncidentRead:
-    """One incident by its public id (QSH-2026-000123) or number."""
-    incident = service.get_incident(
-        session=session, incident_id=incident_id, prefix=intake.id_prefix
+def read_incident(
+    incident_id: str,
+    session: SessionDep,
+    intake: IntakeDep,
+    principal: Annotated[Principal, Depends(require("incidents:read"))],
+) -> IncidentRead:
+    """One incident by its public id (QSH-2026-000123) or number (404 outside one's scope)."""
+    incident = service.get_visible_incident(
+        session, principal, incident_id, prefix=intake.id_prefix
     )
-    return service.incident_reads(session=session, incidents=[incident], prefix=intake.id_prefix)[0]
+    reads = service.incident_reads(session=session, incidents=[incident], prefix=intake.id_prefix)
+    return _redacted(principal, reads)[0]
+
+
+def _redacted(principal: Principal, items: list[IncidentRead]) -> list[IncidentRead]:
+    """Who reported is for the roles that act on reports only."""
+    if auth_service.can_read_reporter(principal):
+        return items
+    return [i.model_copy(update={"reporter": None}) for i in items]
 
 
 @categories_router.get("", response_model=list[CategoryRead])
-def list_categories() -> list[CategoryRead]:
+def list_categories(
+    _principal: Annotated[Principal, Depends(require("reference:read"))],
+) -> list[CategoryRead]:
     """The 21 enforcement categories of the plan."""
     return [CategoryRead.model_validate(c, from_attributes=True) for c in CATEGORIES]

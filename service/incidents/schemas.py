@@ -67,9 +67,6 @@ class IncidentCreate(Input):
     description: str = Field("", max_length=5000)
     photo_urls: list[HttpUrl] = Field(default_factory=list, max_length=20)
     address: str | None = Field(None, max_length=500)
-    actor: ShortText | None = Field(
-        None, description="Who makes this write; the X-Actor header takes precedence."
-    )
 
     @field_validator("category")
     @classmethod

@@ -31,6 +31,8 @@ from geo import crs as geocrs
 from geo.errors import OutsideJurisdictionError
 from geo.jurisdiction import Jurisdiction
 
+from ..auth import service as auth_service
+from ..auth.service import Principal
 from ..core.audit import record
 from ..core.deps import SettingsDep
 from ..core.errors import ConflictError, InvalidInputError, NotFoundError
@@ -59,6 +61,7 @@ __all__ = [
     "find_duplicates",
     "get_category",
     "get_incident",
+    "get_visible_incident",
     "incident_count",
     "incident_frame",
     "incident_reads",
@@ -428,11 +431,17 @@ def create_incident(
         action="create",
         entity="incident",
         entity_id=incident.id,
-        detail={
+        after={
             "category": incident.category,
             "source": incident.source,
-            "idempotency_key": idempotency_key,
+            "status": incident.status,
+            "urgent": incident.urgent,
+            "community": incident.community_code,
+            "squad": incident.squad,
+            "lon": incident.lon,
+            "lat": incident.lat,
         },
+        detail={"idempotency_key": idempotency_key},
     )
     return _created(session, incident, params), True
 
@@ -556,12 +565,16 @@ def get_incident(*, session: Session, incident_id: str | int, prefix: str = "QSH
     )
     incident = store.get(session, wanted.number)
     if incident is None or not wanted.matches(incident):
-        raise NotFoundError(
-            "id",
-            f"No incident {incident_id}.",
-            "check the id (GET /incidents lists the stored ones).",
-        )
+        raise _missing(incident_id)
     return incident
+
+
+def _missing(incident_id: str | int) -> NotFoundError:
+    return NotFoundError(
+        "id",
+        f"No incident {incident_id}.",
+        "check the id (GET /incidents lists the stored ones).",
+    )
 
 
 def set_status(
@@ -637,12 +650,35 @@ _MAP_COLUMNS: Final = (
 )
 
 
-def map_frame(session: Session, *, since: datetime) -> pd.DataFrame:
-    """The incidents since ``since`` with what the jurisdiction map shows of them."""
-    rows = store.occurred_since(session, since)
+def map_frame(
+    session: Session,
+    *,
+    since: datetime,
+    community: str | None = None,
+    squad: str | None = None,
+) -> pd.DataFrame:
+    """The incidents since ``since`` (of one community, or one squad's) with what the
+    jurisdiction map shows of them."""
+    rows = store.occurred_since(session, since, community=community, squad=squad)
     return pd.DataFrame(
         [{c: getattr(r, c) for c in _MAP_COLUMNS} for r in rows], columns=list(_MAP_COLUMNS)
     )
+
+
+def get_visible_incident(
+    session: Session, principal: Principal, incident_id: str, *, prefix: str
+) -> Incident:
+    """The incident of that id if the principal may see it; 404 otherwise (an officer of
+    another community is not told that it exists)."""
+    incident = get_incident(session=session, incident_id=incident_id, prefix=prefix)
+    if not auth_service.visible_incident(
+        principal,
+        community=incident.community_code,
+        squad=incident.squad,
+        community_squad=incident.community_squad,
+    ):
+        raise _missing(incident_id)  # the very answer of an id that does not exist
+    return incident
 
 
 def get_intake(settings: SettingsDep) -> IntakeParams:

@@ -154,9 +154,16 @@ def frame_rows(
     return list(session.execute(query).all())
 
 
-def occurred_since(session: Session, since: datetime) -> list[Incident]:
-    """Incidents that occurred at or after ``since``."""
-    return list(session.scalars(select(Incident).where(Incident.occurred_at >= since)))
+def occurred_since(
+    session: Session, since: datetime, *, community: str | None = None, squad: str | None = None
+) -> list[Incident]:
+    """Incidents that occurred at or after ``since`` (in one community, or one squad's)."""
+    query = select(Incident).where(Incident.occurred_at >= since)
+    if community is not None:
+        query = query.where(Incident.community_code == community)
+    if squad is not None:
+        query = query.where(or_(Incident.squad == squad, Incident.community_squad == squad))
+    return list(session.scalars(query))
 
 
 def count(session: Session) -> int:
@@ -177,6 +184,8 @@ class IncidentFilter:
     community_codes: set[str] | None = None
     squads: set[str] | None = None
     community_squads: set[str] | None = None
+    # A squad leader's scope: answered by the squad, or in one of its communities.
+    either_squad: str | None = None
     categories: set[str] | None = None
     statuses: set[str] | None = None
     exclude_statuses: set[str] | None = None
@@ -212,6 +221,10 @@ def _filtered(session: Session, query: Select[Any], flt: IncidentFilter) -> Sele
         conditions.append(Incident.squad.in_(sorted(flt.squads)))
     if flt.community_squads is not None:
         conditions.append(Incident.community_squad.in_(sorted(flt.community_squads)))
+    if flt.either_squad is not None:
+        conditions.append(
+            or_(Incident.squad == flt.either_squad, Incident.community_squad == flt.either_squad)
+        )
     if flt.categories is not None:
         conditions.append(Incident.category.in_(sorted(flt.categories)))
     if flt.statuses is not None:

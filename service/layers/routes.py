@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import geopandas as gpd
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from ..core.deps import ActorDep, SessionDep
+from ..auth.service import Principal, allow, require
+from ..core.deps import SessionDep
 from ..core.errors import ERROR_RESPONSES, errors
 from . import service
 from .models import LayerVersion
@@ -43,13 +44,13 @@ def _geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
     return result
 
 
-@router.get("", response_model=list[LayerVersionRead])
+@router.get("", response_model=list[LayerVersionRead], dependencies=[allow("reference:read")])
 def list_layer_versions(session: SessionDep) -> list[LayerVersionRead]:
     """Every stored layer version, oldest first; one is active."""
     return [_read(v) for v in service.list_versions(session)]
 
 
-@router.get("/active", response_model=ActiveLayerRead)
+@router.get("/active", response_model=ActiveLayerRead, dependencies=[allow("reference:read")])
 def read_active_layer(session: SessionDep, layer: LayerDep) -> ActiveLayerRead:
     """The active version with its communities, key roads and stations as GeoJSON."""
     pack = layer.pack
@@ -63,12 +64,16 @@ def read_active_layer(session: SessionDep, layer: LayerDep) -> ActiveLayerRead:
 
 
 @router.post("/{label}/activate", response_model=LayerVersionRead, responses=errors(404))
-def activate_layer_version(label: str, session: SessionDep, actor: ActorDep) -> LayerVersionRead:
+def activate_layer_version(
+    label: str,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("layers:write"))],
+) -> LayerVersionRead:
     """Make a version active. New incidents resolve against it; stored ones keep theirs."""
-    return _read(service.activate_version(session, label, actor=actor or "anonymous"))
+    return _read(service.activate_version(session, label, actor=principal.name))
 
 
-@resolve_router.get("", response_model=ResolveResult)
+@resolve_router.get("", response_model=ResolveResult, dependencies=[allow("reference:read")])
 def resolve_point(
     layer: LayerDep,
     lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False)],

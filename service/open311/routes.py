@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from xml.etree import ElementTree as ET
 
-from fastapi import APIRouter, Form, Header, Request
+from fastapi import APIRouter, Depends, Form, Header, Request
 from fastapi.responses import JSONResponse, Response
 
-from ..core.deps import ActorDep, SessionDep
+from ..auth.service import PUBLIC, ApiClient, open311_client
+from ..core.deps import SessionDep
 from ..core.errors import NotFoundError, Open311Error, xml_response
 from ..incidents import service as incidents_service
 from ..incidents.service import CATEGORIES, CLOSED_STATUSES, IntakeDep, request_fingerprint
@@ -65,6 +66,7 @@ def _answer(model: Any, description: str) -> dict[int | str, dict[str, Any]]:
 
 @discovery_router.get(
     "/discovery.{fmt}",
+    dependencies=[PUBLIC],
     response_class=Response,
     responses=_answer(dict[str, Any], "The discovery document."),
 )
@@ -94,6 +96,7 @@ def discovery(fmt: Format, request: Request) -> Response:
 
 @router.get(
     "/services.{fmt}",
+    dependencies=[PUBLIC],
     response_class=Response,
     responses=_answer(list[ServiceEntry], "The 21 categories."),
 )
@@ -104,6 +107,7 @@ def list_services(fmt: Format) -> Response:
 
 @router.get(
     "/services/{service_code}.{fmt}",
+    dependencies=[PUBLIC],
     response_class=Response,
     responses=_answer(ServiceDefinition, "A service definition."),
 )
@@ -118,8 +122,22 @@ def read_service_definition(service_code: str, fmt: Format) -> Response:
     return xml_response(tree)
 
 
+def _form_body(request: Request) -> None:
+    """GeoReport v2 POSTs are forms: a JSON body is a 400 that says so, before the key is
+    looked for in it."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in FORM_TYPES:
+        raise Open311Error(
+            400,
+            f"The request body is {media_type or 'missing'}: send the fields "
+            "as application/x-www-form-urlencoded (or multipart/form-data), "
+            "as GeoReport v2 says.",
+        )
+
+
 @router.post(
     "/requests.{fmt}",
+    dependencies=[Depends(_form_body)],
     status_code=201,
     response_class=Response,
     responses={
@@ -132,11 +150,10 @@ def read_service_definition(service_code: str, fmt: Format) -> Response:
 )
 def create_request(
     fmt: Format,
-    request: Request,
     session: SessionDep,
     layer: LayerDep,
     intake: IntakeDep,
-    actor: ActorDep,
+    client: Annotated[ApiClient, Depends(open311_client)],
     service_code: FormText = None,
     lat: FormText = None,
     long: FormText = None,
@@ -146,7 +163,6 @@ def create_request(
     account_id: FormText = None,
     device_id: FormText = None,
     crs: FormText = None,
-    api_key: FormText = None,
     email: FormText = None,
     first_name: FormText = None,
     last_name: FormText = None,
@@ -155,17 +171,10 @@ def create_request(
 ) -> Response:
     """Create a service request (form-encoded, as the spec says).
 
-    ``email``, ``first_name``, ``last_name`` and ``phone`` are accepted and not stored.
+    ``api_key`` (issued by the administrator) is required. ``email``, ``first_name``,
+    ``last_name`` and ``phone`` are accepted and not stored.
     """
-    del api_key, email, first_name, last_name, phone  # accepted per the spec, never stored
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in FORM_TYPES:
-        raise Open311Error(
-            400,
-            f"The request body is {media_type or 'missing'}: send the fields "
-            "as application/x-www-form-urlencoded (or multipart/form-data), "
-            "as GeoReport v2 says.",
-        )
+    del email, first_name, last_name, phone  # accepted per the spec, never stored
     form = {
         key: value
         for key, value in (
@@ -182,7 +191,7 @@ def create_request(
         if value is not None
     }
     incident_in = incident_from_form(form)
-    actor = actor or incident_in.reporter or "open311"
+    actor = f"open311:{client.name}"
     created, _ = incidents_service.create_incident(
         session=session,
         incident_in=incident_in,
@@ -204,6 +213,7 @@ def create_request(
 
 @router.get(
     "/requests.{fmt}",
+    dependencies=[PUBLIC],
     response_class=Response,
     responses=_answer(list[ServiceRequest], "Service requests, newest first."),
 )
@@ -267,6 +277,7 @@ def list_requests(
 
 @router.get(
     "/requests/{service_request_id}.{fmt}",
+    dependencies=[PUBLIC],
     response_class=Response,
     responses=_answer(list[ServiceRequest], "One service request, as a list."),
 )

@@ -7,12 +7,12 @@
   ``multipart/form-data``; a JSON body is refused with 400); ``lat``/``long`` are WGS84, or
   declare ``crs=gcj02|bd09`` (a jiedao extension). Stored with source ``complaint``; the
   reporter is ``account_id`` or ``device_id``, and the write is recorded as made by the
-  ``X-Actor`` header, else that reporter (``open311-account:<id>``, ``open311-device:<id>``),
-  else ``open311``. An unknown ``service_code`` is a 400. ``email``, ``first_name``,
-  ``last_name`` and ``phone`` are accepted and **not stored**: dispatch needs none of them and
-  the plan asks for no personal data.
-  ``attribute[...]`` is ignored (no service defines attributes). ``api_key`` is accepted and not
-  checked yet. An ``Idempotency-Key`` header works as on ``POST /incidents``.
+  client whose ``api_key`` it carries (``open311:<client>``; a POST without a valid key is a
+  403, keys are issued by the administrator). An unknown ``service_code`` is a 400.
+  ``email``, ``first_name``, ``last_name`` and ``phone`` are accepted and **not stored**:
+  dispatch needs none of them and the plan asks for no personal data. ``attribute[...]`` is
+  ignored (no service defines attributes). An ``Idempotency-Key`` header works as on
+  ``POST /incidents``.
 - ``requests`` (GET): ``service_request_id`` (comma list of ids of this service; other filters
   then ignored), ``service_code`` (an unknown one is a 400), ``start_date``/``end_date`` (on
   requested_datetime, both inclusive to the second, as the answers show whole seconds; a ``+``
@@ -82,7 +82,9 @@ CONTACT: Final = (
     "The duty desk (值班室) of the Qingshuihe sub-district comprehensive "
     "law-enforcement team (清水河街道综合执法队)."
 )
-KEY_SERVICE: Final = "No key is needed: api_key is accepted and not checked."
+KEY_SERVICE: Final = (
+    "POST requests need an api_key, issued by the sub-district's administrator; reads are open."
+)
 
 
 # -- rendering ------------------------------------------------------------------------------

@@ -1,30 +1,141 @@
-"""The pages: the jurisdiction map (``/``) and the dispatcher's console (``/console``).
+"""The pages: sign-in (``/login``, ``/logout``), the jurisdiction map (``/``) and the
+dispatcher's console (``/console``).
 
 The console (调度台) is a live page of open incidents, units, recommendations and assignment,
-built on the JSON API alone (``/static/console/console.js`` polls it). Every asset is served
-from ``/static`` so the pages work on an intranet without internet access.
+built on the JSON API alone (``/static/console/console.js`` polls it) with the page's cookie
+session; its writes carry the page's CSRF token. Every asset is served from ``/static`` so the
+pages work on an intranet without internet access. A page asked for without a session
+redirects to ``/login``.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from maps import render_jurisdiction
 from maps.assets import offline_html
 
+from ..auth import service as auth_service
+from ..auth.service import COOKIE_NAME, PUBLIC, Principal, require
 from ..core.deps import SessionDep, SettingsDep
-from ..core.errors import ERROR_RESPONSES
+from ..core.errors import ERROR_RESPONSES, TooManyRequestsError, errors
 from ..incidents import service as incidents_service
 from ..layers.service import LayerDep
-from .service import render
+from .service import render, with_demo_banner
 
 __all__ = ["router"]
 
 router = APIRouter(responses=ERROR_RESPONSES)
+_NO_STORE = {"Cache-Control": "no-store"}
+_WRONG = "用户名或密码不正确 Incorrect username or password."
+
+
+def _safe_next(target: str | None) -> str:
+    """A local path to go to after signing in (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/console"
+    return target
+
+
+def _login_page(
+    *, demo: bool, next_path: str, message: str = "", username: str = "", status: int = 200
+) -> HTMLResponse:
+    page = render("login.html.j2", demo=demo, next=next_path, message=message, username=username)
+    return HTMLResponse(page, status_code=status, headers=_NO_STORE)
+
+
+@router.get("/login", response_class=HTMLResponse, tags=["auth"], dependencies=[PUBLIC])
+def login_page(
+    settings: SettingsDep, next: Annotated[str | None, Query(max_length=500)] = None
+) -> HTMLResponse:
+    """The sign-in page."""
+    return _login_page(demo=settings.demo, next_path=_safe_next(next))
+
+
+@router.post(
+    "/login",
+    response_class=HTMLResponse,
+    tags=["auth"],
+    dependencies=[PUBLIC],
+    responses=errors(401, 403, 429),
+)
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=60)],
+    password: Annotated[str, Form(max_length=200)],
+    next: Annotated[str | None, Form(max_length=500)] = None,
+) -> Response:
+    """Sign in from the page: an HttpOnly, SameSite cookie session (Secure over HTTPS), then
+    back to ``next``. A form posted from another site is refused."""
+    next_path = _safe_next(next)
+    if not auth_service.same_origin(request):
+        return _login_page(
+            demo=settings.demo,
+            next_path=next_path,
+            message="登录须在本站页面进行 Sign in from this site's login page.",
+            status=403,
+        )
+    try:
+        signed_in = auth_service.sign_in(
+            session,
+            settings,
+            username=username,
+            password=password,
+            address=request.client.host if request.client else None,
+            kind="cookie",
+        )
+    except TooManyRequestsError as exc:
+        page = _login_page(
+            demo=settings.demo, next_path=next_path, message=f"{exc.message} {exc.fix}", status=429
+        )
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
+    if signed_in is None:
+        # Answered, not raised: the failed attempt's audit row must be committed.
+        return _login_page(
+            demo=settings.demo, next_path=next_path, message=_WRONG, username=username, status=401
+        )
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        COOKIE_NAME,
+        auth_service.cookie_token(signed_in, key=request.app.state.signing_key),
+        max_age=int(settings.session_hours * 3600),
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="lax",
+        path="/",
+    )
+    return response
+
+
+@router.post(
+    "/logout",
+    tags=["auth"],
+    dependencies=[PUBLIC],
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={303: {"description": "Signed out: back to the login page."}},
+)
+def logout(
+    request: Request,
+    session: SessionDep,
+    csrf_token: Annotated[str | None, Form(max_length=100)] = None,
+) -> Response:
+    """Sign out of the page session (the form's CSRF token must match), back to the login."""
+    principal = auth_service.page_principal(request, session)
+    if principal is not None and auth_service.form_csrf_ok(request, principal, csrf_token):
+        auth_service.sign_out(session, principal)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path="/")
+    return response
 
 
 @router.get("/", response_class=HTMLResponse, tags=["map"])
@@ -32,12 +143,22 @@ def jurisdiction_map(
     session: SessionDep,
     settings: SettingsDep,
     layer: LayerDep,
+    principal: Annotated[Principal, Depends(require("map:read"))],
     basemap: Literal["osm", "tianditu", "amap"] = "osm",
     days: int = Query(7, ge=0, le=366),
 ) -> HTMLResponse:
-    """The jurisdiction map with the incidents of the last ``days`` days."""
+    """The jurisdiction map with the incidents of the last ``days`` days (an information
+    officer's: their community's; a squad leader's: their squad's)."""
     since = datetime.now(UTC) - timedelta(days=days)
-    incidents = incidents_service.map_frame(session, since=since)
+    scope = auth_service.incident_scope(principal)
+    incidents = incidents_service.map_frame(
+        session, since=since, community=scope.community, squad=scope.squad
+    )
+    pages = [("API 文档 docs", "/docs")]
+    if principal.can("hotspots:read"):
+        pages.insert(0, ("热点分析 hot spots", "/maps/hotspots"))
+    if principal.can("console:open"):
+        pages.insert(0, ("调度台 dispatcher console", "/console"))
     m = render_jurisdiction(
         layer.pack,
         incidents=incidents,
@@ -45,16 +166,35 @@ def jurisdiction_map(
         tianditu_key=settings.tianditu_key,
         categories={c.code: c.name_zh for c in incidents_service.CATEGORIES},
         link_params={"days": str(days)},
-        pages=[
-            ("调度台 dispatcher console", "/console"),
-            ("热点分析 hot spots", "/maps/hotspots"),
-            ("API 文档 docs", "/docs"),
-        ],
+        pages=pages,
     )
-    return HTMLResponse(offline_html(m, asset_base="/static/vendor"))
+    page = offline_html(m, asset_base="/static/vendor")
+    return HTMLResponse(with_demo_banner(page, demo=settings.demo or principal.demo))
 
 
 @router.get("/console", response_class=HTMLResponse, tags=["console"])
-def console() -> HTMLResponse:
-    """The dispatcher's live page: map, queue, incident detail, recommended units, assign."""
-    return HTMLResponse(render("console.html.j2"), headers={"Cache-Control": "no-store"})
+def console(
+    request: Request,
+    settings: SettingsDep,
+    principal: Annotated[Principal, Depends(require("console:open"))],
+) -> HTMLResponse:
+    """The dispatcher's live page: map, queue, incident detail, recommended units, assign.
+    It shows who is signed in and only the buttons the role may use."""
+    me = {
+        "username": principal.name,
+        "title": principal.title,
+        "role": principal.role,
+        "squad": principal.squad,
+        "community": principal.community,
+        "permissions": sorted(principal.permissions),
+        "steps": auth_service.STEP_PERMISSIONS,
+    }
+    page = render(
+        "console.html.j2",
+        me=me,
+        # Inside <script>: no "<" may close it, whatever a title holds.
+        me_json=Markup(json.dumps(me, ensure_ascii=False).replace("<", "\\u003c")),
+        csrf=auth_service.csrf_of(principal, key=request.app.state.signing_key),
+        demo=settings.demo or principal.demo,
+    )
+    return HTMLResponse(page, headers=_NO_STORE)

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "render"]
+__all__ = ["DEMO_BANNER", "STATIC_DIR", "TEMPLATES_DIR", "render", "with_demo_banner"]
 
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 TEMPLATES_DIR: Final = Path(__file__).resolve().parent / "templates"
@@ -44,3 +44,18 @@ def render(name: str, /, **context: Any) -> str:
         The page.
     """
     return _ENV.get_template(name).render(**context)
+
+
+DEMO_BANNER: Final = (
+    '<div role="note" style="position:fixed;top:0;left:50%;transform:translateX(-50%);'
+    "z-index:100000;padding:2px 10px;background:#f59e0b;color:#111827;font:700 13px "
+    'sans-serif;border-radius:0 0 6px 6px">演示模式 DEMO MODE: demo data and demo users</div>'
+)
+
+
+def with_demo_banner(page: str, *, demo: bool) -> str:
+    """``page`` with the demo-mode banner after ``<body>`` when ``demo`` (every page says so)."""
+    if not demo:
+        return page
+    head, sep, tail = page.partition("<body>")
+    return head + sep + DEMO_BANNER + tail if sep else DEMO_BANNER + page

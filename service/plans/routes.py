@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from geo.dosage import DosageParams
 from maps import render_plan
 from maps.assets import offline_html
 
-from ..core.deps import ActorDep, SessionDep, SettingsDep
+from ..auth import service as auth_service
+from ..auth.service import Principal, require
+from ..core.deps import SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES, NotFoundError, errors
 from ..core.schemas import FeatureCollection
 from ..layers import service as layers_service
@@ -27,6 +29,15 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/plans", tags=["plans"], responses=ERROR_RESPONSES)
 _NOT_FOUND = errors(404)
+_Reader = Annotated[Principal, Depends(require("plans:read"))]
+_Planner = Annotated[Principal, Depends(require("plans:create"))]
+
+
+def _plan(session: SessionDep, plan_id: int, principal: Principal) -> PatrolPlanRecord:
+    """The plan, if the principal's squad (for a squad leader) is the plan's."""
+    row = planning.get_plan(session=session, plan_id=plan_id)
+    auth_service.ensure_squad(principal, row.squad, field="plan_id")
+    return row
 
 
 @contextmanager
@@ -72,16 +83,19 @@ def _read(session: SessionDep, row: PatrolPlanRecord) -> dict[str, Any]:
 
 @router.post("", status_code=201, response_model=PlanRead)
 def create_plan(
+    principal: _Planner,
     plan_in: PlanCreate,
     session: SessionDep,
     layer: LayerDep,
     network: NetworkDep,
-    actor: ActorDep,
     response: Response,
 ) -> dict[str, Any]:
-    """Plan a squad's shift: routes per unit, key-road coverage, targets left out and why."""
+    """Plan a squad's shift: routes per unit, key-road coverage, targets left out and why.
+    A squad leader plans their own squad."""
+    for code in layers_service.squad_codes(session, plan_in.squad):
+        auth_service.ensure_squad(principal, code)
     row = planning.create_plan(
-        session=session, layer=layer, network=network, request=plan_in, actor=actor or "anonymous"
+        session=session, layer=layer, network=network, request=plan_in, actor=principal.name
     )
     response.headers["Location"] = f"/plans/{row.id}"
     return _read(session, row)
@@ -90,11 +104,15 @@ def create_plan(
 @router.get("", response_model=list[PlanSummary])
 def list_plans(
     session: SessionDep,
+    principal: _Reader,
     squad: str | None = None,
     date: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$"),
     limit: int = Query(50, ge=1, le=500),
 ) -> list[dict[str, Any]]:
-    """Stored plans, newest first: id, squad, date, shift, coverage, objective."""
+    """Stored plans, newest first: id, squad, date, shift, coverage, objective (a squad
+    leader's: their squad's)."""
+    if principal.role == "squad_leader":
+        squad = principal.squad
     return [
         {
             "id": r.id,
@@ -112,30 +130,30 @@ def list_plans(
 
 
 @router.get("/{plan_id}", response_model=PlanRead, responses=_NOT_FOUND)
-def read_plan(plan_id: int, session: SessionDep) -> dict[str, Any]:
+def read_plan(plan_id: int, session: SessionDep, principal: _Reader) -> dict[str, Any]:
     """One stored plan with its routes, stops and times."""
-    return _read(session, planning.get_plan(session=session, plan_id=plan_id))
+    return _read(session, _plan(session, plan_id, principal))
 
 
 @router.post("/{plan_id}/replan", status_code=201, response_model=PlanRead, responses=_NOT_FOUND)
 def replan(
+    principal: _Planner,
     plan_id: int,
     replan_in: ReplanCreate,
     session: SessionDep,
     layer: LayerDep,
     network: NetworkDep,
-    actor: ActorDep,
     response: Response,
 ) -> dict[str, Any]:
     """Re-plan the rest of the shift from ``now``: done stops stay, units start where they are."""
-    previous = planning.get_plan(session=session, plan_id=plan_id)
+    previous = _plan(session, plan_id, principal)
     row = planning.replan(
         session=session,
         layer=layer,
         network=network,
         previous=previous,
         request=replan_in,
-        actor=actor or "anonymous",
+        actor=principal.name,
     )
     response.headers["Location"] = f"/plans/{row.id}"
     return _read(session, row)
@@ -143,10 +161,13 @@ def replan(
 
 @router.get("/{plan_id}/dosage", response_model=Dosage, responses=_NOT_FOUND)
 def plan_dosage(
-    plan_id: int, session: SessionDep, radius_m: float = Query(50.0, gt=0, le=500)
+    plan_id: int,
+    session: SessionDep,
+    principal: _Reader,
+    radius_m: float = Query(50.0, gt=0, le=500),
 ) -> dict[str, Any]:
     """Which planned stops the units' position tracks actually visited, for long enough."""
-    row = planning.get_plan(session=session, plan_id=plan_id)
+    row = _plan(session, plan_id, principal)
     return planning.dosage(session=session, row=row, params=DosageParams(radius_m=radius_m))
 
 
@@ -155,9 +176,9 @@ def plan_dosage(
     response_model=FeatureCollection,
     responses={200: {"content": {"application/geo+json": {}}}, **_NOT_FOUND},
 )
-def plan_geojson(plan_id: int, session: SessionDep) -> JSONResponse:
+def plan_geojson(plan_id: int, session: SessionDep, principal: _Reader) -> JSONResponse:
     """The plan's routes and stops as GeoJSON."""
-    row = planning.get_plan(session=session, plan_id=plan_id)
+    row = _plan(session, plan_id, principal)
     return JSONResponse(
         exports.plan_geojson({"id": row.id, **row.plan}), media_type="application/geo+json"
     )
@@ -168,9 +189,11 @@ def plan_geojson(plan_id: int, session: SessionDep) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {"application/gpx+xml": {}}}, **_NOT_FOUND},
 )
-def plan_gpx(plan_id: int, session: SessionDep, unit: str | None = None) -> Response:
+def plan_gpx(
+    plan_id: int, session: SessionDep, principal: _Reader, unit: str | None = None
+) -> Response:
     """GPX 1.1 for handheld devices: a track and waypoints per unit (or one ``unit``)."""
-    row = planning.get_plan(session=session, plan_id=plan_id)
+    row = _plan(session, plan_id, principal)
     with _unit_named("unit"):
         body = exports.plan_gpx({"id": row.id, **row.plan}, unit_id=unit)
     return Response(
@@ -181,9 +204,11 @@ def plan_gpx(plan_id: int, session: SessionDep, unit: str | None = None) -> Resp
 
 
 @router.get("/{plan_id}/briefing", response_class=HTMLResponse, responses=_NOT_FOUND)
-def plan_briefing(plan_id: int, session: SessionDep, unit: str | None = None) -> HTMLResponse:
+def plan_briefing(
+    plan_id: int, session: SessionDep, principal: _Reader, unit: str | None = None
+) -> HTMLResponse:
     """A printable briefing page per unit: stops, times, what to check, a route sketch."""
-    row = planning.get_plan(session=session, plan_id=plan_id)
+    row = _plan(session, plan_id, principal)
     label = _layer_label(session, row)
     with _unit_named("unit"):
         page = exports.plan_briefing_html(
@@ -196,12 +221,13 @@ def plan_briefing(plan_id: int, session: SessionDep, unit: str | None = None) ->
 def plan_map(
     plan_id: int,
     session: SessionDep,
+    principal: _Reader,
     layer: LayerDep,
     settings: SettingsDep,
     basemap: str = Query("osm", pattern="^(osm|tianditu|amap)$"),
 ) -> HTMLResponse:
     """The route map: each unit in its colour, numbered stops, hot spots, key-road coverage."""
-    row = planning.get_plan(session=session, plan_id=plan_id)
+    row = _plan(session, plan_id, principal)
     plan, hotspots, sweeps = planning.plan_objects(row.plan, layer)
     title = (
         f"{row.plan['squad_name']} {row.plan_date} "

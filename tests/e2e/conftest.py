@@ -5,9 +5,14 @@ Debian's chromium driven by Playwright, shared by the end-to-end tests.
 unless a test asks for ``postgis`` (``@pytest.mark.parametrize("server", [...], indirect=True)``);
 the PostGIS server gets a database of its own, apart from the one the API tests reset.
 ``browser`` skips when chromium is missing, except when ``CI=true``, where it fails.
+
+The server runs in demo mode, as ``./scripts/run`` does: it prints one demo user per role with
+a one-time password, which ``server`` reads from its output (``server.password(name)``,
+``server.auth(name)`` for API headers, :func:`sign_in` for a page).
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -25,6 +30,34 @@ from service.hotspots.snapshot import CHROMIUM, CHROMIUM_ARGS
 from ..conftest import _postgis_url
 
 BIN = Path(sys.executable).parent
+
+
+class Server(str):
+    """The base URL, with the demo users' one-time passwords printed at start."""
+
+    passwords: dict[str, str]
+
+    def password(self, username: str) -> str:
+        return self.passwords[username]
+
+    def auth(self, username: str) -> dict[str, str]:
+        """API headers of a fresh sign-in of ``username``."""
+        answer = httpx.post(
+            f"{self}/auth/token",
+            data={"username": username, "password": self.password(username)},
+        )
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def sign_in(page, server: Server, username: str, *, then: str = "/console") -> None:
+    """Sign in through the login page, as a person would."""
+    page.goto(f"{server}{then}", wait_until="domcontentloaded")
+    page.wait_for_selector("form[action='/login']", timeout=15_000)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", server.password(username))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}{then}", timeout=15_000)
 
 
 def _free_port() -> int:
@@ -58,7 +91,13 @@ def server(request, tmp_path_factory):
         if database == "postgis"
         else f"sqlite:///{workdir}/jiedao.sqlite"
     )
-    env = {**os.environ, "JIEDAO_DATABASE_URL": url, "JIEDAO_PORT": str(_free_port())}
+    env = {
+        **os.environ,
+        "JIEDAO_DATABASE_URL": url,
+        "JIEDAO_PORT": str(_free_port()),
+        "JIEDAO_DATA_DIR": str(workdir),
+        "COLUMNS": "200",  # the demo users' table on one line each
+    }
     demo = subprocess.run(
         [BIN / "jiedao", "demo", "--days", "7", "--seed", "3"],
         env=env,
@@ -83,7 +122,11 @@ def server(request, tmp_path_factory):
     log = workdir / "serve.log"
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [BIN / "jiedao", "serve"], env=env, cwd=workdir, stdout=sink, stderr=subprocess.STDOUT
+            [BIN / "jiedao", "serve", "--demo"],
+            env=env,
+            cwd=workdir,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{env['JIEDAO_PORT']}"
     try:
@@ -97,7 +140,11 @@ def server(request, tmp_path_factory):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"jiedao serve did not come up: {log.read_text()}")
             time.sleep(0.3)
-        yield base
+        printed = log.read_text()
+        server = Server(base)
+        server.passwords = dict(re.findall(r"(demo-[a-z0-9]+)\s*│\s*([A-Za-z0-9]{12})\b", printed))
+        assert len(server.passwords) >= 7, printed
+        yield server
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -1,6 +1,8 @@
-"""The dispatcher console (issue 4 §5) in a real Chromium: an incident reported through the API
-appears in the live queue without a reload; assigning a recommended unit in the page changes
-the incident's status and the unit's."""
+"""The dispatcher console (issue 4 §5) in a real Chromium, signed in as the demo users: an
+incident reported through the API appears in the live queue without a reload; assigning a
+recommended unit in the page changes the incident's status and the unit's; the case team
+closes a case the dispatcher handled; an information officer sees only their community and no
+units; signing out asks for a login again."""
 
 import os
 from datetime import UTC, datetime, timedelta
@@ -8,6 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from .conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -17,15 +21,16 @@ UNITS = (
     {"unit_id": "console-car-1", "name": "西巡车一", "mode": "car", "at": (114.0990, 22.5790)},
     {"unit_id": "console-foot-1", "name": "西步巡一", "mode": "foot", "at": (114.0960, 22.5760)},
 )
-ACTOR = {"X-Actor": "test-console"}
 
 
-def _units(server: str) -> None:
+def _units(server) -> None:
     now = datetime.now(UTC)
+    admin = server.auth("demo-admin")
+    dispatcher = server.auth("demo-dispatch")
     for unit in UNITS:
         created = httpx.post(
             f"{server}/units",
-            headers=ACTOR,
+            headers=admin,
             json={
                 "unit_id": unit["unit_id"],
                 "name": unit["name"],
@@ -37,13 +42,16 @@ def _units(server: str) -> None:
         assert created.status_code == 201, created.text
         status = httpx.post(
             f"{server}/units/{unit['unit_id']}/status",
-            headers=ACTOR,
+            headers=dispatcher,
             json={"status": "available", "reason": "shift start"},
         )
         assert status.status_code == 200, status.text
         lon, lat = unit["at"]
+        token = httpx.post(f"{server}/units/{unit['unit_id']}/device-token", headers=admin)
+        assert token.status_code == 201, token.text
         pings = httpx.post(
             f"{server}/units/{unit['unit_id']}/positions",
+            headers={"Authorization": f"Bearer {token.json()['token']}"},
             json={
                 "pings": [
                     {
@@ -64,10 +72,14 @@ def _units(server: str) -> None:
 )
 def test_console_queue_detail_and_assign(server, browser):
     _units(server)
+    dispatcher = server.auth("demo-dispatch")
+    leader = server.auth("demo-leader")
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{server}/console", wait_until="domcontentloaded")
+    sign_in(page, server, "demo-dispatch")
+    assert "demo-dispatch" in page.locator("#signed-in").inner_text()
+    assert page.locator(".demo-banner").is_visible()
     # The communities are drawn and the first poll has filled the queue and the units.
     page.wait_for_selector(".leaflet-overlay-pane path", timeout=30_000)
     page.wait_for_selector(
@@ -83,7 +95,7 @@ def test_console_queue_detail_and_assign(server, browser):
 
     reported = httpx.post(
         f"{server}/incidents",
-        headers=ACTOR,
+        headers=dispatcher,
         json={
             "category": "C02",
             "location": {"lon": INCIDENT[0], "lat": INCIDENT[1]},
@@ -129,14 +141,14 @@ def test_console_queue_detail_and_assign(server, browser):
         f"#units li[data-unit-id='{first}'][data-status='en_route']", timeout=10_000
     )
     page.wait_for_selector("#d-timeline li[data-step='dispatched']", timeout=10_000)
-    assert httpx.get(f"{server}/units/{first}").json()["status"] == "en_route"
+    assert httpx.get(f"{server}/units/{first}", headers=leader).json()["status"] == "en_route"
 
     # Two dispatchers: the page still offers the other unit for a second incident when
     # another dispatcher sends it first; the page's Assign gets 409 and shows why.
     other = next(u for u in recommended if u != first)
     second = httpx.post(
         f"{server}/incidents",
-        headers=ACTOR,
+        headers=dispatcher,
         json={
             "category": "C02",
             "location": {"lon": INCIDENT[0] + 0.001, "lat": INCIDENT[1]},
@@ -151,7 +163,7 @@ def test_console_queue_detail_and_assign(server, browser):
     page.evaluate("window.jiedaoConsole.pause()")
     won = httpx.post(
         f"{server}/incidents/{second['id']}/assignments",
-        headers={"X-Actor": "dispatcher-2"},
+        headers=server.auth("demo-dispatch"),  # another desk, another sign-in
         json={"unit_id": other},
     )
     assert won.status_code == 201, won.text
@@ -172,8 +184,8 @@ def test_console_queue_detail_and_assign(server, browser):
         path=str(Path(os.environ.get("JIEDAO_SCREENSHOT_DIR", "/tmp")) / "jiedao-console.png")
     )
 
-    # The case runs to its end from the page: on scene, handled, then verified and closed by
-    # another operator (the handler may not verify their own work).
+    # The dispatcher runs the case to handled from the page; closing is the case team's, so
+    # the page offers no such button, and the server refuses it from this session too.
     page.click("#d-steps button[data-step='on_scene']")
     page.wait_for_selector("#d-status[data-status='on_scene']", timeout=10_000)
     page.wait_for_selector(
@@ -181,21 +193,68 @@ def test_console_queue_detail_and_assign(server, browser):
     )
     page.click("#d-steps button[data-step='handled']")
     page.wait_for_selector("#d-status[data-status='handled']", timeout=10_000)
-    page.click("#d-steps button[data-step='verified_closed']")
-    page.wait_for_selector("#d-message.error", timeout=10_000)
-    assert "409" in page.locator("#d-message").inner_text()
-    page.fill("#actor", "checker")
-    page.click("#d-steps button[data-step='verified_closed']")
-    page.wait_for_selector(
+    page.wait_for_selector("#d-timeline li[data-step='handled']", timeout=10_000)
+    assert page.locator("#d-steps button[data-step='verified_closed']").count() == 0
+    refused = page.evaluate(
+        """id => fetch('/incidents/' + id + '/events', {method: 'POST',
+             headers: {'Content-Type': 'application/json',
+                       'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content},
+             body: JSON.stringify({step: 'verified_closed'})}).then(r => r.status)""",
+        incident["id"],
+    )
+    assert refused == 403
+
+    # The case team closes it in its own session: the handler was another operator.
+    case = browser.new_page(viewport={"width": 1400, "height": 900})
+    case.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(case, server, "demo-case")
+    case.locator(f"#queue button[data-incident-id='{incident['id']}']").click(timeout=15_000)
+    case.wait_for_selector(f"#detail[data-incident-id='{incident['id']}']", timeout=10_000)
+    assert case.locator("#d-recs button.assign").count() == 0  # no dispatching for the team
+    case.click("#d-steps button[data-step='verified_closed']")
+    case.wait_for_selector(
         f"#queue button[data-incident-id='{incident['id']}']", state="detached", timeout=10_000
     )
-    timeline = httpx.get(f"{server}/incidents/{incident['id']}/timeline").json()
+    timeline = httpx.get(f"{server}/incidents/{incident['id']}/timeline", headers=leader).json()
     assert [(e["step"], e["actor"]) for e in timeline["events"][-3:]] == [
-        ("on_scene", "console"),
-        ("handled", "console"),
-        ("verified_closed", "checker"),
+        ("on_scene", "demo-dispatch"),
+        ("handled", "demo-dispatch"),
+        ("verified_closed", "demo-case"),
     ]
     assert timeline["next_steps"] == []
-    assert httpx.get(f"{server}/units/{first}").json()["status"] == "returning"
+    assert httpx.get(f"{server}/units/{first}", headers=leader).json()["status"] == "returning"
+
+    # Signing out ends the session: the console asks for a login again.
+    case.click("#logout")
+    case.wait_for_url(f"{server}/login", timeout=10_000)
+    case.goto(f"{server}/console", wait_until="domcontentloaded")
+    assert case.url.startswith(f"{server}/login")
+    assert case.locator("form[action='/login']").is_visible()
     assert errors == []
+    page.close()
+    case.close()
+
+
+def test_an_information_officer_sees_only_their_community(server, browser):
+    leader = server.auth("demo-leader")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    sign_in(page, server, "demo-info")
+    page.wait_for_selector("#queue button[data-incident-id]", timeout=30_000)
+    shown = page.locator("#queue button[data-incident-id]")
+    ids = [shown.nth(i).get_attribute("data-incident-id") for i in range(min(shown.count(), 20))]
+    assert ids
+    for incident_id in ids:
+        read = httpx.get(f"{server}/incidents/{incident_id}", headers=leader).json()
+        assert read["resolution"]["community_code"] == "440303010002"  # 泥岗
+    assert page.locator("#units li").count() == 0  # nothing about units
+    # The page hides what the role may not do, and the server refuses it anyway.
+    units = page.evaluate("fetch('/units').then(r => r.status)")
+    assert units == 403
+    other = httpx.get(
+        f"{server}/incidents",
+        params={"community": "440303010001", "limit": 1},
+        headers=leader,
+    ).json()["items"][0]
+    hidden = page.evaluate("id => fetch('/incidents/' + id).then(r => r.status)", other["id"])
+    assert hidden == 404
     page.close()

@@ -9,19 +9,27 @@ import pytest
 
 from service.core.timezones import BEIJING
 
+from .conftest import sign_in
+
 pytestmark = pytest.mark.browser
 
 
 def test_api_serves_the_demo_month(server):
-    listed = httpx.get(f"{server}/incidents", params={"limit": 5}).json()
+    # Nothing but the sign-in, Open311 reads and the health check answers a stranger.
+    assert httpx.get(f"{server}/incidents").status_code == 401
+    leader = server.auth("demo-leader")
+    listed = httpx.get(f"{server}/incidents", params={"limit": 5}, headers=leader).json()
     assert listed["total"] > 100
-    resolved = httpx.get(f"{server}/resolve", params={"lon": 114.1007, "lat": 22.5812}).json()
+    resolved = httpx.get(
+        f"{server}/resolve", params={"lon": 114.1007, "lat": 22.5812}, headers=leader
+    ).json()
     assert resolved["community_code"] is not None
 
 
 def test_route_map_shows_every_unit_in_chromium(server, browser):
     created = httpx.post(
         f"{server}/plans",
+        headers=server.auth("demo-squad"),  # the west squad's leader
         json={
             "squad": "west",
             "shift": "late",
@@ -35,7 +43,7 @@ def test_route_map_shows_every_unit_in_chromium(server, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{server}/plans/{plan['id']}/map", wait_until="domcontentloaded")
+    sign_in(page, server, "demo-squad", then=f"/plans/{plan['id']}/map")
     page.wait_for_selector(".leaflet-overlay-pane path", timeout=30_000)
     labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     for unit in plan["units"]:
@@ -61,7 +69,7 @@ def test_map_renders_in_chromium(server, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{server}/", wait_until="domcontentloaded")
+    sign_in(page, server, "demo-leader", then="/")
     page.wait_for_selector(".leaflet-overlay-pane path", timeout=30_000)
     # Seven community polygons, key roads and incident markers are drawn as SVG paths.
     assert page.locator(".leaflet-overlay-pane path").count() > 20

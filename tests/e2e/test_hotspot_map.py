@@ -11,6 +11,8 @@ from PIL import Image
 
 from maps.hotspots import BIN_COLOURS
 
+from .conftest import sign_in
+
 pytestmark = pytest.mark.browser
 
 
@@ -25,7 +27,7 @@ def test_hotspot_page_renders_and_its_filters_change_the_count(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{server}/maps/hotspots?permutations=9999", wait_until="domcontentloaded")
+    sign_in(page, server, "demo-leader", then="/maps/hotspots?permutations=9999")
     page.wait_for_selector(".leaflet-overlay-pane path", timeout=30_000)
     layers = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     for name in ("Gi*", "heat map", "key roads", "campaign targets", "week by week"):
@@ -69,7 +71,9 @@ def test_hotspot_page_renders_and_its_filters_change_the_count(server, browser):
     narrowed = _incidents_line(page)
     assert 0 < narrowed < everything
     expected = httpx.get(
-        f"{server}/hotspots", params={"category": "C02", "shift": "late", "permutations": 9999}
+        f"{server}/hotspots",
+        params={"category": "C02", "shift": "late", "permutations": 9999},
+        headers=server.auth("demo-leader"),
     ).json()
     assert narrowed == expected["incidents"]
     assert "C02" in page.locator("#jiedao-title").inner_text()
@@ -78,7 +82,10 @@ def test_hotspot_page_renders_and_its_filters_change_the_count(server, browser):
 
 def test_downloaded_page_opens_from_disk(server, browser, tmp_path):
     response = httpx.get(
-        f"{server}/maps/hotspots", params={"download": "true", "permutations": 9999}, timeout=60
+        f"{server}/maps/hotspots",
+        params={"download": "true", "permutations": 9999},
+        headers=server.auth("demo-leader"),
+        timeout=60,
     )
     assert "attachment" in response.headers["content-disposition"]
     saved = tmp_path / "hotspots.html"
@@ -98,16 +105,18 @@ def test_downloaded_page_opens_from_disk(server, browser, tmp_path):
 
 
 def test_png_snapshot_shows_the_hot_cells(server):
+    leader = server.auth("demo-leader")
     response = httpx.get(
         f"{server}/maps/hotspots.png",
         params={"width": 1000, "height": 700, "permutations": 9999},
+        headers=leader,
         timeout=120,
     )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "image/png"
     image = Image.open(io.BytesIO(response.content)).convert("RGB")
     assert image.size == (1000, 700)
-    cells = httpx.get(f"{server}/hotspots", params={"permutations": 9999}).json()
+    cells = httpx.get(f"{server}/hotspots", params={"permutations": 9999}, headers=leader).json()
     bins = {f["properties"]["gi_bin"] for f in cells["features"]}
     hot = [BIN_COLOURS[b] for b in bins if b > 0]
     assert hot, "the demo data should hold a significant hot spot"

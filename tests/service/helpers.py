@@ -50,6 +50,58 @@ def offset_m(
     return float(lon[0]), float(lat[0])
 
 
+def as_(client: Any, key: str) -> dict[str, str]:
+    """Headers that sign a request in as the test user ``t-<key>`` (see ``TEST_USERS``)."""
+    return {"Authorization": f"Bearer {client.app.state.test_tokens[key]}"}
+
+
+def anonymous(client: Any) -> Any:
+    """A client of the same app with no credentials at all."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(client.app)
+
+
+def device(client: Any, unit_id: str) -> dict[str, str]:
+    """Headers of the unit's device (a fresh device token, issued by the test admin)."""
+    answer = client.post(f"/units/{unit_id}/device-token", headers=as_(client, "admin"))
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def audit_rows(client: Any, **where: Any) -> list[Any]:
+    """Audit rows written since the test began (the log is append-only), oldest first."""
+    from service.core.audit import AuditLog
+
+    factory = client.app.state.sessionmaker
+    with factory() as session:
+        query = select(AuditLog).where(AuditLog.id > client.app.state.audit_mark)
+        for name, value in where.items():
+            query = query.where(getattr(AuditLog, name) == value)
+        rows = list(session.scalars(query.order_by(AuditLog.id)))
+        session.expunge_all()
+        return rows
+
+
+def api_routes(app: Any) -> list[tuple[str, Any]]:
+    """(full path, APIRoute) of every route of the app, through included routers.
+
+    FastAPI 0.16x includes routers lazily: ``app.routes`` holds one ``_IncludedRouter`` whose
+    effective routes carry the full paths; older versions list the routes themselves.
+    """
+    from fastapi.routing import APIRoute
+
+    found = []
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            found.append((route.path, route))
+        elif hasattr(route, "effective_route_contexts"):
+            for context in route.effective_route_contexts():
+                if isinstance(context.original_route, APIRoute):
+                    found.append((context.path, context.original_route))
+    return found
+
+
 def count_rows(client: Any, model: type) -> int:
     """Rows in a table, read through the app's own database."""
     factory = client.app.state.sessionmaker

@@ -1,6 +1,8 @@
 """Dispatch through the API on both databases: recommend, assign (one winner under real
 concurrency on PostGIS), reassign, cancel, re-plan on assignment, the case lifecycle and its
-timeline, clocks, backup requests."""
+timeline, clocks, backup requests. Each step is taken by the role whose step it is (the
+dispatcher sends units and records on scene and handled; the case team accepts, verifies,
+reopens and parks)."""
 
 import threading
 from datetime import datetime, timedelta
@@ -12,9 +14,22 @@ import layers
 from service.core.timezones import BEIJING
 from service.dispatch.models import Assignment, IncidentEvent
 
-from .helpers import MEIYUAN, activate_bundled_pack, body, count_rows, metro_point, offset_m
+from .helpers import (
+    MEIYUAN,
+    activate_bundled_pack,
+    as_,
+    audit_rows,
+    body,
+    count_rows,
+    device,
+    metro_point,
+    offset_m,
+)
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=BEIJING)
+# Who records each step by default: on scene and handled are the dispatcher's, the rest the
+# case team's (service/auth/roles.py).
+DISPATCHER_STEPS = frozenset({"on_scene", "handled"})
 
 
 @pytest.fixture
@@ -47,40 +62,47 @@ def unit(
             "members": {"enforcement_officer": 2},
             "status": status,
         },
+        headers=as_(client, "admin"),
     )
     assert response.status_code == 201, response.text
     if point is not None:
         response = client.post(
             f"/units/{unit_id}/positions",
             json={"at": (at or NOW).isoformat(), "lon": point[0], "lat": point[1]},
+            headers=device(client, unit_id),
         )
         assert response.status_code == 200, response.text
 
 
-def incident(client, point=MEIYUAN, **fields):
+def incident(client, point=MEIYUAN, *, by="info", **fields):
+    """File an incident as ``t-<by>``: the information officer of 梅园 by default (the test
+    pack); on the bundled pack the dispatcher files them."""
     occurred = (NOW - timedelta(minutes=30)).isoformat()
     response = client.post(
         "/incidents",
         json=body(point, occurred_at=occurred, reported_at=occurred, **fields),
-        headers={"X-Actor": "info-officer"},
+        headers=as_(client, by),
     )
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
 
-def assign(client, incident_id, unit_id, actor="dispatcher-1", **fields):
+def assign(client, incident_id, unit_id, *, by="dispatch", **fields):
     return client.post(
         f"/incidents/{incident_id}/assignments",
         json={"unit_id": unit_id, **fields},
-        headers={"X-Actor": actor},
+        headers=as_(client, by),
     )
 
 
-def step(client, incident_id, name, actor="dispatcher-1", **fields):
+def step(client, incident_id, name, *, by=None, **fields):
+    """Record a step as ``t-<by>``; by default as the role whose step it is."""
+    if by is None:
+        by = "dispatch" if name in DISPATCHER_STEPS else "case"
     return client.post(
         f"/incidents/{incident_id}/events",
         json={"step": name, **fields},
-        headers={"X-Actor": actor},
+        headers=as_(client, by),
     )
 
 
@@ -101,10 +123,10 @@ def test_assign_reassign_and_cancel(clocked):
     assert made["replanned_plan_id"] is None
     assert made["replan_error"] is None
     # A second assignment without replace: 409 with who is assigned and since when.
-    second = assign(clocked, iid, "west-ebike-1", actor="dispatcher-2")
+    second = assign(clocked, iid, "west-ebike-1", by="dispatch2")
     assert second.status_code == 409
     current = second.json()["current"]["assignment"]
-    assert (current["unit_id"], current["assigned_by"]) == ("west-car-1", "dispatcher-1")
+    assert (current["unit_id"], current["assigned_by"]) == ("west-car-1", "t-dispatch")
     assert current["assigned_at"] == NOW.isoformat()
     assert "replace" in second.json()["detail"][0]["fix"]
     # A unit that is not available cannot be sent.
@@ -122,10 +144,17 @@ def test_assign_reassign_and_cancel(clocked):
     assert clocked.get("/units/west-ebike-1").json()["status"] == "en_route"
     # Cancel: the unit is available again and the case waits for a dispatch.
     aid = swapped.json()["id"]
-    cancelled = clocked.delete(
-        f"/incidents/{iid}/assignments/{aid}", headers={"X-Actor": "dispatcher-1"}
+    # Only the dispatcher sends and cancels: the case team may not.
+    assert (
+        clocked.delete(
+            f"/incidents/{iid}/assignments/{aid}", headers=as_(clocked, "case")
+        ).status_code
+        == 403
     )
+    assert assign(clocked, other, "west-car-1", by="case").status_code == 403
+    cancelled = clocked.delete(f"/incidents/{iid}/assignments/{aid}")
     assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["cancelled_by"] == "t-dispatch"
     assert cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["incident_status"] == "reported"
     assert clocked.get("/units/west-ebike-1").json()["status"] == "available"
@@ -142,36 +171,43 @@ def test_the_case_lifecycle_with_its_timeline(clocked):
     iid = incident(clocked)
     assert step(clocked, iid, "accepted", note="立案").status_code == 201
     assert assign(clocked, iid, "west-car-1").status_code == 201
-    arrived = step(clocked, iid, "on_scene", actor="officer-1")
+    arrived = step(clocked, iid, "on_scene")
     assert arrived.json()["status"] == "on_scene"
     assert clocked.get("/units/west-car-1").json()["status"] == "on_scene"
-    assert step(clocked, iid, "handled", actor="officer-1", note="摊贩已劝离").status_code == 201
+    assert step(clocked, iid, "handled", note="摊贩已劝离").status_code == 201
     assert clocked.get("/units/west-car-1").json()["status"] == "returning"
-    own = step(clocked, iid, "verified_closed", actor="officer-1")
-    assert own.status_code == 409
-    assert "verifier_differs_from_handler" in own.json()["detail"][0]["message"]
+    # The dispatcher who recorded handled may not verify and close: not their role (403).
+    by_dispatcher = step(clocked, iid, "verified_closed", by="dispatch")
+    assert by_dispatcher.status_code == 403, by_dispatcher.text
+    assert "verified_closed" in by_dispatcher.json()["detail"][0]["message"]
+    assert clocked.get(f"/incidents/{iid}").json()["status"] == "handled"
     assert (
-        step(clocked, iid, "reopened", actor="checker", note="摊贩回来了").json()["status"]
+        step(clocked, iid, "reopened", by="case2", note="摊贩回来了").json()["status"]
         == "dispatched"
     )
-    assert step(clocked, iid, "handled", actor="officer-2").status_code == 201
-    closed = step(clocked, iid, "verified_closed", actor="checker")
+    # Handled again, at the desk by the case team: that member may not verify their own work.
+    assert step(clocked, iid, "handled", by="case").status_code == 201
+    own = step(clocked, iid, "verified_closed", by="case")
+    assert own.status_code == 403, own.text
+    assert "verifier_differs_from_handler" in own.json()["detail"][0]["message"]
+    closed = step(clocked, iid, "verified_closed", by="case2")
     assert closed.status_code == 201, closed.text
     assert closed.json()["status"] == "verified_closed"
+    assert closed.json()["actor"] == "t-case2"
     done = clocked.get(f"/incidents/{iid}/assignments").json()
     assert [(a["status"], a["cancelled_by"]) for a in done if a["status"] != "superseded"] == [
-        ("completed", "checker")
+        ("completed", "t-case2")
     ]
     events = clocked.get(f"/incidents/{iid}/timeline").json()["events"]
     assert [(e["step"], e["actor"]) for e in events] == [
-        ("reported", "info-officer"),
-        ("accepted", "dispatcher-1"),
-        ("dispatched", "dispatcher-1"),
-        ("on_scene", "officer-1"),
-        ("handled", "officer-1"),
-        ("reopened", "checker"),
-        ("handled", "officer-2"),
-        ("verified_closed", "checker"),
+        ("reported", "t-info"),
+        ("accepted", "t-case"),
+        ("dispatched", "t-dispatch"),
+        ("on_scene", "t-dispatch"),
+        ("handled", "t-dispatch"),
+        ("reopened", "t-case2"),
+        ("handled", "t-case"),
+        ("verified_closed", "t-case2"),
     ]
     assert all(e["at"] for e in events)
     # Closed: no more steps or assignments; Open311 says closed.
@@ -181,6 +217,49 @@ def test_the_case_lifecycle_with_its_timeline(clocked):
     assert assign(clocked, iid, "west-car-1").status_code == 409
     number = clocked.get(f"/incidents/{iid}").json()["number"]
     assert clocked.get(f"/open311/v2/requests/{number}.json").json()[0]["status"] == "closed"
+
+
+def _handled(client, by):
+    """An incident on scene and then handled by ``t-<by>``."""
+    unit(client, "west-car-1")
+    iid = incident(client)
+    assert step(client, iid, "accepted").status_code == 201
+    assert assign(client, iid, "west-car-1").status_code == 201
+    assert step(client, iid, "on_scene").status_code == 201
+    assert step(client, iid, "handled", by=by).status_code == 201
+    return iid
+
+
+def test_the_handler_may_not_verify_their_own_handling(clocked):
+    iid = _handled(clocked, "case")
+    own = step(clocked, iid, "verified_closed", by="case")
+    assert own.status_code == 403, own.text  # a separation of duties: 403 (it was a 409)
+    item = own.json()["detail"][0]
+    assert "t-case recorded the handling" in item["message"]
+    assert "verifier_differs_from_handler" in item["message"]
+    assert "another case-team member" in item["fix"]
+    assert clocked.get(f"/incidents/{iid}").json()["status"] == "handled"
+    [refusal] = audit_rows(clocked, action="refused")
+    assert (refusal.actor, refusal.detail["permission"]) == ("t-case", "cases:verify_other")
+    other = step(clocked, iid, "verified_closed", by="case2")
+    assert other.status_code == 201, other.text
+    assert other.json()["actor"] == "t-case2"
+
+
+def test_a_dispatchers_handling_is_verified_by_the_case_team(clocked):
+    iid = _handled(clocked, "dispatch")
+    assert step(clocked, iid, "verified_closed", by="dispatch").status_code == 403  # the role
+    closed = step(clocked, iid, "verified_closed", by="case")
+    assert closed.status_code == 201, closed.text
+    assert closed.json()["actor"] == "t-case"
+
+
+def test_the_handler_rule_names_no_removed_header(clocked):
+    """The 403 of a handler verifying their own work names a field the client can act on."""
+    iid = _handled(clocked, "case")
+    own = step(clocked, iid, "verified_closed", by="case")
+    assert own.status_code == 403, own.text
+    assert own.json()["detail"][0]["field"] == "step"
 
 
 def test_refused_steps_name_the_field_or_rule(clocked):
@@ -225,8 +304,8 @@ def test_clocks_count_working_hours_from_acceptance(clocked):
     assert clocks["waiting_for_dispatch_s"] == 1800.0
     # Urgent and waiting half an hour: already late for dispatch (limit 5 min by default).
     assert (clocks["dispatch_late"], clocks["arrival_late"]) == (True, False)
-    step(clocked, iid, "accepted")
-    assign(clocked, iid, "west-car-1")
+    assert step(clocked, iid, "accepted").status_code == 201
+    assert assign(clocked, iid, "west-car-1").status_code == 201
     clocked.app.state.clock = lambda: NOW + timedelta(minutes=12)
     step(clocked, iid, "on_scene")
     clocked.app.state.clock = lambda: NOW + timedelta(hours=13)  # 23:00: closing time
@@ -247,8 +326,8 @@ def test_urgent_arrival_is_flagged_late_only_past_its_limit(clocked):
     routine = incident(clocked, offset_m(MEIYUAN, 400), category="C02")
     clocked.app.state.clock = lambda: NOW - timedelta(minutes=27)  # 3 min after the reports
     for iid, code in ((urgent, "west-car-1"), (routine, "west-car-2")):
-        step(clocked, iid, "accepted")
-        assign(clocked, iid, code)
+        assert step(clocked, iid, "accepted").status_code == 201
+        assert assign(clocked, iid, code).status_code == 201
     clocked.app.state.clock = lambda: NOW - timedelta(minutes=13)  # 14 min since dispatch
     clocks = clocked.get(f"/incidents/{urgent}/clocks").json()
     assert (clocks["dispatch_late"], clocks["arrival_late"]) == (False, False)
@@ -279,9 +358,7 @@ def test_backup_request_alerts_the_backup_team_and_the_police_station(clocked):
     unit(clocked, "backup-1", squad="east", team="backup")
     iid = incident(clocked)
     made = clocked.post(
-        f"/incidents/{iid}/backup",
-        json={"reason": "violent_obstruction", "note": "暴力抗法"},
-        headers={"X-Actor": "officer-1"},
+        f"/incidents/{iid}/backup", json={"reason": "violent_obstruction", "note": "暴力抗法"}
     )
     assert made.status_code == 201, made.text
     request = made.json()
@@ -291,13 +368,19 @@ def test_backup_request_alerts_the_backup_team_and_the_police_station(clocked):
     clocked.app.state.clock = lambda: NOW + timedelta(seconds=90)
     waiting = clocked.get("/backup?open=true").json()
     assert [(r["id"], r["waiting_s"]) for r in waiting] == [(request["id"], 90.0)]
-    ack = clocked.post(f"/backup/{request['id']}/ack", headers={"X-Actor": "backup-lead"})
+    team = as_(clocked, "backup")
+    assert [r["id"] for r in clocked.get("/backup?open=true", headers=team).json()] == [
+        request["id"]
+    ]
+    # The backup team acknowledges, not the dispatcher who called.
+    assert clocked.post(f"/backup/{request['id']}/ack").status_code == 403
+    ack = clocked.post(f"/backup/{request['id']}/ack", headers=team)
     assert ack.json()["acknowledged_after_s"] == 90.0
-    assert ack.json()["acknowledged_by"] == "backup-lead"
+    assert ack.json()["acknowledged_by"] == "t-backup"
     assert clocked.get("/backup?open=true").json() == []
     assert len(clocked.get("/backup").json()) == 1
-    assert clocked.post(f"/backup/{request['id']}/ack").status_code == 409
-    assert clocked.post("/backup/999999/ack").status_code == 404
+    assert clocked.post(f"/backup/{request['id']}/ack", headers=team).status_code == 409
+    assert clocked.post("/backup/999999/ack", headers=team).status_code == 404
     bad = clocked.post(f"/incidents/{iid}/backup", json={"reason": "boredom"})
     assert (bad.status_code, bad.json()["detail"][0]["field"]) == (422, "reason")
     steps = [e["step"] for e in clocked.get(f"/incidents/{iid}/timeline").json()["events"]]
@@ -330,7 +413,7 @@ def test_recommendations_rank_by_road_time_and_flag_stale_positions(qingshuihe):
     )
     unit(qingshuihe, "west-car-2", status="off_duty", point=metro)  # not available
     unit(qingshuihe, "west-car-3")  # no position
-    iid = incident(qingshuihe, metro)
+    iid = incident(qingshuihe, metro, by="dispatch")
     answer = qingshuihe.get(f"/incidents/{iid}/recommendations")
     assert answer.status_code == 200, answer.text
     rows = answer.json()["units"]
@@ -351,12 +434,13 @@ def test_assigning_a_unit_replans_its_shift(qingshuihe):
     plan = qingshuihe.post(
         "/plans",
         json={"squad": "west", "date": NOW.date().isoformat(), "shift": "early", "time_limit_s": 2},
+        headers=as_(qingshuihe, "squad-west"),
     )
     assert plan.status_code == 201, plan.text
     metro = _metro()
     unit(qingshuihe, "west-car-1", point=metro)
     unit(qingshuihe, "east-car-1", squad="east", point=metro)  # on no plan
-    iid = incident(qingshuihe, metro)
+    iid = incident(qingshuihe, metro, by="dispatch")
     made = assign(qingshuihe, iid, "west-car-1").json()
     assert made["replan_error"] is None
     assert made["replanned_from_plan_id"] == plan.json()["id"]
@@ -364,7 +448,8 @@ def test_assigning_a_unit_replans_its_shift(qingshuihe):
     assert fresh["replan_of"] == plan.json()["id"]
     assert fresh["removed_units"] == ["west-car-1"]
     assert fresh["replanned_at"] == NOW.isoformat()
-    other = incident(qingshuihe, offset_m(metro, 200))
+    assert fresh["created_by"] == "t-dispatch"  # the dispatcher's assignment re-planned it
+    other = incident(qingshuihe, offset_m(metro, 200), by="dispatch")
     made = assign(qingshuihe, other, "east-car-1").json()
     assert made["replanned_plan_id"] is None
 
@@ -379,10 +464,11 @@ def test_a_failed_replan_does_not_undo_the_assignment(qingshuihe):
             "time_limit_s": 1,
             "units": [{"unit_id": "west-car-1", "mode": "car"}],
         },
+        headers=as_(qingshuihe, "squad-west"),
     ).json()
     metro = _metro()
     unit(qingshuihe, "west-car-1", point=metro)
-    iid = incident(qingshuihe, metro)
+    iid = incident(qingshuihe, metro, by="dispatch")
     made = assign(qingshuihe, iid, "west-car-1")
     assert made.status_code == 201, made.text
     # The plan's only unit is removed: the planner refuses, the assignment stands.
@@ -419,8 +505,8 @@ def test_two_dispatchers_assigning_at_once_exactly_one_wins(clocked):
         results = _race(
             clocked,
             [
-                lambda iid=iid, k=k: assign(clocked, iid, f"a-{k}", actor="dispatcher-a"),
-                lambda iid=iid, k=k: assign(clocked, iid, f"b-{k}", actor="dispatcher-b"),
+                lambda iid=iid, k=k: assign(clocked, iid, f"a-{k}", by="dispatch"),
+                lambda iid=iid, k=k: assign(clocked, iid, f"b-{k}", by="dispatch2"),
             ],
         )
         codes = sorted(r.status_code for r in results)
@@ -429,6 +515,7 @@ def test_two_dispatchers_assigning_at_once_exactly_one_wins(clocked):
         lost = next(r for r in results if r.status_code == 409).json()
         assert lost["current"]["assignment"]["unit_id"] == won["unit_id"]
         assert lost["current"]["assignment"]["assigned_by"] == won["assigned_by"]
+        assert won["assigned_by"] == ("t-dispatch" if won["unit_id"] == f"a-{k}" else "t-dispatch2")
         loser = f"b-{k}" if won["unit_id"] == f"a-{k}" else f"a-{k}"
         assert clocked.get(f"/units/{loser}").json()["status"] == "available"
     assert count_rows(clocked, Assignment) == 5

@@ -19,7 +19,7 @@ from geo.synthetic import PlantedIncidents, PlantParams, plant_incidents
 from service.incidents import service as crud
 from service.incidents.schemas import IncidentCreate
 
-from .helpers import activate_bundled_pack
+from .helpers import activate_bundled_pack, anonymous, as_
 
 START = date(2026, 10, 19)
 DAYS = 28
@@ -209,10 +209,11 @@ def test_plans_take_their_hot_spots_from_gi_star(planted):
             "time_limit_s": 2,
             "hotspot_days": DAYS,
         },
-        headers={"X-Actor": "leader-west"},
+        headers=as_(client, "squad-west"),  # plans are the squad leader's
     )
     assert response.status_code == 201, response.text
     plan = response.json()
+    assert plan["created_by"] == "t-squad-west"
     assert plan["hotspot_source"] == "gi*"
     spots = {h["spot_id"] for h in plan["hotspots"]}
     assert spots
@@ -233,6 +234,24 @@ def test_squad_by_name_and_the_title_states_the_period_once(planted):
     page = client.get("/maps/hotspots", params={**PERIOD, "permutations": 999}).text
     assert f"{START.isoformat()} – {END.isoformat()}" in page
     assert (END + timedelta(days=1)).isoformat() not in page  # no exclusive end shown
+
+
+@pytest.mark.parametrize(
+    ("key", "status"),
+    [("leader", 200), ("squad-west", 200), ("case", 200), ("info", 403), ("backup", 403)],
+)
+def test_hot_spots_are_for_the_roles_that_plan_and_lead(client, key, status):
+    activate_bundled_pack(client)
+    headers = as_(client, key)
+    for path, extra in (
+        ("/hotspots", {}),
+        ("/hotspots/targets", {}),
+        ("/maps/hotspots", {}),
+        ("/hotspots/targets", {"format": "csv"}),
+    ):
+        response = client.get(path, params={**PERIOD, "permutations": 99, **extra}, headers=headers)
+        assert response.status_code == status, (path, response.text)
+    assert anonymous(client).get("/hotspots", params=PERIOD).status_code == 401
 
 
 def test_printable_targets_escape_the_filter_text(client):

@@ -1,4 +1,5 @@
-"""POST/GET /incidents on both databases: resolution, bad input, idempotency, duplicates."""
+"""POST/GET /incidents on both databases: resolution, bad input, idempotency, duplicates, and
+who may file and read which incidents (community and squad scope, the reporter's name)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 
 from geo import crs as geocrs
 from geo.errors import OutsideJurisdictionError
-from service.core.audit import AuditLog
 from service.incidents import service as crud
 from service.incidents.models import Incident
 from service.incidents.schemas import IncidentCreate
@@ -21,6 +21,9 @@ from .helpers import (
     ON_ROAD,
     OUTSIDE,
     QINGSHUIHE,
+    anonymous,
+    as_,
+    audit_rows,
     body,
     count_rows,
     hours_ago,
@@ -34,14 +37,20 @@ def _fields(response: Any) -> list[str | None]:
 
 def _assert_nothing_stored(client: Any) -> None:
     assert count_rows(client, Incident) == 0
-    assert count_rows(client, AuditLog) == 0
+    assert audit_rows(client) == []
+
+
+def _assert_only_refused(client: Any) -> None:
+    """No incident stored and nothing audited but the refusal (403) itself."""
+    assert count_rows(client, Incident) == 0
+    assert [row.action for row in audit_rows(client)] == ["refused"]
 
 
 # -- create ---------------------------------------------------------------------------------
 
 
 def test_create_resolves_and_records(client):
-    response = client.post("/incidents", json=body(), headers={"X-Actor": "dispatcher-1"})
+    response = client.post("/incidents", json=body())  # as the test dispatcher
     assert response.status_code == 201, response.text
     data = response.json()
     assert data["id"].startswith("QSH-")
@@ -53,22 +62,51 @@ def test_create_resolves_and_records(client):
     assert resolution["squad_name"] == "巡查一中队"
     assert resolution["layer_version"] == "squares@1"
     assert resolution["near_boundary"] is False
-    assert data["created_by"] == "dispatcher-1"
+    assert data["created_by"] == "t-dispatch"
     assert data["status"] == "reported"
     assert data["possible_duplicates"] == []
     assert count_rows(client, Incident) == 1
-    assert count_rows(client, AuditLog) == 1
+    [audit] = audit_rows(client)
+    assert (audit.action, audit.entity) == ("create", "incident")
+    assert audit.entity_id == str(data["number"])
+    assert (audit.actor, audit.role) == ("t-dispatch", "dispatcher")
+    assert audit.detail == {"idempotency_key": None}
+    assert audit.before is None
+    assert audit.after["category"] == "C02"
+    assert audit.after["source"] == "daily_inspection"
+    assert audit.after["status"] == "reported"
+    assert audit.after["community"] == "440303010002"
     stored = client.get(f"/incidents/{data['id']}").json()
     assert stored["resolution"] == resolution
     assert client.get(f"/incidents/{data['number']}").json()["id"] == data["id"]
 
 
-def test_actor_from_body_and_default(client):
+def test_actor_is_the_signed_in_user(client):
+    # Who files is whoever is signed in: not a header, not a field of the body.
+    assert client.post("/incidents", json=body()).json()["created_by"] == "t-dispatch"
+    sent = client.post("/incidents", json=body(), headers={"X-Actor": "someone-else"})
+    assert sent.json()["created_by"] == "t-dispatch"
     assert (
-        client.post("/incidents", json=body(actor="info-officer-7")).json()["created_by"]
-        == "info-officer-7"
+        client.post("/incidents", json=body(), headers=as_(client, "info")).json()["created_by"]
+        == "t-info"
     )
-    assert client.post("/incidents", json=body()).json()["created_by"] == "anonymous"
+    refused = client.post("/incidents", json=body(actor="info-officer-7"))
+    assert refused.status_code == 422
+    assert _fields(refused) == ["actor"]
+    assert [row.actor for row in audit_rows(client, action="create")] == [
+        "t-dispatch",
+        "t-dispatch",
+        "t-info",
+    ]
+
+
+def test_filing_needs_a_sign_in(client):
+    response = anonymous(client).post("/incidents", json=body())
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert _fields(response) == ["Authorization"]
+    assert "/auth/token" in response.json()["detail"][0]["fix"]
+    _assert_nothing_stored(client)
 
 
 def test_key_road_gives_the_road_squad(client):
@@ -308,15 +346,18 @@ def test_oversize_streamed_body_413(client, settings):
 
 def test_idempotent_retry_stores_one(client):
     data = body()
-    headers = {"Idempotency-Key": "report-0001", "X-Actor": "info-officer-3"}
+    headers = {"Idempotency-Key": "report-0001", **as_(client, "info")}
     first = client.post("/incidents", json=data, headers=headers)
     second = client.post("/incidents", json=data, headers=headers)
     assert first.status_code == 201
     assert second.status_code == 200
     assert second.headers["idempotent-replayed"] == "true"
     assert second.json() == first.json()
+    assert first.json()["created_by"] == "t-info"
     assert count_rows(client, Incident) == 1
-    assert count_rows(client, AuditLog) == 1
+    [audit] = audit_rows(client)
+    assert audit.action == "create"
+    assert audit.detail == {"idempotency_key": "report-0001"}
 
 
 def test_idempotency_key_with_other_body_conflicts(client):
@@ -340,7 +381,7 @@ def test_concurrent_retries_store_one(client):
     assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
     assert len({r.json()["id"] for r in responses}) == 1
     assert count_rows(client, Incident) == 1
-    assert count_rows(client, AuditLog) == 1
+    assert len(audit_rows(client)) == 1
 
 
 # -- duplicates -----------------------------------------------------------------------------
@@ -389,11 +430,15 @@ def test_closed_incidents_are_not_duplicates(client):
 
 
 def _seed(client):
-    _post(client, NIGANG, category="C01", source="complaint", occurred_at=hours_ago(50))
-    _post(client, NIGANG, category="C02", occurred_at=hours_ago(5))
-    _post(client, MEIYUAN, category="C02", source="patrol", occurred_at=hours_ago(3))
-    _post(client, QINGSHUIHE, category="C04", occurred_at=hours_ago(2))
-    _post(client, ON_ROAD, category="C02", occurred_at=hours_ago(1))
+    """Five incidents filed by the dispatcher: 泥岗 twice, 梅园, 清水河 and the key road in 梅园
+    (answered by the east squad); returned in that order."""
+    return [
+        _post(client, NIGANG, category="C01", source="complaint", occurred_at=hours_ago(50)),
+        _post(client, NIGANG, category="C02", occurred_at=hours_ago(5)),
+        _post(client, MEIYUAN, category="C02", source="patrol", occurred_at=hours_ago(3)),
+        _post(client, QINGSHUIHE, category="C04", occurred_at=hours_ago(2)),
+        _post(client, ON_ROAD, category="C02", occurred_at=hours_ago(1)),
+    ]
 
 
 def _ids(response):
@@ -533,6 +578,147 @@ def test_geojson(client, how):
     assert feature["geometry"]["coordinates"] == pytest.approx(list(NIGANG))
     assert feature["properties"]["resolution"]["community_name"] == "泥岗"
     assert feature["id"] == feature["properties"]["id"]
+
+
+# -- scope: who files and reads which incidents ---------------------------------------------
+
+
+def test_info_officer_files_in_own_community_only(client):
+    officer = as_(client, "info")  # 梅园 440303010002
+    mine = client.post("/incidents", json=body(MEIYUAN), headers=officer)
+    assert mine.status_code == 201, mine.text
+    assert mine.json()["resolution"]["community_code"] == "440303010002"
+    assert mine.json()["created_by"] == "t-info"
+    elsewhere = client.post(
+        "/incidents", json=body(QINGSHUIHE), headers={"Idempotency-Key": "qsh-1", **officer}
+    )
+    assert elsewhere.status_code == 403, elsewhere.text
+    [item] = elsewhere.json()["detail"]
+    assert item["field"] == "location"
+    assert "440303010003" in item["message"]
+    assert item["fix"]
+    # Nothing of the refused report is stored: only the refusal itself is audited.
+    assert count_rows(client, Incident) == 1
+    assert [row.action for row in audit_rows(client)] == ["create", "refused"]
+    [refusal] = audit_rows(client, action="refused")
+    assert (refusal.actor, refusal.role) == ("t-info", "info_officer")
+    assert refusal.detail["permission"] == "scope:community"
+    # Nor is the idempotency key: the dispatcher may file the same report under it.
+    again = client.post("/incidents", json=body(QINGSHUIHE), headers={"Idempotency-Key": "qsh-1"})
+    assert again.status_code == 201, again.text
+    assert count_rows(client, Incident) == 2
+
+
+def test_info_officer_lists_own_community_only(client):
+    _seed(client)
+    officer = as_(client, "info")
+    listed = client.get("/incidents", headers=officer)
+    assert _ids(listed) == ["440303010002"] * 2  # 梅园 and the key road in 梅园
+    assert listed.json()["total"] == 2
+    geojson = client.get("/incidents", params={"format": "geojson"}, headers=officer).json()
+    assert {f["properties"]["resolution"]["community_code"] for f in geojson["features"]} == {
+        "440303010002"
+    }
+    # A filter for another community narrows the scope; it does not widen it.
+    assert client.get("/incidents", params={"community": "泥岗"}, headers=officer).json() == {
+        "total": 0,
+        "limit": 100,
+        "offset": 0,
+        "items": [],
+    }
+    assert _ids(client.get("/incidents", headers=as_(client, "info-qsh"))) == ["440303010003"]
+
+
+def test_info_officer_reads_other_community_as_missing(client):
+    seeded = _seed(client)
+    officer = as_(client, "info")
+    qingshuihe, meiyuan = seeded[3], seeded[2]
+    for incident_id in (qingshuihe["id"], str(qingshuihe["number"])):
+        response = client.get(f"/incidents/{incident_id}", headers=officer)
+        assert response.status_code == 404, response.text
+        assert response.json()["detail"][0]["fix"]
+        assert "清水河" not in response.text
+    assert client.get(f"/incidents/{meiyuan['id']}", headers=officer).status_code == 200
+    # The officer of 清水河 reads it.
+    assert (
+        client.get(f"/incidents/{qingshuihe['id']}", headers=as_(client, "info-qsh")).json()["id"]
+        == qingshuihe["id"]
+    )
+
+
+def test_out_of_scope_incident_is_answered_like_a_missing_one(client):
+    qingshuihe = _post(client, QINGSHUIHE)
+    officer = as_(client, "info")
+    hidden = client.get(f"/incidents/{qingshuihe['id']}", headers=officer)
+    missing = client.get("/incidents/QSH-2026-999999", headers=officer)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == json.loads(missing.text.replace("QSH-2026-999999", qingshuihe["id"]))
+
+
+def test_squad_leader_lists_own_squad_only(client):
+    seeded = _seed(client)
+    east = client.get("/incidents", headers=as_(client, "squad-east"))
+    assert east.status_code == 200, east.text
+    # 清水河, and the key-road incident in 梅园 that the east squad answers for.
+    assert {i["id"] for i in east.json()["items"]} == {seeded[3]["id"], seeded[4]["id"]}
+    assert east.json()["total"] == 2
+    assert all(
+        "east" in (i["resolution"]["squad"], i["resolution"]["community_squad"])
+        for i in east.json()["items"]
+    )
+    west = client.get("/incidents", headers=as_(client, "squad-west")).json()
+    assert {i["id"] for i in west["items"]} == {d["id"] for d in seeded} - {seeded[3]["id"]}
+    nigang = client.get(f"/incidents/{seeded[0]['id']}", headers=as_(client, "squad-east"))
+    assert nigang.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("key", "sees_reporter"),
+    [
+        ("leader", False),
+        ("info", False),
+        ("squad-west", False),
+        ("case", True),
+        ("dispatch", True),
+    ],
+)
+def test_reporter_only_for_the_roles_that_act_on_reports(client, key, sees_reporter):
+    seeded = _seed(client)
+    meiyuan = seeded[2]  # in every one of these roles' scope
+    expected = "info-group:440303010002" if sees_reporter else None
+    headers = as_(client, key)
+    items = client.get("/incidents", headers=headers).json()["items"]
+    assert items
+    assert {i["reporter"] for i in items} == {expected}
+    geojson = client.get("/incidents", params={"format": "geojson"}, headers=headers).json()
+    assert {f["properties"]["reporter"] for f in geojson["features"]} == {expected}
+    one = client.get(f"/incidents/{meiyuan['id']}", headers=headers)
+    assert one.status_code == 200, one.text
+    assert one.json()["reporter"] == expected
+
+
+@pytest.mark.parametrize("key", ["backup", "admin"])
+def test_roles_without_incidents_are_refused(client, key):
+    seeded = _seed(client)
+    headers = as_(client, key)
+    assert client.get("/incidents", headers=headers).status_code == 403
+    assert client.get(f"/incidents/{seeded[0]['id']}", headers=headers).status_code == 403
+    refused = client.post("/incidents", json=body(), headers=headers)
+    assert refused.status_code == 403
+    assert refused.json()["detail"][0]["message"]
+    assert count_rows(client, Incident) == len(seeded)
+
+
+@pytest.mark.parametrize("key", ["squad-west", "case", "leader"])
+def test_only_officers_and_dispatchers_file(client, key):
+    response = client.post("/incidents", json=body(), headers=as_(client, key))
+    assert response.status_code == 403, response.text
+    _assert_only_refused(client)
+
+
+def test_reading_needs_a_sign_in(client):
+    _seed(client)
+    assert anonymous(client).get("/incidents").status_code == 401
 
 
 @pytest.mark.parametrize("incident_id", ["QSH-2026-999999", "999999", "nonsense", "XX-1-1"])

@@ -19,7 +19,7 @@ from service.core.errors import ConflictError, InvalidInputError, NotFoundError
 from service.layers import service as layerstore
 from service.layers.models import Community, LayerVersion
 
-from .helpers import MEIYUAN, body, count_rows
+from .helpers import MEIYUAN, anonymous, as_, audit_rows, body, count_rows
 
 
 def _session(client):
@@ -69,8 +69,7 @@ def test_import_records_audit_and_stays_inactive(client, test_pack):
         session.commit()
         assert version.active is False
         assert version.created_by == "gis-officer"
-        actions = session.scalars(select(AuditLog.action)).all()
-    assert actions == ["import"]
+    assert [(r.action, r.actor) for r in audit_rows(client)] == [("import", "gis-officer")]
     assert [v["label"] for v in client.get("/layers").json()] == ["squares@1", "squares@2"]
 
 
@@ -111,7 +110,7 @@ def test_exactly_one_active_enforced_by_database(client):
 def test_activate_unknown_version(client):
     with _session(client) as session, pytest.raises(NotFoundError, match="squares@1"):
         layerstore.activate_version(session, "squares@9", actor="x")
-    response = client.post("/layers/squares@9/activate")
+    response = client.post("/layers/squares@9/activate", headers=as_(client, "admin"))
     assert response.status_code == 404
     assert response.json()["detail"][0]["field"] == "label"
 
@@ -148,10 +147,15 @@ def test_activation_changes_new_resolutions_not_stored_ones(client, test_pack):
     with _session(client) as session:
         layerstore.import_pack(session, _east_pack(test_pack), actor="gis-officer")
         session.commit()
-    response = client.post("/layers/squares@2/activate", headers={"X-Actor": "leader-1"})
+    # Only the administrator activates a version: the dispatcher and the leader may not.
+    for key in ("dispatch", "leader"):
+        refused = client.post("/layers/squares@2/activate", headers=as_(client, key))
+        assert refused.status_code == 403, refused.text
+    assert client.get("/layers/active").json()["label"] == "squares@1"
+    response = client.post("/layers/squares@2/activate", headers=as_(client, "admin"))
     assert response.status_code == 200
     assert response.json()["active"] is True
-    assert response.json()["activated_by"] == "leader-1"
+    assert response.json()["activated_by"] == "t-admin"
     after = client.post("/incidents", json=body(MEIYUAN)).json()
     assert after["resolution"]["squad"] == "east"
     assert after["resolution"]["layer_version"] == "squares@2"
@@ -161,6 +165,17 @@ def test_activation_changes_new_resolutions_not_stored_ones(client, test_pack):
     assert client.get("/incidents", params={"squad": "east"}).json()["total"] == 1
     labels = {v["label"]: v["active"] for v in client.get("/layers").json()}
     assert labels == {"squares@1": False, "squares@2": True}
+
+
+def test_reference_reads_need_a_sign_in_of_any_role(client):
+    nobody = anonymous(client)
+    point = {"lon": MEIYUAN[0], "lat": MEIYUAN[1]}
+    for path, params in (("/layers", None), ("/layers/active", None), ("/resolve", point)):
+        assert nobody.get(path, params=params).status_code == 401, path
+        for key in ("info", "backup", "admin"):
+            answer = client.get(path, params=params, headers=as_(client, key))
+            assert answer.status_code == 200, (path, key, answer.text)
+    assert nobody.post("/layers/squares@1/activate").status_code == 401
 
 
 def test_active_layer_geojson(client):

@@ -1,4 +1,5 @@
-"""Patrol plans through the API on both databases: plan, read, export, map, re-plan."""
+"""Patrol plans through the API on both databases: plan, read, export, map, re-plan. A squad's
+leader plans their own squad; the dispatcher and the leaders read plans."""
 
 from datetime import date, datetime, timedelta
 
@@ -9,7 +10,7 @@ from fastapi.testclient import TestClient
 import layers
 from service.core.timezones import BEIJING
 
-from .helpers import activate_bundled_pack, metro_point
+from .helpers import activate_bundled_pack, as_, audit_rows, device, metro_point
 
 PLAN_DAY = date(2026, 11, 20)
 
@@ -40,7 +41,8 @@ def qingshuihe(client: TestClient) -> TestClient:
     return client
 
 
-def _plan(client: TestClient, **fields):
+def _plan(client: TestClient, *, by: str = "squad-west", **fields):
+    """POST /plans as ``t-<by>`` (the west squad's leader by default)."""
     body = {
         "squad": "west",
         "date": PLAN_DAY.isoformat(),
@@ -48,7 +50,12 @@ def _plan(client: TestClient, **fields):
         "time_limit_s": 3,
         **fields,
     }
-    return client.post("/plans", json=body, headers={"X-Actor": "leader-west"})
+    return client.post("/plans", json=body, headers=as_(client, by))
+
+
+def _replan(client: TestClient, plan_id: int, *, by: str = "squad-west", **fields):
+    body = {"now": f"{PLAN_DAY.isoformat()}T19:00:00+08:00", "time_limit_s": 2, **fields}
+    return client.post(f"/plans/{plan_id}/replan", json=body, headers=as_(client, by))
 
 
 def test_a_late_shift_plan_visits_the_stall_hot_spot_and_sweeps_the_key_roads(qingshuihe):
@@ -56,7 +63,7 @@ def test_a_late_shift_plan_visits_the_stall_hot_spot_and_sweeps_the_key_roads(qi
     assert response.status_code == 201, response.text
     plan = response.json()
     assert response.headers["location"] == f"/plans/{plan['id']}"
-    assert plan["created_by"] == "leader-west"
+    assert plan["created_by"] == "t-squad-west"
     assert plan["layer_version"] == layers.read_pack().label
     assert [u["unit_id"] for u in plan["units"]] == [
         "west-foot-1",
@@ -113,13 +120,11 @@ def test_exports_and_the_route_map(qingshuihe):
 def test_replan_after_a_dispatch_keeps_what_is_done(qingshuihe):
     plan = _plan(qingshuihe).json()
     now = f"{PLAN_DAY.isoformat()}T19:00:00+08:00"
-    response = qingshuihe.post(
-        f"/plans/{plan['id']}/replan",
-        json={"now": now, "removed_units": ["west-car-1"], "time_limit_s": 2},
-    )
+    response = _replan(qingshuihe, plan["id"], now=now, removed_units=["west-car-1"])
     assert response.status_code == 201, response.text
     fresh = response.json()
     assert fresh["replan_of"] == plan["id"]
+    assert fresh["created_by"] == "t-squad-west"
     cut = datetime.fromisoformat(now)
     for unit in fresh["units"]:
         done = [s for s in unit["stops"] if s["done"]]
@@ -153,7 +158,9 @@ def test_bad_plan_requests_name_the_field(qingshuihe, fields, field):
 
 def test_a_pack_without_roads_cannot_plan(client):
     response = client.post(
-        "/plans", json={"squad": "west", "date": "2026-11-20", "shift": "early", "time_limit_s": 1}
+        "/plans",
+        json={"squad": "west", "date": "2026-11-20", "shift": "early", "time_limit_s": 1},
+        headers=as_(client, "squad-west"),
     )
     assert response.status_code == 503
     assert response.json()["detail"][0]["field"] == "roads"
@@ -179,6 +186,7 @@ def test_dosage_closes_the_loop_between_plan_and_track(qingshuihe):
             "members": {"enforcement_officer": 2},
             "home_station": "qsh-zfd-sq1",
         },
+        headers=as_(qingshuihe, "squad-west"),
     )
     assert made.status_code == 201, made.text
     start = datetime.fromisoformat(first["start"])
@@ -186,7 +194,11 @@ def test_dosage_closes_the_loop_between_plan_and_track(qingshuihe):
         {"at": (start + timedelta(minutes=k)).isoformat(), "lon": first["lon"], "lat": first["lat"]}
         for k in range(13)
     ]
-    stored = qingshuihe.post(f"/units/{unit['unit_id']}/positions", json={"pings": pings})
+    stored = qingshuihe.post(
+        f"/units/{unit['unit_id']}/positions",
+        json={"pings": pings},
+        headers=device(qingshuihe, unit["unit_id"]),
+    )
     assert stored.status_code in (200, 201), stored.text
     report = qingshuihe.get(f"/plans/{plan['id']}/dosage").json()
     seen = next(u for u in report["units"] if u["unit_id"] == unit["unit_id"])
@@ -197,6 +209,52 @@ def test_dosage_closes_the_loop_between_plan_and_track(qingshuihe):
     assert seen["planned"] == len(spots)
     silent = [u for u in report["units"] if u["unit_id"] != unit["unit_id"]]
     assert all(u["pings"] == 0 and u["visited"] == 0 for u in silent)
+
+
+def test_a_squad_leader_plans_only_their_own_squad(qingshuihe):
+    refused = _plan(qingshuihe, squad="east", time_limit_s=1)
+    assert refused.status_code == 403, refused.text
+    item = refused.json()["detail"][0]
+    assert item["field"] == "squad"
+    assert "east" in item["message"]
+    assert "west" in item["fix"]
+    by_name = _plan(qingshuihe, squad="巡查二中队", time_limit_s=1)  # the east squad by name
+    assert by_name.status_code == 403, by_name.text
+    assert qingshuihe.get("/plans").json() == []  # nothing stored
+    refusals = audit_rows(qingshuihe, action="refused", actor="t-squad-west")
+    assert [r.detail["permission"] for r in refusals] == ["scope:squad", "scope:squad"]
+
+
+def test_a_squad_leader_cannot_replan_or_read_another_squads_plan(qingshuihe):
+    east = _plan(qingshuihe, by="squad-east", squad="east", time_limit_s=1)
+    assert east.status_code == 201, east.text
+    east_id = east.json()["id"]
+    refused = _replan(qingshuihe, east_id)
+    assert refused.status_code == 403, refused.text
+    item = refused.json()["detail"][0]
+    assert item["field"] == "plan_id"
+    assert "east" in item["message"]
+    assert (
+        qingshuihe.get(f"/plans/{east_id}", headers=as_(qingshuihe, "squad-west")).status_code
+        == 403
+    )
+    assert qingshuihe.get("/plans", headers=as_(qingshuihe, "squad-west")).json() == []
+    # Nothing was re-planned; the east leader may, and the dispatcher reads both.
+    assert [p["id"] for p in qingshuihe.get("/plans").json()] == [east_id]
+    again = _replan(qingshuihe, east_id, by="squad-east")
+    assert again.status_code == 201, again.text
+    assert again.json()["created_by"] == "t-squad-east"
+
+
+def test_the_dispatcher_reads_plans_but_does_not_make_them(qingshuihe):
+    refused = _plan(qingshuihe, by="dispatch", time_limit_s=1)
+    assert refused.status_code == 403, refused.text
+    assert "plans:create" in refused.json()["detail"][0]["message"]
+    assert qingshuihe.get("/plans").json() == []
+    plan = _plan(qingshuihe, time_limit_s=1).json()
+    assert _replan(qingshuihe, plan["id"], by="dispatch").status_code == 403
+    assert qingshuihe.get(f"/plans/{plan['id']}").status_code == 200
+    assert [p["id"] for p in qingshuihe.get("/plans").json()] == [plan["id"]]
 
 
 def _spin(stop):  # a CPU hog: keeps a core busy until told to stop

@@ -10,7 +10,10 @@
   var CLOCKS_TOP = 25;       // clocks fetched for the top of the queue
   var CLOCKS_PER_POLL = 6;   // at most this many clock requests per poll
   var CLOCKS_TTL_MS = 30000;
-  var ACTOR_KEY = "jiedao.console.actor";  // the operator's role id, kept in this browser
+  // Who is signed in and what the role may do (the server still checks every request).
+  var ME = JSON.parse(document.getElementById("me").textContent);
+  var CSRF = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  function can(permission) { return ME.permissions.indexOf(permission) >= 0; }
   var TZ = "Asia/Shanghai";
 
   var STATUS = {
@@ -99,6 +102,9 @@
 
   function api(path, options) {
     return fetch(path, options).then(function (r) {
+      if (r.status === 401) {  // the session ended (signed out, expired, disabled): sign in again
+        window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
+      }
       return r.text().then(function (body) {
         var data = null;
         try { data = body ? JSON.parse(body) : null; } catch (e) { data = null; }
@@ -306,6 +312,7 @@
   }
 
   function drawUnitList() {
+    if (!can("units:read")) { return; }  // the panel is hidden: nothing about units
     var list = $("units");
     clear(list);
     var order = {available: 0, en_route: 1, on_scene: 2, returning: 3, on_break: 4, off_duty: 5};
@@ -379,8 +386,9 @@
     var box = $("d-assignment");
     clear(box);
     if (d.active) {
-      var cancel = el("button", {type: "button", cls: "cancel", text: "取消派遣 Cancel"});
-      cancel.addEventListener("click", function () {
+      var cancel = can("dispatch:assign")
+        ? el("button", {type: "button", cls: "cancel", text: "取消派遣 Cancel"}) : null;
+      if (cancel) cancel.addEventListener("click", function () {
         var reason = window.prompt("取消原因 Reason for cancelling (optional)", "");
         if (reason === null) { return; }
         act("DELETE", "/incidents/" + encodeURIComponent(inc.id) + "/assignments/" +
@@ -444,13 +452,14 @@
       var ia = order.indexOf(a), ib = order.indexOf(b);
       return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
     });
+    steps = steps.filter(function (step) { return can(ME.steps[step] || "cases:step"); });
     steps.forEach(function (step) {
       var button = el("button", {type: "button", cls: "step", "data-step": step,
                                  text: label(STEP, step)});
       button.addEventListener("click", function () { sendStep(inc.id, step); });
       box.appendChild(button);
     });
-    if (!CLOSED[inc.status]) {
+    if (!CLOSED[inc.status] && can("backup:request")) {
       var backup = el("button", {type: "button", cls: "backup", text: "请求支援 Backup"});
       backup.addEventListener("click", function () { requestBackup(inc.id); });
       box.appendChild(backup);
@@ -484,7 +493,7 @@
   // ``done`` is the success text, or a function of the answer that returns it.
   function act(method, path, body, done, failed) {
     state.busy = true;
-    var options = {method: method, headers: {"X-Actor": actor()}};
+    var options = {method: method, headers: {"X-CSRF-Token": CSRF}};
     if (body) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
@@ -498,11 +507,6 @@
       state.busy = false;
       poll();
     });
-  }
-
-  function actor() {
-    var value = ($("actor").value || "").trim();
-    return value || "console";
   }
 
   var recNodes = {};  // unit id -> {tr, button}; kept across refreshes (stable Assign buttons)
@@ -547,7 +551,7 @@
       tr.appendChild(el("td", {cls: "num eta", text: (u.eta_s / 60).toFixed(1)}));
       tr.appendChild(el("td", {cls: "num", text: (u.distance_m / 1000).toFixed(2)}));
       var action = el("td");
-      if (open) {
+      if (open && can("dispatch:assign")) {
         node.button.textContent = d.active ? "改派 Reassign" : "派遣 Assign";
         node.button.disabled = state.busy;
         action.appendChild(node.button);
@@ -565,9 +569,11 @@
     return Promise.all([
       incident,
       soft(api("/incidents/" + enc + "/timeline")),
-      api("/incidents/" + enc + "/recommendations").catch(function (e) {
-        return {error: e.message};
-      }),
+      can("units:read")
+        ? api("/incidents/" + enc + "/recommendations").catch(function (e) {
+          return {error: e.message};
+        })
+        : Promise.resolve({units: []}),
       soft(api("/incidents/" + enc + "/assignments")),
       soft(api("/incidents/" + enc + "/clocks"))
     ]).then(function (parts) {
@@ -643,7 +649,8 @@
   function poll() {
     if (state.timer) { clearTimeout(state.timer); state.timer = null; }
     var gen = ++state.gen;
-    Promise.all([api("/incidents?open=true&limit=1000"), api("/units")]).then(function (parts) {
+    var units = can("units:read") ? api("/units") : Promise.resolve([]);
+    Promise.all([api("/incidents?open=true&limit=1000"), units]).then(function (parts) {
       if (gen !== state.gen) { return null; }  // a newer poll (after an assignment) won
       var incidents = parts[0].items;
       state.byId = {};
@@ -689,13 +696,6 @@
     resume: function () { state.paused = false; poll(); },
     refresh: function () { poll(); }
   };
-
-  var actorInput = $("actor");
-  try { actorInput.value = window.localStorage.getItem(ACTOR_KEY) || "console"; }
-  catch (e) { actorInput.value = "console"; }
-  actorInput.addEventListener("change", function () {
-    try { window.localStorage.setItem(ACTOR_KEY, actor()); } catch (e) { /* private mode */ }
-  });
 
   loadLayer().then(function () { poll(); });
 })();

@@ -1,0 +1,1 @@
+"""People: users, sign-in, roles and their scope, device tokens, Open311 keys, the audit."""
