@@ -40,7 +40,7 @@ from ..core.errors import (
 )
 from . import store, tokens
 from .models import ApiClient, AuthSession, User
-from .roles import DEVICE, ROLE_TITLES, STEP_PERMISSIONS, permissions_of
+from .roles import DEVICE, PERMISSIONS, ROLE_TITLES, STEP_PERMISSIONS, permissions_of
 
 __all__ = [
     "COOKIE_NAME",
@@ -62,6 +62,7 @@ __all__ = [
     "issue_tokens",
     "open311_client",
     "page_principal",
+    "permissions_of",
     "require",
     "require_step",
     "rule_of",
@@ -224,7 +225,9 @@ def authorize(principal: Principal, permission: str, *, what: str | None = None)
     if not principal.can(permission):
         raise PermissionDeniedError(
             None,
-            f"{ROLE_TITLES.get(principal.role, principal.role)} may not {what or permission}.",
+            f"{ROLE_TITLES.get(principal.role, principal.role)} may not "
+            + (what or f"do this ({permission}: {PERMISSIONS.get(permission, '')})")
+            + ".",
             "sign in as a role that may (see the permission table in the README), or ask "
             "the administrator.",
             permission=permission,

@@ -12,6 +12,7 @@ bodies larger than ``max_body_bytes`` are refused with 413 before they are read 
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Sequence
 from typing import Any, Final
@@ -20,7 +21,7 @@ from xml.etree import ElementTree as ET
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -423,6 +424,21 @@ def _wants_page(request: Request) -> bool:
     return request.method == "GET" and "text/html" in request.headers.get("accept", "")
 
 
+def _refusal_page(exc: PermissionDeniedError) -> HTMLResponse:
+    """A page a person reads when their role may not open the page they asked for."""
+    body = (
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+        "<title>无权访问 Not allowed · jiedao</title></head>"
+        '<body style="font-family:sans-serif;max-width:40em;margin:3em auto">'
+        f"<h1>无权访问 <small>Not allowed</small></h1><p>{html.escape(exc.message)}</p>"
+        f"<p>{html.escape(exc.fix)}</p>"
+        '<p><a href="/">辖区地图 map</a> · <a href="/docs">API</a></p>'
+        '<form method="post" action="/logout"><button>换个账号登录 Sign in as someone else'
+        "</button></form></body></html>"
+    )
+    return HTMLResponse(body, status_code=403)
+
+
 def _audit_refusal(request: Request, exc: PermissionDeniedError) -> None:
     """Audit a refusal in a transaction of its own: the request's was rolled back."""
     factory = getattr(request.app.state, "sessionmaker", None)
@@ -473,6 +489,8 @@ def install_error_handlers(app: FastAPI) -> None:
             headers = {"WWW-Authenticate": "Bearer"}
         elif isinstance(exc, PermissionDeniedError):
             await run_in_threadpool(_audit_refusal, request, exc)
+            if _wants_page(request):
+                return _refusal_page(exc)
         elif isinstance(exc, TooManyRequestsError):
             headers = {"Retry-After": str(exc.retry_after_s)}
         current = getattr(exc, "current", None)

@@ -22,7 +22,7 @@ from maps import render_jurisdiction
 from maps.assets import offline_html
 
 from ..auth import service as auth_service
-from ..auth.service import COOKIE_NAME, PUBLIC, Principal, require
+from ..auth.service import COOKIE_NAME, PUBLIC, Principal, permissions_of, require
 from ..core.deps import SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES, TooManyRequestsError, errors
 from ..incidents import service as incidents_service
@@ -37,10 +37,18 @@ _WRONG = "用户名或密码不正确 Incorrect username or password."
 
 
 def _safe_next(target: str | None) -> str:
-    """A local path to go to after signing in (never another site)."""
+    """A local path to go to after signing in (never another site); empty: the role's page."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/console"
+        return ""
     return target
+
+
+def _landing(role: str) -> str:
+    """Where a role lands after signing in without asking for a page."""
+    can = permissions_of(role)
+    if "console:open" in can:
+        return "/console"
+    return "/" if "map:read" in can else "/docs"
 
 
 def _login_page(
@@ -103,7 +111,7 @@ def login(
         return _login_page(
             demo=settings.demo, next_path=next_path, message=_WRONG, username=username, status=401
         )
-    response = RedirectResponse(next_path, status_code=303)
+    response = RedirectResponse(next_path or _landing(signed_in.user.role), status_code=303)
     response.set_cookie(
         COOKIE_NAME,
         auth_service.cookie_token(signed_in, key=request.app.state.signing_key),

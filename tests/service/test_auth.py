@@ -688,3 +688,18 @@ def test_the_service_refuses_to_start_with_demo_users_outside_demo_mode(tmp_path
             is True
         )
         assert "DEMO MODE" in demo.get("/login").text
+
+
+def test_each_role_lands_on_a_page_it_may_open_and_is_told_why_not_elsewhere(client):
+    landings = {"t-dispatch": "/console", "t-info": "/console", "t-admin": "/docs"}
+    for username, landing in landings.items():
+        browser = TestClient(client.app, follow_redirects=False)
+        answer = browser.post("/login", data={"username": username, "password": TEST_PASSWORD})
+        assert answer.headers["location"] == landing, username
+    admin = TestClient(client.app, follow_redirects=False)
+    admin.post("/login", data={"username": "t-admin", "password": TEST_PASSWORD})
+    page = admin.get("/console", headers={"Accept": "text/html"})
+    assert page.status_code == 403
+    assert page.headers["content-type"].startswith("text/html")
+    assert "may not do this (console:open: the dispatcher&#x27;s console)" in page.text
+    assert 'action="/logout"' in page.text
