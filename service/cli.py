@@ -152,9 +152,12 @@ def _print_demo_users(session: Session, settings: Settings) -> None:
         auth_people.demo_users(community=str(first["code"]), squad=str(first["squad"])),
         actor="system:demo",
     )
+    communities = active.pack.communities
+    names = dict(zip(communities["code"], communities["name_zh"], strict=True))
     table = Table("username", "one-time password", "role", "scope", title="演示账号 Demo users")
     for user, password in made:
-        table.add_row(user.username, password, user.title, user.community or user.squad or "")
+        scope = f"{names.get(user.community, '')} {user.community}" if user.community else ""
+        table.add_row(user.username, password, user.role, scope or user.squad or "")
     console.print(table)
     console.print(
         "[bold yellow]DEMO MODE[/]: these passwords change at every start; sign in at /login."

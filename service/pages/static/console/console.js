@@ -671,7 +671,9 @@
         counts.appendChild(el("span", {text: "待办 open " + incidents.length}));
         counts.appendChild(el("span", {cls: urgent ? "tag urgent" : "",
                                        text: "紧急 urgent " + urgent}));
-        counts.appendChild(el("span", {text: "空闲单元 available " + free}));
+        if (can("units:read")) {
+          counts.appendChild(el("span", {text: "空闲单元 available " + free}));
+        }
         return refreshDetail();
       }).then(function () {
         var u = $("updated");
