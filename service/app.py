@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -22,7 +24,7 @@ from geo.errors import RoadGraphError
 from . import tables as tables
 from .auth import people as auth_people
 from .auth import routes as auth_routes
-from .auth.service import PUBLIC
+from .auth.service import PUBLIC, allow
 from .core.config import Settings, get_settings
 from .core.db import make_engine, make_sessionmaker, migrate, unit_of_work
 from .core.errors import BodySizeLimit, UnavailableError, install_error_handlers
@@ -149,7 +151,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         version="0.1.0",
         lifespan=lifespan,
+        # The API's description is for signed-in people too: served below, behind the rule.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[allow("reference:read")])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[allow("reference:read")])
+    def docs() -> HTMLResponse:
+        # Swagger's "Authorize" signs in with the password flow (POST /auth/token).
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="jiedao API")
+
     app.state.settings = settings
     app.include_router(api_router)
     if STATIC_DIR.is_dir():

@@ -28,7 +28,7 @@ from ..core.schemas import FeatureCollection
 from ..core.timezones import BEIJING
 from ..incidents.service import CATEGORIES
 from ..layers.service import LayerDep
-from ..pages.service import render
+from ..pages.service import render, with_demo_banner
 from .schemas import CampaignTargetRead
 from .service import CATEGORY_NAMES, CELL_KINDS, HotspotAnalysis, HotspotQuery, analyse, map_html
 from .snapshot import png_snapshot
@@ -198,6 +198,7 @@ def campaign_target_list(
     query: QueryDep,
     session: SessionDep,
     layer: LayerDep,
+    settings: SettingsDep,
     format: Annotated[
         Literal["json", "csv", "html"],
         Query(description="json, csv (opens in Excel) or html (printable)."),
@@ -220,9 +221,8 @@ def campaign_target_list(
                 )
             },
         )
-    return HTMLResponse(
-        _printable(analysis, table.to_html(index=False, border=0, classes="targets"))
-    )
+    page = _printable(analysis, table.to_html(index=False, border=0, classes="targets"))
+    return HTMLResponse(with_demo_banner(page, demo=settings.demo))
 
 
 def _printable(analysis: HotspotAnalysis, table_html: str) -> str:
@@ -320,7 +320,7 @@ def hotspot_map(
         if download
         else None
     )
-    return HTMLResponse(html, headers=headers)
+    return HTMLResponse(with_demo_banner(html, demo=settings.demo), headers=headers)
 
 
 @maps_router.get(

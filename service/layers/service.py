@@ -271,6 +271,8 @@ def activate_version(session: Session, label_or_id: str | int, *, actor: str) ->
         action="activate",
         entity="layer_version",
         entity_id=version.label,
+        before={"active_version": previous},
+        after={"active_version": version.label},
         detail={"previous": previous},
     )
     return version

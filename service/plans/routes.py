@@ -20,6 +20,7 @@ from ..core.errors import ERROR_RESPONSES, NotFoundError, errors
 from ..core.schemas import FeatureCollection
 from ..layers import service as layers_service
 from ..layers.service import LayerDep, NetworkDep
+from ..pages.service import with_demo_banner
 from . import exports
 from . import service as planning
 from .models import PatrolPlanRecord
@@ -205,7 +206,11 @@ def plan_gpx(
 
 @router.get("/{plan_id}/briefing", response_class=HTMLResponse, responses=_NOT_FOUND)
 def plan_briefing(
-    plan_id: int, session: SessionDep, principal: _Reader, unit: str | None = None
+    plan_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: _Reader,
+    unit: str | None = None,
 ) -> HTMLResponse:
     """A printable briefing page per unit: stops, times, what to check, a route sketch."""
     row = _plan(session, plan_id, principal)
@@ -214,7 +219,7 @@ def plan_briefing(
         page = exports.plan_briefing_html(
             {"id": row.id, "layer_version": label, **row.plan}, unit_id=unit
         )
-    return HTMLResponse(page)
+    return HTMLResponse(with_demo_banner(page, demo=settings.demo))
 
 
 @router.get("/{plan_id}/map", response_class=HTMLResponse, responses=_NOT_FOUND)
@@ -241,4 +246,5 @@ def plan_map(
         basemap=basemap,
         tianditu_key=settings.tianditu_key,
     )
-    return HTMLResponse(offline_html(m, asset_base="/static/vendor"))
+    page = offline_html(m, asset_base="/static/vendor")
+    return HTMLResponse(with_demo_banner(page, demo=settings.demo))

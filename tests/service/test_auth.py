@@ -99,6 +99,17 @@ def test_only_sign_in_open311_reads_health_and_login_are_public(bare_app):
     assert public == PUBLIC_ROUTES
 
 
+def test_the_api_description_is_for_signed_in_people(client):
+    bare = anonymous(client)
+    assert bare.get("/openapi.json").status_code == 401
+    assert (
+        bare.get("/docs", headers={"Accept": "text/html"}, follow_redirects=False).status_code
+        == 303
+    )
+    assert client.get("/openapi.json").json()["paths"]
+    assert "swagger-ui" in client.get("/docs").text
+
+
 def test_the_rule_checker_sees_a_route_without_a_rule():
     from fastapi import FastAPI
 
