@@ -37,6 +37,7 @@ from .open311 import routes as open311_routes
 from .pages import routes as pages_routes
 from .pages.service import STATIC_DIR
 from .plans import routes as plans_routes
+from .plans import solver as plans_solver
 
 __all__ = ["Health", "api_router", "create_app"]
 
@@ -110,6 +111,8 @@ def _startup(app: FastAPI, settings: Settings) -> Engine:
         except (UnavailableError, RoadGraphError) as exc:
             log.warning("%s", exc)
     app.state.signing_key = settings.signing_key()
+    plans_solver.workers(settings.plan_workers)
+    plans_solver.warm_up()
     app.state.engine = engine
     app.state.sessionmaker = factory
     app.state.read_sessionmaker = make_sessionmaker(engine, readonly=True)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from ..core.audit import CONTEXT_KEY, record
 from ..core.config import Settings
-from ..core.deps import SessionDep
+from ..core.deps import ReadSessionDep, SessionDep
 from ..core.errors import (
     NotSignedInError,
     PermissionDeniedError,
@@ -247,7 +247,7 @@ def require(permission: str) -> Callable[..., Principal]:
 
     def dependency(
         request: Request,
-        session: SessionDep,
+        session: ReadSessionDep,
         _token: Annotated[str | None, Depends(_bearer)] = None,
         _session_cookie: Annotated[str | None, Depends(_cookie)] = None,
     ) -> Principal:

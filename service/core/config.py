@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # Days that add to or correct the official calendar (holidays, 调休 make-up days), a TOML
     # file with lists holidays and workdays: for years chinesecalendar does not cover yet.
     workday_overrides: Path | None = None
+    # Processes that solve plans beside the service (0: in the service's own process).
+    plan_workers: int = Field(1, ge=0, le=8)
     # Search budget of the re-plan made when a unit is assigned (inside the request).
     replan_time_limit_s: float = Field(3.0, gt=0, le=120)
     tianditu_key: str | None = None

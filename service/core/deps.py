@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .audit import CONTEXT_KEY, AuditContext
 from .config import Settings
 
-__all__ = ["NowDep", "SessionDep", "SettingsDep", "get_db", "get_now"]
+__all__ = ["NowDep", "ReadSessionDep", "SessionDep", "SettingsDep", "get_db", "get_now"]
 
 
 def get_settings(request: Request) -> Settings:
@@ -45,6 +45,25 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def get_read_db(request: Request, session: SessionDep) -> Iterator[Session]:
+    """A read-only session beside the request's unit of work (the same one for GET).
+
+    What a write request only reads (who is asking, the active layer, a plan's inputs) goes
+    through it, so that on SpatiaLite the writer lock is taken at the first write, not at the
+    first read, and a long computation between them (a plan's solve) holds no lock.
+    """
+    if request.method in ("GET", "HEAD"):
+        yield session
+        return
+    factory: sessionmaker[Session] = request.app.state.read_sessionmaker
+    with factory() as read:
+        read.info[CONTEXT_KEY] = session.info.get(CONTEXT_KEY)
+        yield read
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_db, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

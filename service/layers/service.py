@@ -42,7 +42,7 @@ from layers.pack import (
 
 from ..core.audit import record
 from ..core.config import Settings
-from ..core.deps import SessionDep
+from ..core.deps import ReadSessionDep
 from ..core.errors import ConflictError, InvalidInputError, UnavailableError
 from ..core.schemas import LocationRead
 from . import store
@@ -476,7 +476,7 @@ def resolve_point(layer: ActiveLayer, *, lon: float, lat: float, crs: str) -> Re
 # -- request dependencies: the active layer and its road graph ------------------------------
 
 
-def get_layer(request: Request, session: SessionDep) -> ActiveLayer:
+def get_layer(request: Request, session: ReadSessionDep) -> ActiveLayer:
     """The active layer version and its resolver (503 when none is active)."""
     cache: JurisdictionCache = request.app.state.jurisdiction_cache
     return cache.get(session)

@@ -15,7 +15,7 @@ from maps.assets import offline_html
 
 from ..auth import service as auth_service
 from ..auth.service import Principal, require
-from ..core.deps import SessionDep, SettingsDep
+from ..core.deps import ReadSessionDep, SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES, NotFoundError, errors
 from ..core.schemas import FeatureCollection
 from ..layers import service as layers_service
@@ -86,6 +86,7 @@ def _read(session: SessionDep, row: PatrolPlanRecord) -> dict[str, Any]:
 def create_plan(
     principal: _Planner,
     plan_in: PlanCreate,
+    read: ReadSessionDep,
     session: SessionDep,
     layer: LayerDep,
     network: NetworkDep,
@@ -93,10 +94,16 @@ def create_plan(
 ) -> dict[str, Any]:
     """Plan a squad's shift: routes per unit, key-road coverage, targets left out and why.
     A squad leader plans their own squad."""
-    for code in layers_service.squad_codes(session, plan_in.squad):
+    for code in layers_service.squad_codes(read, plan_in.squad):
         auth_service.ensure_squad(principal, code)
+    # Solved on the read session, stored on the unit of work: no writer lock during the solve.
     row = planning.create_plan(
-        session=session, layer=layer, network=network, request=plan_in, actor=principal.name
+        session=read,
+        store=session,
+        layer=layer,
+        network=network,
+        request=plan_in,
+        actor=principal.name,
     )
     response.headers["Location"] = f"/plans/{row.id}"
     return _read(session, row)
@@ -141,15 +148,17 @@ def replan(
     principal: _Planner,
     plan_id: int,
     replan_in: ReplanCreate,
+    read: ReadSessionDep,
     session: SessionDep,
     layer: LayerDep,
     network: NetworkDep,
     response: Response,
 ) -> dict[str, Any]:
     """Re-plan the rest of the shift from ``now``: done stops stay, units start where they are."""
-    previous = _plan(session, plan_id, principal)
+    previous = _plan(read, plan_id, principal)
     row = planning.replan(
-        session=session,
+        session=read,
+        store=session,
         layer=layer,
         network=network,
         previous=previous,

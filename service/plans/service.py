@@ -33,7 +33,6 @@ from geo.shiftplan import (
     Task,
     UnitOnDuty,
     UnitPlan,
-    plan_shift,
 )
 
 from ..core.audit import record
@@ -43,7 +42,7 @@ from ..dispatch import service as dispatch_service
 from ..hotspots.service import planning_hotspots
 from ..incidents.service import get_category
 from ..layers.service import ActiveLayer
-from . import store
+from . import solver, store
 from .models import PatrolPlanRecord
 from .schemas import PlanCreate, ReplanCreate, UnitIn
 
@@ -347,9 +346,19 @@ def _params(request: PlanCreate | ReplanCreate, stored: Mapping[str, Any]) -> Sh
 
 
 def create_plan(
-    *, session: Session, layer: ActiveLayer, network: RoadGraph, request: PlanCreate, actor: str
+    *,
+    session: Session,
+    layer: ActiveLayer,
+    network: RoadGraph,
+    request: PlanCreate,
+    actor: str,
+    store: Session | None = None,
 ) -> PatrolPlanRecord:
-    """Plan a squad's shift and store it, in the caller's transaction."""
+    """Plan a squad's shift and store it, in the caller's transaction.
+
+    Its inputs are read through ``session``, the plan is written through ``store`` (default
+    ``session``): with a read-only ``session``, the solve holds no writer lock.
+    """
     squad = _squad_code(layer, request.squad)
     shift = SHIFTS[request.shift]
     hotspots, source = planning_hotspots(
@@ -363,7 +372,7 @@ def create_plan(
     )
     sweeps = _sweeps(layer, squad) if request.sweep_key_roads else []
     stored_request = request.model_dump(mode="json")
-    plan = plan_shift(
+    plan = solver.solve(
         network,
         units=_units(layer, squad, request.shift, request.units),
         shift=shift,
@@ -393,10 +402,11 @@ def create_plan(
         request=stored_request,
         plan=document,
     )
-    session.add(row)
-    session.flush()
+    writer = store or session
+    writer.add(row)
+    writer.flush()
     record(
-        session,
+        writer,
         actor=actor,
         action="plan",
         entity="patrol_plan",
@@ -431,8 +441,13 @@ def replan(
     previous: PatrolPlanRecord,
     request: ReplanCreate,
     actor: str,
+    store: Session | None = None,
 ) -> PatrolPlanRecord:
-    """Re-plan the rest of ``previous``'s shift from ``request.now``, keeping what is done."""
+    """Re-plan the rest of ``previous``'s shift from ``request.now``, keeping what is done.
+
+    Reads through ``session``, writes through ``store`` (default ``session``), as
+    :func:`create_plan`.
+    """
     stored = dict(previous.request)
     original = PlanCreate.model_validate(stored)
     day = original.date
@@ -517,7 +532,7 @@ def replan(
         if s.sweep_id not in done_ids
     ]
     tasks = [t for t in _tasks(original) if t.task_id not in done_ids]
-    plan = plan_shift(
+    plan = solver.solve(
         network,
         units=moved,
         shift=(now_s, end_s),
@@ -557,10 +572,11 @@ def replan(
         request=stored,
         plan=document,
     )
-    session.add(row)
-    session.flush()
+    writer = store or session
+    writer.add(row)
+    writer.flush()
     record(
-        session,
+        writer,
         actor=actor,
         action="replan",
         entity="patrol_plan",

@@ -321,3 +321,43 @@ def test_an_infeasible_plan_is_a_422_naming_the_cause(qingshuihe, fields, cause)
     [item] = response.json()["detail"]
     assert cause in item["message"]
     assert item["fix"]
+
+
+def test_reports_filed_during_a_solve_are_stored_before_the_solve_ends(qingshuihe):
+    """The solve holds no writer lock (issue 12 §1): an urgent report filed while a plan is
+    solved is answered at once, not after the plan. An ordering check, not a timing one: the
+    plan runs for seconds (a search limit it cannot reach, a 6 s cap), the reports take
+    milliseconds unless they wait for a lock."""
+    import threading
+
+    lon, lat = metro_point(layers.read_pack())
+    finished: list[str] = []
+    answers: dict[str, int] = {}
+
+    def solve() -> None:
+        answer = _plan(qingshuihe, solution_limit=100_000, time_limit_s=6)
+        answers["plan"] = answer.status_code
+        finished.append("plan")
+
+    solver = threading.Thread(target=solve)
+    solver.start()
+    try:
+        threading.Event().wait(1.5)  # the plan's inputs are read, the solve is running
+        for i in range(3):
+            report = qingshuihe.post(
+                "/incidents",
+                json={
+                    "category": "C02",
+                    "location": {"lon": lon, "lat": lat},
+                    "occurred_at": datetime.now(BEIJING).isoformat(),
+                    "source": "complaint",
+                    "urgent": True,
+                    "description": f"紧急 {i}",
+                },
+            )
+            assert report.status_code == 201, report.text
+            finished.append(f"report {i}")
+    finally:
+        solver.join(timeout=120)
+    assert answers["plan"] == 201
+    assert finished == ["report 0", "report 1", "report 2", "plan"]
