@@ -30,7 +30,7 @@ from fastapi import Depends, Form, Request
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from ..core.audit import CONTEXT_KEY, record
+from ..core.audit import audit_as, record
 from ..core.config import Settings
 from ..core.deps import ReadSessionDep, SessionDep
 from ..core.errors import (
@@ -54,10 +54,10 @@ __all__ = [
     "can_read_reporter",
     "cookie_token",
     "csrf_of",
+    "csrf_ok",
     "ensure_community",
     "ensure_squad",
     "ensure_unit",
-    "form_csrf_ok",
     "incident_scope",
     "issue_tokens",
     "open311_client",
@@ -166,7 +166,8 @@ def _from_device(session: Session, token: str) -> Principal | None:
     )
 
 
-def _same_origin(request: Request) -> bool:
+def same_origin(request: Request) -> bool:
+    """Whether the browser says the request comes from this site (or says nothing)."""
     origin = request.headers.get("origin")
     if origin is None:
         # Browsers send Origin with every cross-site POST; without it, Fetch metadata decides.
@@ -174,12 +175,17 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-def _check_csrf(request: Request, principal: Principal, *, key: str) -> None:
+def csrf_ok(request: Request, principal: Principal, sent: str | None) -> bool:
+    """Whether a page's write comes from this site with its session's CSRF token (sent in
+    the header, or in a form field)."""
+    expected = csrf_of(principal, key=_signing_key(request))
+    return same_origin(request) and secrets.compare_digest(sent or "", expected)
+
+
+def _check_csrf(request: Request, principal: Principal) -> None:
     if request.method not in _UNSAFE or principal.via != "cookie":
         return
-    expected = tokens.csrf_token(principal.session_id or "", key=key)
-    sent = request.headers.get(CSRF_HEADER, "")
-    if not _same_origin(request) or not secrets.compare_digest(sent, expected):
+    if not csrf_ok(request, principal, request.headers.get(CSRF_HEADER)):
         raise PermissionDeniedError(
             CSRF_HEADER,
             "A write from a page must come from this site and carry the page's CSRF token.",
@@ -213,10 +219,8 @@ def authenticate(request: Request, session: Session, *, check_csrf: bool = True)
         )
     request.state.principal = principal  # so that a refusal is audited under this name
     if check_csrf:
-        _check_csrf(request, principal, key=key)
-    context = session.info.get(CONTEXT_KEY)
-    if context is not None:
-        context.role = principal.role
+        _check_csrf(request, principal)
+    audit_as(session, principal.role)
     return principal
 
 
@@ -434,11 +438,28 @@ def sign_in(
         entity_id=user.username,
         detail={"kind": kind, "session": auth.id[:8]},
     )
-    context = session.info.get(CONTEXT_KEY)
-    if context is not None:
-        context.role = user.role
+    audit_as(session, user.role)
     session.flush()
     return SignIn(user=user, auth=auth)
+
+
+def _token(
+    signed_in: SignIn,
+    kind: tokens.TokenKind,
+    *,
+    key: str,
+    issued_at: datetime,
+    expires_at: datetime | None = None,
+) -> str:
+    """A signed token of ``kind`` for the sign-in; by default it lasts as long as the sign-in."""
+    claims = tokens.TokenClaims(
+        user_id=signed_in.user.id,
+        session_id=signed_in.auth.id,
+        token_version=signed_in.user.token_version,
+        kind=kind,
+        expires_at=expires_at or signed_in.auth.expires_at,
+    )
+    return tokens.encode(claims, key=key, issued_at=issued_at)
 
 
 def issue_tokens(
@@ -447,41 +468,19 @@ def issue_tokens(
     """The access token (and refresh token) of an API sign-in session."""
     now = datetime.now(UTC)
     expires = now + timedelta(minutes=settings.access_token_minutes)
-    claims = tokens.TokenClaims(
-        user_id=signed_in.user.id,
-        session_id=signed_in.auth.id,
-        token_version=signed_in.user.token_version,
-        kind="access",
-        expires_at=expires,
-    )
-    answer: dict[str, Any] = {
-        "access_token": tokens.encode(claims, key=key, issued_at=now),
+    return {
+        "access_token": _token(signed_in, "access", key=key, issued_at=now, expires_at=expires),
         "token_type": "bearer",
         "expires_in": int(settings.access_token_minutes * 60),
-        "refresh_token": None,
+        "refresh_token": (
+            _token(signed_in, "refresh", key=key, issued_at=now) if refresh else None
+        ),
     }
-    if refresh:
-        refresh_claims = tokens.TokenClaims(
-            user_id=signed_in.user.id,
-            session_id=signed_in.auth.id,
-            token_version=signed_in.user.token_version,
-            kind="refresh",
-            expires_at=signed_in.auth.expires_at,
-        )
-        answer["refresh_token"] = tokens.encode(refresh_claims, key=key, issued_at=now)
-    return answer
 
 
 def cookie_token(signed_in: SignIn, *, key: str) -> str:
     """The page session's cookie value."""
-    claims = tokens.TokenClaims(
-        user_id=signed_in.user.id,
-        session_id=signed_in.auth.id,
-        token_version=signed_in.user.token_version,
-        kind="cookie",
-        expires_at=signed_in.auth.expires_at,
-    )
-    return tokens.encode(claims, key=key, issued_at=datetime.now(UTC))
+    return _token(signed_in, "cookie", key=key, issued_at=datetime.now(UTC))
 
 
 def csrf_of(principal: Principal, *, key: str) -> str:
@@ -527,17 +526,6 @@ def page_principal(request: Request, session: Session) -> Principal | None:
         return None
 
 
-def form_csrf_ok(request: Request, principal: Principal, sent: str | None) -> bool:
-    """Whether a form's CSRF field (and its origin) are this page session's."""
-    expected = tokens.csrf_token(principal.session_id or "", key=_signing_key(request))
-    return _same_origin(request) and secrets.compare_digest(sent or "", expected)
-
-
-def same_origin(request: Request) -> bool:
-    """Whether the browser says the request comes from this site (or says nothing)."""
-    return _same_origin(request)
-
-
 # -- Open311 clients ------------------------------------------------------------------------
 
 
@@ -557,9 +545,7 @@ def open311_client(
             "ask the sub-district's administrator for an Open311 key.",
             permission="open311:key",
         )
-    context = session.info.get(CONTEXT_KEY)
-    if context is not None:
-        context.role = "open311"
+    audit_as(session, "open311")
     return client
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .models import Base, utcnow
 
-__all__ = ["CONTEXT_KEY", "AuditContext", "AuditLog", "record"]
+__all__ = ["CONTEXT_KEY", "AuditContext", "AuditLog", "audit_as", "record"]
 
 CONTEXT_KEY: Final = "audit_context"
 
@@ -53,6 +53,14 @@ class AuditLog(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column()
     after: Mapped[dict[str, Any] | None] = mapped_column()
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+def audit_as(session: Session, role: str) -> None:
+    """Record ``role`` as the role of the writes ``session`` makes from now on (once the
+    request's principal is known)."""
+    context = session.info.get(CONTEXT_KEY)
+    if context is not None:
+        context.role = role
 
 
 def record(

@@ -139,7 +139,7 @@ def logout(
 ) -> Response:
     """Sign out of the page session (the form's CSRF token must match), back to the login."""
     principal = auth_service.page_principal(request, session)
-    if principal is not None and auth_service.form_csrf_ok(request, principal, csrf_token):
+    if principal is not None and auth_service.csrf_ok(request, principal, csrf_token):
         auth_service.sign_out(session, principal)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
