@@ -127,8 +127,9 @@ def read_chao(path: Path, bks: dict[str, float] | None = None) -> Instance:
 def read_cordeau(path: Path, vehicles: int, bks: dict[str, float] | None = None) -> Instance:
     """Read a Cordeau TOPTW file (``i x y d S f a list O C``) for ``vehicles`` routes."""
     lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
-    n = int(lines[0][2])
-    nodes = lines[2 : 2 + n]
+    # The header's third field counts the customers; the depot (node 0) comes on top.
+    customers = int(lines[0][2])
+    nodes = lines[2 : 3 + customers]
     xy = np.array([[float(r[1]), float(r[2])] for r in nodes])
     service = np.array([float(r[3]) for r in nodes])
     score = np.array([float(r[4]) for r in nodes])

@@ -59,6 +59,16 @@ class EngineInput:
         Per unit ``(earliest start, latest start, duration)`` ticks or ``None``.
     groups
         Disjunctions: node ids and the penalty for visiting none (``None`` = mandatory).
+    allowed
+        Per node, the units that may visit it (empty or missing = any unit): a hot spot of a
+        foot patrol's beat is for that patrol and the cars.
+    travel_weight
+        Per unit, the weight of its travel in the cost that breaks ties between equal prizes
+        (missing = 1): a foot patrol walking its beat costs less than a car's time.
+    min_visits
+        Per unit, ``(count, cost)``: each visit short of ``count`` costs ``cost`` ticks, a soft
+        floor that keeps every unit in the work (cheap beside a span cost, which made the
+        descents with meal breaks twenty times slower).
     """
 
     transit: list[np.ndarray]
@@ -69,6 +79,17 @@ class EngineInput:
     unit_end: list[int]
     breaks: list[tuple[int, int, int] | None]
     groups: list[tuple[list[int], int | None]]
+    allowed: list[list[int]] = field(default_factory=list)
+    travel_weight: list[float] = field(default_factory=list)
+    min_visits: list[tuple[int, int]] = field(default_factory=list)
+
+    def weight_of(self, unit: int) -> float:
+        """The weight of ``unit``'s travel ticks in the tie-breaking cost (default 1)."""
+        return self.travel_weight[unit] if unit < len(self.travel_weight) else 1.0
+
+    def may_visit(self, unit: int, node: int) -> bool:
+        """Whether ``unit`` may visit ``node``."""
+        return node >= len(self.allowed) or not self.allowed[node] or unit in self.allowed[node]
 
 
 @dataclass(frozen=True)
@@ -209,7 +230,8 @@ def _prize_factor(data: EngineInput, knobs: SearchKnobs | None = None) -> int:
     """
     travel = int(sum(e - s for s, e in zip(data.unit_start, data.unit_end, strict=True)))
     span = (knobs.span_cost if knobs else 0) * (max(data.unit_end) - min(data.unit_start))
-    return travel + span + 1
+    floors = sum(count * cost for count, cost in data.min_visits)
+    return travel + span + floors + 1
 
 
 def _build(
@@ -228,11 +250,15 @@ def _build(
     # millions of times per second of search and dominate the run time.
     dwell = data.dwell.astype(np.int64)
     time_callbacks: list[int] = []
-    cost_callbacks: list[int] = []
+    cost_callbacks: dict[tuple[int, float], int] = {}
     for travel in data.transit:
         with_dwell = np.minimum(travel + dwell[:, None], UNREACHABLE)
         time_callbacks.append(routing.RegisterTransitMatrix(with_dwell.tolist()))
-        cost_callbacks.append(routing.RegisterTransitMatrix(travel.tolist()))
+    for u in range(units):
+        key = (data.unit_mode[u], data.weight_of(u))
+        if key not in cost_callbacks:
+            weighted = np.ceil(data.transit[key[0]] * key[1]).astype(np.int64)
+            cost_callbacks[key] = routing.RegisterTransitMatrix(weighted.tolist())
     horizon = max(data.unit_end)
     routing.AddDimensionWithVehicleTransits(
         [time_callbacks[m] for m in data.unit_mode], horizon, horizon, False, "Time"
@@ -242,7 +268,9 @@ def _build(
         dim.SetGlobalSpanCostCoefficient(knobs.span_cost)
     for u in range(units):
         if knobs.travel_cost:
-            routing.SetArcCostEvaluatorOfVehicle(cost_callbacks[data.unit_mode[u]], u)
+            routing.SetArcCostEvaluatorOfVehicle(
+                cost_callbacks[data.unit_mode[u], data.weight_of(u)], u
+            )
         start_var = dim.CumulVar(routing.Start(u))
         start_var.SetRange(data.unit_start[u], data.unit_end[u])
         dim.CumulVar(routing.End(u)).SetRange(data.unit_start[u], data.unit_end[u])
@@ -263,6 +291,22 @@ def _build(
         for (_, c1), (o2, _) in itertools.pairwise(ordered):
             if o2 > c1 + 1:
                 var.RemoveInterval(c1 + 1, o2 - 1)
+
+    if any(count for count, _ in data.min_visits):
+        is_target = [0 if node < 2 * units else 1 for node in range(nodes)]
+        visits = routing.RegisterUnaryTransitVector(is_target)
+        routing.AddDimension(visits, 0, nodes, True, "Visits")
+        count_dim = routing.GetDimensionOrDie("Visits")
+        for u, (count, cost) in enumerate(data.min_visits):
+            if count:
+                count_dim.SetCumulVarSoftLowerBound(routing.End(u), count, cost)
+                # Else an empty route is "unused" and its end's soft bound is never charged.
+                routing.SetVehicleUsedWhenEmpty(True, u)
+    for node, units_allowed in enumerate(data.allowed):
+        if units_allowed and node >= 2 * units:
+            # -1 keeps the node optional (unperformed); 9.15's SWIG wrapper of
+            # SetAllowedVehiclesForIndex takes no Python list, so the variable is restricted.
+            routing.VehicleVar(manager.NodeToIndex(node)).SetValues([-1, *units_allowed])
 
     factor = _prize_factor(data, knobs)
     total_penalty = sum(p * factor for _, p in data.groups if p is not None)
@@ -394,9 +438,17 @@ def _fill(
     if any(b is not None for b in data.breaks):
         return routes  # break intervals are not modelled here; let the descent do the work
     routes = [list(r) for r in routes]
+    group_of = {n: g for g, (members, _) in enumerate(data.groups) for n in members}
     for node in rng.permutation(candidates)[:tries]:
+        # One node per disjunction: a sweep already done in one direction is not added again
+        # in the other (the model would reject the whole assignment).
+        group = group_of.get(int(node))
+        if group is not None and group in {group_of.get(n) for r in routes for n in r}:
+            continue
         best: tuple[int, int, int] | None = None
         for u, route in enumerate(routes):
+            if not data.may_visit(u, int(node)):
+                continue
             travel = data.transit[data.unit_mode[u]]
             path = [2 * u, *route, 2 * u + 1]
             for k in range(len(path) - 1):

@@ -5,7 +5,8 @@ about a PredPol box). :func:`gi_hotspots`, the planner's default, takes the cell
 Gi* (:func:`geo.getisord.getis_ord`) calls hot; :func:`rank_hotspots` takes the busiest cells,
 for when there are too few incidents for a test. Either way each hot spot is placed at its most
 central incident (a real place, not a cell corner), with the hours when its incidents happen
-inside the shift as its time window, and no dwell of its own (the planner's Koper-curve default).
+inside the shift as its time window, its incidents per hour of the day as its profile (which
+decides the periods it is hot), and no dwell of its own (the planner's Koper-curve default).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from numpy.typing import ArrayLike
 
 from . import crs as geocrs
 from .cells import grid_cell_id
-from .shiftplan import HotSpot
+from .shift import HotSpot
 
 __all__ = ["GI_Z_AT_90", "RankParams", "gi_hotspots", "rank_hotspots"]
 
@@ -235,6 +236,9 @@ def _spot(
     cx = np.average(cell["x"], weights=cell["weight"])
     cy = np.average(cell["y"], weights=cell["weight"])
     centre = cell.iloc[int(np.argmin(np.hypot(cell["x"] - cx, cell["y"] - cy)))]
+    hours = np.clip((cell["when"].to_numpy() // 3600).astype(int), 0, 23)
+    profile = np.bincount(hours, weights=cell["weight"].to_numpy(), minlength=24)
+    categories = cell.groupby("label")["weight"].sum().sort_values(ascending=False, kind="stable")
     return HotSpot(
         spot_id=spot_id,
         lon=float(centre["lon"]),
@@ -242,6 +246,9 @@ def _spot(
         priority=priority,
         windows=(_window(cell["when"].to_numpy(), shift, params),),
         label=str(cell["label"].mode().iloc[0]),
+        profile=tuple(round(float(v), 3) for v in profile),
+        count=float(cell["weight"].sum()),
+        categories=tuple((str(k), round(float(v), 3)) for k, v in categories.items() if k != ""),
     )
 
 

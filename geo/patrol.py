@@ -60,6 +60,10 @@ class Unit:
 
     ``matrix_key`` names the travel-time matrix of its mode (units of one mode share it).
     ``break_window`` is the interval that must contain the whole break of ``break_s`` seconds.
+    ``travel_weight`` weighs its travel seconds in the cost that breaks ties between plans of
+    equal prize (a foot patrol on its beat can be made cheaper than a car). Each visit short of
+    ``min_visits`` costs ``short_visit_cost_s`` seconds of travel in that cost: a soft floor
+    that keeps every unit in the work.
     """
 
     unit_id: str
@@ -70,8 +74,17 @@ class Unit:
     matrix_key: str = "default"
     break_window: tuple[float, float] | None = None
     break_s: float = 0.0
+    travel_weight: float = 1.0
+    min_visits: int = 0
+    short_visit_cost_s: float = 0.0
 
     def __post_init__(self) -> None:
+        if not (0 <= self.travel_weight <= 10):
+            msg = f"Unit {self.unit_id!r}: travel_weight must be in [0, 10]."
+            raise ValueError(msg)
+        if self.min_visits < 0 or self.short_visit_cost_s < 0:
+            msg = f"Unit {self.unit_id!r}: min_visits and short_visit_cost_s must be >= 0."
+            raise ValueError(msg)
         if self.start < 0 or self.end < 0:
             msg = f"Unit {self.unit_id!r}: start/end must be location indices >= 0."
             raise ValueError(msg)
@@ -103,7 +116,10 @@ class Target:
 
     ``windows`` bound the start of service (inclusive; empty = any time in the shift).
     ``alternatives`` are further locations any one of which serves the target (a road segment
-    swept in either direction). ``priority`` is the prize collected by a visit.
+    swept in either direction). ``priority`` is the prize collected by a visit. ``units``
+    limits who may serve it (empty = any unit). Targets sharing a ``spot`` are visits of one
+    place in different periods: no unit goes from one straight to another (no back-to-back
+    visits of the same spot).
     """
 
     target_id: str
@@ -114,6 +130,8 @@ class Target:
     mandatory: bool = False
     kind: str = "hotspot"
     alternatives: tuple[int, ...] = ()
+    units: tuple[str, ...] = ()
+    spot: str = ""
 
     def __post_init__(self) -> None:
         if self.location < 0 or any(a < 0 for a in self.alternatives):
@@ -182,6 +200,10 @@ class PatrolProblem:
         for t in self.targets:
             if max(t.locations) >= size:
                 msg = f"Target {t.target_id!r}: location outside the {size} matrix locations."
+                raise ValueError(msg)
+            unknown = set(t.units) - set(ids)
+            if unknown:
+                msg = f"Target {t.target_id!r}: units {sorted(unknown)} are not in the problem."
                 raise ValueError(msg)
 
 
@@ -275,6 +297,8 @@ def _alone(problem: PatrolProblem, target: Target) -> tuple[bool, str]:
     """Can any unit alone serve ``target``? If not, why (a :data:`DROP_REASONS` entry)."""
     reachable = in_window = False
     for u in problem.units:
+        if target.units and u.unit_id not in target.units:
+            continue
         m = problem.travel[u.matrix_key]
         for loc in target.locations:
             go, back = float(m[u.start, loc]), float(m[loc, u.end])
@@ -352,12 +376,23 @@ def _engine_input(problem: PatrolProblem, scale: float) -> tuple[EngineInput, _N
         groups.append((members, prize))
     index = np.asarray(loc)
     keys = sorted({u.matrix_key for u in units})
+    spots = np.asarray(
+        [problem.targets[ti].spot if ti >= 0 else "" for ti in target_of], dtype=object
+    )
+    # Two visits of one spot are never consecutive in a route (not back to back).
+    same_spot = (spots[:, None] == spots[None, :]) & (spots[:, None] != "")
+    same_target = np.asarray(target_of)[:, None] == np.asarray(target_of)[None, :]
     transit = []
     for key in keys:
         sub = problem.travel[key][np.ix_(index, index)]
         ticks = _ticks(sub, scale, up=True)
-        ticks[~np.isfinite(sub)] = 10**12
+        ticks[~np.isfinite(sub) | (same_spot & ~same_target)] = 10**12
         transit.append(ticks)
+    position = {u.unit_id: k for k, u in enumerate(units)}
+    allowed = [
+        sorted(position[i] for i in problem.targets[ti].units) if ti >= 0 else []
+        for ti in target_of
+    ]
     dwell = np.zeros(len(loc), dtype=np.int64)
     windows: list[list[tuple[int, int]]] = [[] for _ in loc]
     for node, ti in enumerate(target_of):
@@ -390,6 +425,11 @@ def _engine_input(problem: PatrolProblem, scale: float) -> tuple[EngineInput, _N
         unit_end=[int(_ticks(u.shift_end_s, scale, up=False)) for u in units],
         breaks=breaks,
         groups=groups,
+        allowed=allowed,
+        travel_weight=[u.travel_weight for u in units],
+        min_visits=[
+            (u.min_visits, int(_ticks(u.short_visit_cost_s, scale, up=True))) for u in units
+        ],
     )
     return data, _Nodes(target_of, loc)
 

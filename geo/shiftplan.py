@@ -1,10 +1,19 @@
-"""A squad's shift on the road network: targets from hot spots, key roads and tasks, solved.
+"""A squad's shift on the road network: every unit out for the whole shift, hot spots every period.
 
 :mod:`geo.patrol` solves an abstract team orienteering problem over a travel-time matrix; this
 module is the field side. It places units, hot spots, mandatory tasks and key-road sweeps on a
-:class:`~geo.roadgraph.RoadGraph`, builds one travel-time matrix per mode, adds the Koper-curve
-revisits of the top hot spots, solves, and turns the answer back into stops with clock times,
-path geometry along the streets and the key-road coverage.
+:class:`~geo.roadgraph.RoadGraph` and builds a plan a squad leader can sign:
+
+* each foot and e-bike unit gets a beat (:mod:`geo.beats`) and the hot spots in it, shared with
+  the cars, which cover the whole area and the key roads; a foot unit whose beat is a long walk
+  from its station is driven there and collected at the end;
+* each hot spot is visited, for a Koper stay, in every period it is hot
+  (:mod:`geo.shifttargets`), never twice in a row by the same unit; the busiest key roads are
+  swept every period, the others once per shift;
+* the search (:mod:`geo.patrol`) places the visits; the time left goes to patrol legs along the
+  beat (:mod:`geo.patrollegs`), so units patrol until they return at the shift's end;
+* the answer comes back as stops with clock times, paths along the streets, key-road coverage
+  and the figures of :mod:`geo.planmetrics`.
 
 A key-road sweep is a location with an entry and an exit: reaching it means arriving at one end
 of the road piece, and leaving it means leaving from the other end, the piece itself being
@@ -14,7 +23,7 @@ one-way piece. Times are seconds from midnight of the plan's day.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -23,20 +32,37 @@ import shapely
 from numpy.typing import NDArray
 
 from . import crs as geocrs
+from .beats import Beat, BeatParams, density, draw_beats, street_points
 from .patrol import (
     InfeasiblePlanError,
-    PatrolPlan,
     PatrolProblem,
     PlanParams,
     Target,
     Unit,
     plan_patrols,
 )
-from .roadgraph import MODES, RoadGraph, route, travel_time_matrix
+from .patrollegs import PatrolLegParams, Waypoints, add_patrol_legs
+from .planmetrics import PlanMetrics
+from .roadgraph import MODES, RoadGraph
+from .shift import (
+    HOUR,
+    SHIFTS,
+    HotSpot,
+    PlannedStop,
+    ShiftPlan,
+    Sweep,
+    Task,
+    UnitOnDuty,
+    UnitPlan,
+)
+from .shiftroutes import Location, assemble, endpoints, location_matrix, to_metric
+from .shifttargets import busiest_sweeps, hot_periods, period_id, shift_periods, visits_that_fit
 
 __all__ = [
     "SHIFTS",
+    "Beat",
     "HotSpot",
+    "PlanMetrics",
     "PlannedStop",
     "ShiftParams",
     "ShiftPlan",
@@ -47,17 +73,12 @@ __all__ = [
     "plan_shift",
 ]
 
-HOUR: Final = 3600.0
-# Default of ShiftParams.balance, measured on bench/field.py.
-FIELD_SPAN_COST: Final = 2
-# The plan's two shifts, seconds from midnight.
-SHIFTS: Final[dict[str, tuple[float, float]]] = {
-    "early": (7 * HOUR, 15 * HOUR),
-    "late": (15 * HOUR, 23 * HOUR),
-}
-# A piece of key road counts as swept when this share of it lies under the day's paths.
-_COVERED_SHARE: Final = 0.9
-_PATH_TOLERANCE_M: Final = 3.0
+# Default of ShiftParams.balance. Patrol legs now keep every unit out for the whole shift, and a
+# span cost beside the meal breaks made each descent 20 times slower (bench/field.py, west late:
+# 10.8 s against 0.6 s for the search).
+FIELD_SPAN_COST: Final = 0
+# Patrol waypoints drawn per beat (twice as many over a car's whole area).
+_WAYPOINTS: Final = 24
 
 
 @dataclass(frozen=True)
@@ -69,27 +90,55 @@ class ShiftParams:
     dwell_s
         Default stay at a hot spot: 12 minutes, inside the Koper curve's 10-15.
     revisit_every_s
-        The top hot spots are to be visited once in every such period (Koper: every 2 hours).
-    revisit_top
-        How many of the highest-priority hot spots get revisits.
+        Length of a presence period: a hot spot is visited once in every period it is hot
+        (Koper: every 1-2 hours).
+    hot_share
+        A spot is hot in a period holding this share of an even spread of its incidents.
+    presence_share
+        Share of the units' working time that presence visits may fill; the spots beyond it (the
+        lowest ranked) are left to the patrol legs, and said so.
+    busy_roads
+        How many key-road pieces, those with the most hot-spot weight near them, are swept in
+        every period rather than once per shift.
     sweep_mandatory
         Key-road sweeps must be done (an unreachable one is an error); else they carry
         ``sweep_priority`` and may be dropped.
     sweep_priority
-        Prize of an optional sweep.
+        Prize of an optional sweep (a busy piece's sweep in a period counts twice that).
+    dropoff_walk_s
+        A foot unit whose walk between station and beat is longer than this is driven.
+    travel_weights
+        Weight of a unit's travel seconds, per mode, when the search breaks ties between plans
+        of equal prize: the hot spots of a beat go to its foot patrol first, then to the
+        e-bike, and the car keeps its time for the rest of the area and the key roads.
+    min_targets, short_target_cost_s
+        Each unit should have at least ``min_targets`` targets (fewer when there are not so
+        many); each one short costs as much as this much more travel in the search.
     balance
-        Cost per second of the latest return to base, beside travel seconds: patrols want every
-        unit out, so once the prizes are settled the work is spread over the units (0 = off).
+        Cost per second of the latest return to base, beside travel seconds, to spread the
+        targets over the units (0 = off, the default: the patrol legs fill every shift).
+    beats, legs
+        How beats are drawn and gaps filled with patrol legs.
     solver
-        The OR-Tools search settings.
+        The OR-Tools search settings; its seed also seeds the beats and the legs.
     """
 
     dwell_s: float = 12 * 60.0
     revisit_every_s: float = 2 * HOUR
-    revisit_top: int = 1
+    hot_share: float = 0.5
+    presence_share: float = 0.55
+    busy_roads: int = 2
     sweep_mandatory: bool = True
     sweep_priority: float = 10.0
+    dropoff_walk_s: float = 15 * 60.0
+    travel_weights: Mapping[str, float] = field(
+        default_factory=lambda: {"foot": 0.3, "ebike": 0.6, "car": 1.0}
+    )
+    min_targets: int = 4
+    short_target_cost_s: float = 20 * 60.0
     balance: int = FIELD_SPAN_COST
+    beats: BeatParams = field(default_factory=BeatParams)
+    legs: PatrolLegParams = field(default_factory=PatrolLegParams)
     solver: PlanParams = field(default_factory=lambda: PlanParams(time_limit_s=10.0))
 
     def __post_init__(self) -> None:
@@ -99,125 +148,23 @@ class ShiftParams:
         if not self.revisit_every_s > 0:
             msg = f"Expected revisit_every_s > 0, got {self.revisit_every_s!r}."
             raise ValueError(msg)
-        if self.revisit_top < 0 or self.sweep_priority < 0 or self.balance < 0:
-            msg = "Expected revisit_top, sweep_priority and balance >= 0."
+        if not (0 <= self.hot_share <= 1 and 0 <= self.presence_share <= 1):
+            msg = "Expected hot_share and presence_share in [0, 1]."
             raise ValueError(msg)
-
-
-@dataclass(frozen=True)
-class UnitOnDuty:
-    """A unit on a shift: its mode, where it starts and ends (lon, lat), its meal break."""
-
-    unit_id: str
-    mode: str
-    start: tuple[float, float]
-    end: tuple[float, float]
-    break_window: tuple[float, float] | None = None
-    break_s: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            msg = f"Unit {self.unit_id!r}: mode {self.mode!r} unknown; use one of {MODES}."
+        if self.busy_roads < 0 or self.sweep_priority < 0 or self.balance < 0:
+            msg = "Expected busy_roads, sweep_priority and balance >= 0."
             raise ValueError(msg)
-
-
-@dataclass(frozen=True)
-class HotSpot:
-    """A place to patrol: priority (the prize), when the problem occurs, how long to stay."""
-
-    spot_id: str
-    lon: float
-    lat: float
-    priority: float
-    windows: tuple[tuple[float, float], ...] = ()
-    dwell_s: float | None = None
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class Task:
-    """A mandatory visit (a follow-up check, a scheduled inspection) inside its windows."""
-
-    task_id: str
-    lon: float
-    lat: float
-    dwell_s: float
-    windows: tuple[tuple[float, float], ...] = ()
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """A key-road piece to travel at least once in the shift."""
-
-    sweep_id: str
-    road_id: str
-    name: str
-    geometry: shapely.LineString
-    oneway: bool = False
-
-
-@dataclass(frozen=True)
-class PlannedStop:
-    """One stop of a unit's route, with clock times in seconds from midnight."""
-
-    target_id: str
-    kind: str  # "hotspot", "revisit", "task", "sweep" or "break"
-    label: str
-    lon: float
-    lat: float
-    arrival_s: float
-    start_s: float
-    departure_s: float
-    priority: float
-
-
-@dataclass(frozen=True)
-class UnitPlan:
-    """A unit's shift: stops, the path along the streets, and the time and distance split."""
-
-    unit_id: str
-    mode: str
-    stops: tuple[PlannedStop, ...]
-    path: shapely.LineString
-    distance_m: float
-    travel_s: float
-    dwell_s: float
-    wait_s: float
-    priority: float
-
-
-@dataclass(frozen=True)
-class ShiftPlan:
-    """The squad's shift: unit plans, key-road coverage, targets left out and why."""
-
-    shift: tuple[float, float]
-    units: tuple[UnitPlan, ...]
-    coverage: dict[str, float]  # sweep_id -> share of the piece under the day's paths
-    dropped: tuple[tuple[str, str, str], ...]  # (target_id, kind, reason)
-    objective: float
-    solver_status: str
-    wall_time_s: float
-
-    @property
-    def covered_share(self) -> float:
-        """Share of key-road pieces swept (1.0 when there are none)."""
-        if not self.coverage:
-            return 1.0
-        return sum(v >= _COVERED_SHARE for v in self.coverage.values()) / len(self.coverage)
-
-
-@dataclass(frozen=True)
-class _Location:
-    entry: tuple[float, float]
-    exit: tuple[float, float]
-    sweep: int = -1  # index into sweeps when the location is a sweep
-    reverse: bool = False
-
-
-def _endpoints(line: shapely.LineString) -> tuple[tuple[float, float], tuple[float, float]]:
-    coords = shapely.get_coordinates(line)
-    return (float(coords[0, 0]), float(coords[0, 1])), (float(coords[-1, 0]), float(coords[-1, 1]))
+        if set(self.travel_weights) != set(MODES) or not all(
+            0 <= w <= 10 for w in self.travel_weights.values()
+        ):
+            msg = f"Expected travel_weights in [0, 10] for each of {MODES}."
+            raise ValueError(msg)
+        if self.min_targets < 0 or self.short_target_cost_s < 0:
+            msg = "Expected min_targets and short_target_cost_s >= 0."
+            raise ValueError(msg)
+        if not self.dropoff_walk_s > 0:
+            msg = f"Expected dropoff_walk_s > 0, got {self.dropoff_walk_s!r}."
+            raise ValueError(msg)
 
 
 def _windows(
@@ -228,47 +175,61 @@ def _windows(
     return tuple((lo, hi) for lo, hi in clipped if lo <= hi) if own else ()
 
 
-def _revisit_windows(
-    own: tuple[tuple[float, float], ...], shift: tuple[float, float], every: float
-) -> list[tuple[tuple[float, float], ...]]:
-    """One window set per revisit period, each the period intersected with the spot's windows."""
-    periods = []
-    start = shift[0]
-    while start < shift[1] - 1.0:
-        period = (start, min(start + every, shift[1]))
-        parts = own or (shift,)
-        inside = tuple(
-            (max(lo, period[0]), min(hi, period[1]))
-            for lo, hi in parts
-            if max(lo, period[0]) < min(hi, period[1])
+def _clock(seconds: float) -> str:
+    minutes = round(seconds / 60.0)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _check_meals(units: Sequence[UnitOnDuty], shift: tuple[float, float]) -> None:
+    for u in units:
+        if u.break_window is None:
+            continue
+        lo, hi = u.break_window
+        if lo < shift[0] or hi > shift[1] or hi - lo < u.break_s:
+            msg = (
+                f"Unit {u.unit_id!r}: its meal window {_clock(lo)}-{_clock(hi)} does not hold "
+                f"its {u.break_s / 60:.0f}-minute meal inside the shift "
+                f"{_clock(shift[0])}-{_clock(shift[1])}; move the window inside the shift."
+            )
+            raise InfeasiblePlanError(msg)
+
+
+def _default_area(
+    units: Sequence[UnitOnDuty], spots: Sequence[HotSpot], sweeps: Sequence[Sweep]
+) -> shapely.Geometry:
+    """Without the squad's area: the hull of its stations, hot spots and key roads, 300 m wide."""
+    parts: list[shapely.Geometry] = [shapely.Point(u.start) for u in units]
+    parts += [shapely.Point(h.lon, h.lat) for h in spots]
+    parts += [s.geometry for s in sweeps]
+    hull = shapely.buffer(to_metric(shapely.convex_hull(shapely.union_all(parts))), 300.0)
+    area: shapely.Geometry = shapely.transform(
+        hull, lambda c: np.column_stack(geocrs.from_metric(c[:, 0], c[:, 1]))
+    )
+    return area
+
+
+def _roads(pieces: Sequence[Sweep]) -> list[Sweep]:
+    """The key-road pieces joined into one sweep per road (more where a road has gaps)."""
+    groups: dict[tuple[str, bool], list[Sweep]] = {}
+    for piece in pieces:
+        groups.setdefault((piece.road_id, piece.oneway), []).append(piece)
+    roads = []
+    for (road_id, oneway), members in groups.items():
+        merged = shapely.line_merge(
+            shapely.union_all([m.geometry for m in members]), directed=oneway
         )
-        if inside:
-            periods.append(inside)
-        start += every
-    return periods
+        parts = list(getattr(merged, "geoms", [merged]))
+        tag = "" if len(groups) == len({k[0] for k in groups}) else ("-oneway" if oneway else "")
+        for k, part in enumerate(parts):
+            sweep_id = f"{road_id}{tag}" + (f"~{k + 1}" if len(parts) > 1 else "")
+            roads.append(Sweep(sweep_id, road_id, members[0].name, part, oneway))
+    return roads
 
 
-def _matrix(
-    graph: RoadGraph,
-    locations: Sequence[_Location],
-    sweeps: Sequence[Sweep],
-    mode: str,
-    shift: str | float,
-) -> NDArray[np.float64]:
-    exits = np.asarray([loc.exit for loc in locations])
-    entries = np.asarray([loc.entry for loc in locations])
-    out_points = graph.snap(exits[:, 0], exits[:, 1], mode=mode)
-    in_points = graph.snap(entries[:, 0], entries[:, 1], mode=mode)
-    matrix = travel_time_matrix(graph, out_points, in_points, mode=mode, shift=shift)
-    # Travelling the piece itself is part of reaching a sweep location.
-    along = np.diag(travel_time_matrix(graph, in_points, out_points, mode=mode, shift=shift))
-    is_sweep = np.asarray([loc.sweep >= 0 for loc in locations])
-    matrix[:, is_sweep] += along[is_sweep]
-    oneway_reverse = np.asarray([loc.reverse and sweeps[loc.sweep].oneway for loc in locations])
-    if mode != "foot":
-        matrix[:, oneway_reverse] = np.inf
-    np.fill_diagonal(matrix, 0.0)
-    return matrix
+def _visitors(owners: Sequence[str], vehicles: tuple[str, ...]) -> tuple[str, ...]:
+    """Who may visit a spot: the vehicles and the foot units whose beats hold it (``()``, any
+    unit, when there are neither)."""
+    return (*(o for o in owners if o not in vehicles), *vehicles)
 
 
 def plan_shift(
@@ -279,6 +240,8 @@ def plan_shift(
     hotspots: Sequence[HotSpot] = (),
     sweeps: Sequence[Sweep] = (),
     tasks: Sequence[Task] = (),
+    area: shapely.Geometry | None = None,
+    skip: Set[str] = frozenset(),
     traffic: str | float = "early",
     params: ShiftParams | None = None,
 ) -> ShiftPlan:
@@ -291,81 +254,116 @@ def plan_shift(
     units
         Units on duty; at least one.
     shift
-        (start, end) in seconds from midnight, e.g. ``SHIFTS["late"]``.
+        (start, end) in seconds from midnight, e.g. ``SHIFTS["late"]``, or the rest of it.
     hotspots, sweeps, tasks
-        Optional hot spots, key-road pieces to sweep, and mandatory tasks.
+        Optional hot spots (best first by priority), key-road pieces and mandatory tasks. The
+        pieces of one key road are swept as one (target id: its ``road_id``), and their
+        coverage is measured piece by piece.
+    area
+        The squad's area (WGS84), cut into beats; default: the hull of stations, hot spots and
+        key roads.
+    skip
+        Target ids already done (a re-plan): ``spot#HHMM`` presence visits, sweeps, tasks.
     traffic
         Shift name or factor for the road speeds (``graph.speeds.shift_factors``).
     params
-        Dwell, revisits, sweep rule and solver settings.
+        Dwell, periods, capacity, sweep rule, beats, legs and solver settings.
 
     Raises
     ------
     InfeasiblePlanError
-        No unit on duty, or a mandatory task or sweep no unit can do, named.
+        No unit on duty, a meal window outside the shift, or a mandatory task or sweep no unit
+        can do, named.
     """
     params = params or ShiftParams()
     if not units:
         msg = "No unit on duty: give at least one unit for the shift."
         raise InfeasiblePlanError(msg)
-    locations: list[_Location] = []
+    _check_meals(units, shift)
+    seed = params.solver.seed
+    locations: list[Location] = []
     targets: list[Target] = []
     labels: dict[str, tuple[str, str, float, float]] = {}  # id -> kind, label, lon, lat
 
     def add_point(lon: float, lat: float) -> int:
-        locations.append(_Location(entry=(lon, lat), exit=(lon, lat)))
+        locations.append(Location(entry=(lon, lat), exit=(lon, lat)))
         return len(locations) - 1
 
-    unit_rows = []
-    for u in units:
-        start, end = add_point(*u.start), add_point(*u.end)
-        unit_rows.append(
-            Unit(
-                unit_id=u.unit_id,
-                start=start,
-                end=end,
-                shift_start_s=shift[0],
-                shift_end_s=shift[1],
-                matrix_key=u.mode,
-                break_window=u.break_window,
-                break_s=u.break_s,
-            )
-        )
+    starts = [add_point(*u.start) for u in units]
+    ends = [add_point(*u.end) for u in units]
     ranked = sorted(hotspots, key=lambda h: -h.priority)
-    for rank, spot in enumerate(ranked):
+    spots_lonlat = np.asarray([[h.lon, h.lat] for h in ranked], dtype=float).reshape(-1, 2)
+    spot_weights = np.asarray([h.priority for h in ranked], dtype=float)
+    area = area if area is not None else _default_area(units, ranked, sweeps)
+    pieces, sweeps = sweeps, _roads(sweeps)
+    # Presence: each spot in every period it is hot, as many spots as the squad can stay at.
+    periods = shift_periods(shift, period_s=params.revisit_every_s)
+    hot = [
+        hot_periods(
+            periods,
+            profile=h.profile,
+            windows=_windows(h.windows, shift),
+            hot_share=params.hot_share,
+        )
+        for h in ranked
+    ]
+    working = sum(shift[1] - shift[0] - u.break_s for u in units)
+    fit = visits_that_fit(
+        [len(p) for p in hot],
+        working_s=working,
+        dwell_s=params.dwell_s,
+        share=params.presence_share,
+    )
+    beats = draw_beats(
+        graph,
+        area=area,
+        units=[(u.unit_id, u.mode, u.start) for u in units],
+        spots_lonlat=spots_lonlat,
+        spot_visits=np.asarray(
+            [len(p) if r < fit else 0 for r, p in enumerate(hot)], dtype=np.int64
+        ),
+        params=replace(params.beats, seed=seed),
+    )
+    beat_of = {b.unit_id: b for b in beats}
+    # Vehicles go anywhere in the area; a foot unit stays on its beat.
+    vehicles = tuple(u.unit_id for u in units if u.mode != "foot")
+    # A spot whose visits fell to two beats is either's.
+    owners: list[list[str]] = [[] for _ in ranked]
+    for beat in beats:
+        for index in beat.spots:
+            owners[index].append(beat.unit_id)
+    left_out = []
+    presence: list[str] = []
+    for rank, (spot, spot_periods) in enumerate(zip(ranked, hot, strict=True)):
+        labels[spot.spot_id] = ("hotspot", spot.label, spot.lon, spot.lat)
+        if rank >= fit:
+            left_out.append(
+                (spot.spot_id, "hotspot", "patrol legs only: more hot spots than units to stay")
+            )
+            continue
         where = add_point(spot.lon, spot.lat)
         dwell = spot.dwell_s if spot.dwell_s is not None else params.dwell_s
-        windows = _windows(spot.windows, shift)
-        if rank < params.revisit_top:
-            # Koper: a top spot is worth a stop in every period, so each period is a target.
-            for k, period in enumerate(
-                _revisit_windows(spot.windows, shift, params.revisit_every_s)
-            ):
-                tid = f"{spot.spot_id}#{k + 1}"
-                targets.append(
-                    Target(
-                        tid,
-                        where,
-                        dwell_s=dwell,
-                        priority=spot.priority,
-                        windows=period,
-                        kind="revisit",
-                    )
-                )
-                labels[tid] = ("revisit", spot.label, spot.lon, spot.lat)
-        else:
+        for period in spot_periods:
+            tid = f"{spot.spot_id}#{period_id(period)}"
+            if period[1] - period[0] < dwell or tid in skip:
+                continue
             targets.append(
                 Target(
-                    spot.spot_id,
+                    tid,
                     where,
                     dwell_s=dwell,
                     priority=spot.priority,
-                    windows=windows,
+                    windows=((period[0], period[1] - dwell),),
                     kind="hotspot",
+                    units=_visitors(owners[rank], vehicles),
+                    spot=spot.spot_id,
                 )
             )
-            labels[spot.spot_id] = ("hotspot", spot.label, spot.lon, spot.lat)
+            labels[tid] = ("hotspot", spot.label, spot.lon, spot.lat)
+            presence.append(tid)
     for task in tasks:
+        if task.task_id in skip:
+            continue
         where = add_point(task.lon, task.lat)
         targets.append(
             Target(
@@ -379,160 +377,164 @@ def plan_shift(
             )
         )
         labels[task.task_id] = ("task", task.label, task.lon, task.lat)
-    for i, sweep in enumerate(sweeps):
-        first, last = _endpoints(sweep.geometry)
-        locations.append(_Location(entry=first, exit=last, sweep=i))
-        locations.append(_Location(entry=last, exit=first, sweep=i, reverse=True))
-        mid = sweep.geometry.interpolate(0.5, normalized=True)
-        targets.append(
-            Target(
-                sweep.sweep_id,
-                len(locations) - 2,
-                priority=params.sweep_priority,
-                mandatory=params.sweep_mandatory,
-                kind="sweep",
-                alternatives=(len(locations) - 1,),
-            )
+    busy = set(
+        busiest_sweeps(
+            [s.geometry for s in sweeps],
+            spots_lonlat=spots_lonlat,
+            spot_weights=spot_weights,
+            top=params.busy_roads,
         )
-        labels[sweep.sweep_id] = ("sweep", sweep.name, float(mid.x), float(mid.y))
+    )
+    for i, sweep in enumerate(sweeps):
+        first, last = endpoints(sweep.geometry)
+        locations.append(Location(entry=first, exit=last, sweep=i))
+        locations.append(Location(entry=last, exit=first, sweep=i, reverse=True))
+        mid = sweep.geometry.interpolate(0.5, normalized=True)
+        # Vehicles sweep the key roads; foot units walk their beats.
+        sweepers = vehicles
+        rounds: list[tuple[str, tuple[tuple[float, float], ...]]] = (
+            [(f"{sweep.sweep_id}#{period_id(p)}", (p,)) for p in periods] if i in busy else []
+        )
+        for tid, windows in rounds or [(sweep.sweep_id, ())]:
+            if tid in skip:
+                continue
+            targets.append(
+                Target(
+                    tid,
+                    len(locations) - 2,
+                    priority=params.sweep_priority * (2 if rounds else 1),
+                    windows=windows,
+                    mandatory=params.sweep_mandatory and not rounds,
+                    kind="sweep",
+                    alternatives=(len(locations) - 1,),
+                    units=sweepers,
+                    spot=sweep.sweep_id if rounds else "",
+                )
+            )
+            labels[tid] = ("sweep", sweep.name, float(mid.x), float(mid.y))
+
+    # Patrol waypoints: street points of the beat (the whole area for cars), drawn by density.
+    rng = np.random.default_rng([seed, 1])
+    whole_lonlat, whole_xy = street_points(graph, area, spacing_m=params.beats.spacing_m)
+    spots_xy = np.column_stack(geocrs.to_metric(spots_lonlat[:, 0], spots_lonlat[:, 1]))
+    waypoint_rows: dict[str, tuple[list[int], NDArray[np.float64]]] = {}
+    for u in units:
+        own = beat_of.get(u.unit_id)
+        if own is not None:
+            pool = own.points
+            pool_xy = np.column_stack(geocrs.to_metric(pool[:, 0], pool[:, 1]))
+        else:
+            pool, pool_xy = whole_lonlat, whole_xy
+        if not len(pool):
+            continue
+        weight = density(
+            pool_xy,
+            spots_xy=spots_xy.reshape(-1, 2),
+            spot_weights=spot_weights,
+            spread_m=params.beats.spread_m,
+        )
+        size = min(len(pool), _WAYPOINTS if own is not None else 2 * _WAYPOINTS)
+        pick = np.sort(rng.choice(len(pool), size=size, replace=False, p=weight / weight.sum()))
+        points = [add_point(float(lon), float(lat)) for lon, lat in pool[pick]]
+        waypoint_rows[u.unit_id] = (points, weight[pick])
+    anchors = {b.unit_id: add_point(*b.anchor) for b in beats}
 
     modes = sorted({u.mode for u in units})
-    travel = {mode: _matrix(graph, locations, sweeps, mode, traffic) for mode in modes}
+    travel = {mode: location_matrix(graph, locations, sweeps, mode, traffic) for mode in modes}
+    unit_rows, transfers = _unit_rows(
+        graph,
+        units,
+        starts=starts,
+        ends=ends,
+        anchors=anchors,
+        locations=locations,
+        travel=travel,
+        shift=shift,
+        traffic=traffic,
+        walk_limit_s=params.dropoff_walk_s,
+        weights=params.travel_weights,
+        floor=(
+            min(params.min_targets, len(targets) // max(1, len(units))),
+            params.short_target_cost_s,
+        ),
+    )
     problem = PatrolProblem(tuple(unit_rows), tuple(targets), travel)
     solver = replace(params.solver, knobs=replace(params.solver.knobs, span_cost=params.balance))
     plan = plan_patrols(problem, params=solver)
-    return _assemble(graph, plan, units, unit_rows, locations, sweeps, labels, shift, traffic)
+    plan = add_patrol_legs(
+        problem,
+        plan,
+        waypoints={
+            uid: Waypoints(np.asarray(points, dtype=np.intp), weight)
+            for uid, (points, weight) in waypoint_rows.items()
+        },
+        params=replace(params.legs, seed=seed),
+    )
+    assembled = assemble(
+        graph,
+        plan,
+        units,
+        unit_rows,
+        locations,
+        sweeps,
+        labels,
+        shift,
+        traffic,
+        pieces=pieces,
+        starts=starts,
+        ends=ends,
+        transfers=transfers,
+        beats=beat_of,
+    )
+    return replace(assembled, dropped=assembled.dropped + tuple(left_out), presence=tuple(presence))
 
 
-def _assemble(
+def _unit_rows(
     graph: RoadGraph,
-    plan: PatrolPlan,
     units: Sequence[UnitOnDuty],
-    unit_rows: Sequence[Unit],
-    locations: Sequence[_Location],
-    sweeps: Sequence[Sweep],
-    labels: dict[str, tuple[str, str, float, float]],
+    *,
+    starts: Sequence[int],
+    ends: Sequence[int],
+    anchors: Mapping[str, int],
+    locations: Sequence[Location],
+    travel: Mapping[str, NDArray[np.float64]],
     shift: tuple[float, float],
     traffic: str | float,
-) -> ShiftPlan:
-    unit_plans = []
-    for u, row in zip(units, unit_rows, strict=True):
-        r = plan.route(u.unit_id)
-        stops: list[PlannedStop] = []
-        legs: list[NDArray[np.float64]] = []
-        distance = 0.0
-        here = locations[row.start]
-        for visit in (*r.visits, None):
-            # None closes the route: the way back to the unit's end station.
-            target = locations[visit.location if visit is not None else row.end]
-            if visit is not None and visit.kind == "break":
-                stops.append(
-                    PlannedStop(
-                        visit.target_id,
-                        "break",
-                        "meal break",
-                        here.exit[0],
-                        here.exit[1],
-                        visit.arrival_s,
-                        visit.start_s,
-                        visit.departure_s,
-                        0.0,
-                    )
-                )
-                continue
-            leg = _leg(graph, here.exit, target.entry, u.mode, traffic)
-            if leg is not None:
-                legs.append(shapely.get_coordinates(leg[0]))
-                distance += leg[1]
-            if target.sweep >= 0:
-                piece = sweeps[target.sweep].geometry
-                coords = shapely.get_coordinates(piece)
-                legs.append(coords[::-1] if target.reverse else coords)
-                distance += _metric_length(piece)
-            if visit is not None:
-                kind, label, lon, lat = labels[visit.target_id]
-                stops.append(
-                    PlannedStop(
-                        visit.target_id,
-                        kind,
-                        label,
-                        lon,
-                        lat,
-                        visit.arrival_s,
-                        visit.start_s,
-                        visit.departure_s,
-                        visit.prize,
-                    )
-                )
-            here = target
-        path = (
-            shapely.LineString(np.concatenate(legs))
-            if legs and len(np.concatenate(legs)) >= 2
-            else shapely.LineString()
-        )
-        unit_plans.append(
-            UnitPlan(
-                u.unit_id,
-                u.mode,
-                tuple(stops),
-                path,
-                distance,
-                r.travel_s,
-                r.dwell_s,
-                r.wait_s,
-                r.prize,
+    walk_limit_s: float,
+    weights: Mapping[str, float],
+    floor: tuple[int, float],
+) -> tuple[list[Unit], dict[str, tuple[float, float]]]:
+    """The solver's units, a foot unit far from its beat starting and ending at the beat; with
+    the car seconds of its drop-off and pick-up (0 when it walks)."""
+    rows = []
+    transfers: dict[str, tuple[float, float]] = {}
+    for u, start, end in zip(units, starts, ends, strict=True):
+        out_s = back_s = 0.0
+        first, last = start, end
+        anchor = anchors.get(u.unit_id)
+        if u.mode == "foot" and anchor is not None:
+            walk = travel["foot"]
+            ride = location_matrix(
+                graph, [locations[start], locations[anchor], locations[end]], (), "car", traffic
+            )
+            if walk[start, anchor] > walk_limit_s and np.isfinite(ride[0, 1]):
+                out_s, first = float(ride[0, 1]), anchor
+            if walk[anchor, end] > walk_limit_s and np.isfinite(ride[1, 2]):
+                back_s, last = float(ride[1, 2]), anchor
+        transfers[u.unit_id] = (out_s, back_s)
+        rows.append(
+            Unit(
+                unit_id=u.unit_id,
+                start=first,
+                end=last,
+                shift_start_s=shift[0] + out_s,
+                shift_end_s=shift[1] - back_s,
+                matrix_key=u.mode,
+                break_window=u.break_window,
+                break_s=u.break_s,
+                travel_weight=weights[u.mode],
+                min_visits=floor[0],
+                short_visit_cost_s=floor[1],
             )
         )
-    dropped = tuple((d.target_id, labels[d.target_id][0], d.reason) for d in plan.dropped)
-    return ShiftPlan(
-        shift=shift,
-        units=tuple(unit_plans),
-        coverage=_coverage([p.path for p in unit_plans], sweeps),
-        dropped=dropped,
-        objective=plan.objective,
-        solver_status=plan.status,
-        wall_time_s=plan.wall_time_s,
-    )
-
-
-def _leg(
-    graph: RoadGraph,
-    origin: tuple[float, float],
-    destination: tuple[float, float],
-    mode: str,
-    traffic: str | float,
-) -> tuple[shapely.LineString, float] | None:
-    if origin == destination:
-        return None
-    path = route(graph, origin, destination, mode=mode, shift=traffic)
-    return path.geometry, path.length_m
-
-
-def _metric_length(line: shapely.LineString) -> float:
-    coords = shapely.get_coordinates(line)
-    x, y = geocrs.to_metric(coords[:, 0], coords[:, 1])
-    return float(np.hypot(np.diff(x), np.diff(y)).sum())
-
-
-def _to_metric(geom: shapely.Geometry) -> shapely.Geometry:
-    return shapely.transform(geom, lambda c: np.column_stack(geocrs.to_metric(c[:, 0], c[:, 1])))
-
-
-def _coverage(paths: Sequence[shapely.LineString], sweeps: Sequence[Sweep]) -> dict[str, float]:
-    """Share of each key-road piece that lies under some unit's path (within 3 m)."""
-    drawn = [p for p in paths if not p.is_empty]
-    if not sweeps:
-        return {}
-    if not drawn:
-        return {s.sweep_id: 0.0 for s in sweeps}
-    cover = shapely.buffer(_to_metric(shapely.union_all(drawn)), _PATH_TOLERANCE_M)
-    shares = {}
-    for sweep in sweeps:
-        piece = _to_metric(sweep.geometry)
-        length = float(shapely.length(piece))
-        shares[sweep.sweep_id] = (
-            float(shapely.length(shapely.intersection(piece, cover)) / length)
-            if length > 0
-            else 1.0
-        )
-    return shares
+    return rows, transfers

@@ -42,7 +42,11 @@ _KIND_TEXT: Final = {
     "task": "任务 task",
     "sweep": "重点路段巡查 key-road sweep",
     "break": "用餐 meal break",
+    "patrol": "巡逻 patrol",
+    "transfer": "车辆接送 ride to or from the beat",
 }
+# Patrol legs are drawn by the path; numbering each waypoint would bury the targets.
+_UNNUMBERED: Final = ("patrol",)
 _MODE_TEXT: Final = {"foot": "步巡 foot", "ebike": "电动车 e-bike", "car": "巡逻车 car"}
 
 
@@ -158,10 +162,23 @@ def render_plan(
         colour = UNIT_COLOURS[i % len(UNIT_COLOURS)]
         label = (
             f"{unit.unit_id} ({_MODE_TEXT.get(unit.mode, unit.mode)}): "
-            f"{len([s for s in unit.stops if s.kind != 'break'])} stops, "
+            f"{len([s for s in unit.stops if s.kind not in ('break', *_UNNUMBERED)])} stops, "
             f"{unit.distance_m / 1000:.1f} km"
         )
         group = folium.FeatureGroup(name=f"{escape(label)}")
+        if unit.beat is not None:
+            beat = shift(np.asarray([unit.beat], dtype=object))[0]
+            folium.GeoJson(
+                shapely.geometry.mapping(beat),
+                style_function=lambda _f, c=colour: {
+                    "color": c,
+                    "weight": 1,
+                    "dashArray": "4 4",
+                    "fillColor": c,
+                    "fillOpacity": 0.08,
+                },
+                tooltip=f"{escape(unit.unit_id)} 巡区 beat",
+            ).add_to(group)
         if not unit.path.is_empty:
             line = shift(np.asarray([unit.path], dtype=object))[0]
             latlon = [(y, x) for x, y in shapely.get_coordinates(line)]
@@ -169,7 +186,8 @@ def render_plan(
             folium.PolyLine(  # type: ignore[no-untyped-call]
                 latlon, color=colour, weight=4, opacity=0.9, tooltip=escape(label)
             ).add_to(group)
-        for number, stop in enumerate(unit.stops, start=1):
+        numbered = [s for s in unit.stops if s.kind not in _UNNUMBERED]
+        for number, stop in enumerate(numbered, start=1):
             where = point(stop.lon, stop.lat)
             folium.Marker(
                 where,

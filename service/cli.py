@@ -487,9 +487,12 @@ def plan(
     briefing: Annotated[
         Path | None, typer.Option(help="Write the printable briefing (HTML) here.")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the stored plan document as JSON.")
+    ] = False,
     actor: ActorOption = _DEFAULT_ACTOR,
 ) -> None:
-    """Plan a squad's shift on the active layer and store it; print the routes."""
+    """Plan a squad's shift on the active layer and store it; print the routes and figures."""
     from concurrent.futures import ThreadPoolExecutor
 
     from service.layers.service import NetworkCache
@@ -507,7 +510,8 @@ def plan(
         raise _fail(
             str(exc), "check --squad, --shift (early|late) and --date (YYYY-MM-DD)."
         ) from None
-    factory = make_sessionmaker(_engine(settings))
+    engine = _engine(settings)
+    factory = make_sessionmaker(engine)
     with unit_of_work(factory) as session:
         _ensure_layer(session, settings, actor=actor)
         _warn_if_empty(session, "the plan has no hot spots to visit")
@@ -515,7 +519,14 @@ def plan(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     ) as progress:
         task = progress.add_task(f"planning {squad} {shift} {date}", total=None)
-        with unit_of_work(factory) as session, ThreadPoolExecutor(1) as pool:
+        # Read without the writer lock and write once the plan is solved, as the service does:
+        # reports filed meanwhile do not wait for the solve.
+        reads = make_sessionmaker(engine, readonly=True)
+        with (
+            reads() as session,
+            unit_of_work(factory) as store,
+            ThreadPoolExecutor(1) as pool,
+        ):
             layer = layers_service.JurisdictionCache(settings.resolve_params()).get(session)
             try:
                 network = NetworkCache().get(layer)
@@ -529,6 +540,7 @@ def plan(
                 network=network,
                 request=request,
                 actor=actor,
+                store=store,
             )
             while not job.done():
                 time.sleep(0.2)
@@ -543,6 +555,9 @@ def plan(
             except (ServiceError, ValueError) as exc:
                 raise _fail(str(exc)) from None
             document = {"id": row.id, "layer_version": layer.label, **row.plan}
+    if as_json:
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
     table = Table(
         "unit",
         "mode",
@@ -573,6 +588,16 @@ def plan(
         f"{len(document['hotspots'])} hot spots ({source}); key roads swept "
         f"{document['coverage']['share']:.0%}; {len(document['dropped'])} targets left "
         f"out; route map at /plans/{row.id}/map"
+    )
+    metrics = document["metrics"]
+
+    def share(key: str) -> str:
+        return "-" if metrics[key] is None else f"{metrics[key]:.0%}"
+
+    console.print(
+        f"utilisation min {share('utilisation_min')} / mean {share('utilisation_mean')}; "
+        f"idle units {metrics['idle_units']}; hot-spot presence {share('hotspot_presence')}; "
+        f"returned on time {share('returned_on_time')}"
     )
     if gpx:
         gpx.write_text(exports.plan_gpx(document), encoding="utf-8")

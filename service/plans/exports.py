@@ -29,6 +29,8 @@ _KIND_TEXT: Final = {
     "task": ("任务", "task"),
     "sweep": ("重点路段巡查", "key-road sweep"),
     "break": ("用餐", "meal break"),
+    "patrol": ("巡逻", "patrol"),
+    "transfer": ("车辆接送", "ride to or from the beat"),
 }
 _MODE_TEXT: Final = {
     "foot": ("步巡", "foot"),
@@ -43,6 +45,7 @@ _GPX_SYMBOLS: Final = {
     "task": "Pin, Red",
     "sweep": "Flag, Green",
     "break": "Restaurant",
+    "transfer": "Car",
 }
 _KIND_COLOURS: Final = {
     "hotspot": "#c53030",
@@ -50,7 +53,10 @@ _KIND_COLOURS: Final = {
     "task": "#2b6cb0",
     "sweep": "#2f855a",
     "break": "#718096",
+    "transfer": "#4a5568",
 }
+# Patrol legs are drawn by the path and listed as one row per stretch, not point by point.
+_PATROL: Final = "patrol"
 _EARTH_RADIUS_M: Final = 6_371_008.8
 _MATCH_M: Final = 30.0  # a stop is on the path where a path vertex lies this close to it
 
@@ -76,6 +82,42 @@ def _units(plan: Mapping[str, Any], unit_id: str | None) -> list[Mapping[str, An
 
 def _stops(unit: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(unit.get("stops") or [])
+
+
+def _marked(unit: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The stops that get a mark and a waypoint: all but the patrol legs."""
+    return [s for s in _stops(unit) if s.get("kind") != _PATROL]
+
+
+def _briefing_stops(unit: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The stops with each run of patrol legs as one row: from its first leg to its last."""
+    rows: list[Mapping[str, Any]] = []
+    run: list[Mapping[str, Any]] = []
+
+    def close() -> None:
+        if run:
+            rows.append(
+                {
+                    "seq": f"{run[0].get('seq')}-{run[-1].get('seq')}",
+                    "kind": _PATROL,
+                    "start": run[0]["arrival"],
+                    "departure": run[-1]["departure"],
+                    "label": f"{len(run)} 个巡逻点 waypoints",
+                    "lon": run[0]["lon"],
+                    "lat": run[0]["lat"],
+                    "check": "沿巡区街巷巡查 along the beat's streets",
+                }
+            )
+            run.clear()
+
+    for stop in _stops(unit):
+        if stop.get("kind") == _PATROL:
+            run.append(stop)
+            continue
+        close()
+        rows.append(stop)
+    close()
+    return rows
 
 
 def _path(unit: Mapping[str, Any]) -> list[tuple[float, float]]:
@@ -335,7 +377,7 @@ def plan_gpx(plan: Mapping[str, Any], *, unit_id: str | None = None) -> str:
         uid, mode = str(unit["unit_id"]), str(unit.get("mode"))
         km = float(unit.get("distance_m") or 0.0) / 1000.0
         track = gpxpy.gpx.GPXTrack(
-            name=f"{uid} {mode}", description=f"{len(_stops(unit))} stops, {km:.2f} km"
+            name=f"{uid} {mode}", description=f"{len(_marked(unit))} stops, {km:.2f} km"
         )
         points = _timed_track(unit)
         if points:
@@ -346,7 +388,7 @@ def plan_gpx(plan: Mapping[str, Any], *, unit_id: str | None = None) -> str:
             )
             track.segments.append(segment)
         gpx.tracks.append(track)
-        for stop in _stops(unit):
+        for stop in _marked(unit):
             kind = str(stop.get("kind"))
             gpx.waypoints.append(
                 gpxpy.gpx.GPXWaypoint(
@@ -452,7 +494,7 @@ def _nice_length(metres: float) -> float:
 def _route_map(unit: Mapping[str, Any]) -> _RouteMap | None:
     """The unit's path and stops projected into a 170 mm wide box, north up, with a scale."""
     path = _path(unit)
-    stops = _stops(unit)
+    stops = _marked(unit)
     spots = [(float(s["lon"]), float(s["lat"])) for s in stops]
     everything = path + spots
     if not everything:
@@ -557,7 +599,7 @@ def _stop_rows(stops: Sequence[Mapping[str, Any]]) -> list[_StopRow]:
 
 
 def _unit_page(plan: Mapping[str, Any], unit: Mapping[str, Any]) -> _UnitPage:
-    stops = _stops(unit)
+    stops = _marked(unit)
     layers = str(plan.get("layer_version") or "")
     return _UnitPage(
         unit_id=str(unit["unit_id"]),
@@ -576,7 +618,7 @@ def _unit_page(plan: Mapping[str, Any], unit: Mapping[str, Any]) -> _UnitPage:
         dwell_min=_minutes(unit.get("dwell_s")),
         wait_min=_minutes(unit.get("wait_s")),
         priority=f"{float(unit.get('priority') or 0):g}",
-        rows=_stop_rows(stops),
+        rows=_stop_rows(_briefing_stops(unit)),
         sweeps=_sweeps(plan, unit),
         map=_route_map(unit),
     )

@@ -10,6 +10,7 @@ squads' clock.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from geo import crs as geocrs
 from geo.dosage import DosageParams, PlannedVisit, patrol_dosage
 from geo.patrol import PlanParams
+from geo.planmetrics import utilisation
 from geo.roadgraph import RoadGraph
 from geo.shiftplan import (
     SHIFTS,
@@ -39,7 +41,7 @@ from ..core.audit import record
 from ..core.errors import InvalidInputError, NotFoundError
 from ..core.timezones import BEIJING
 from ..dispatch import service as dispatch_service
-from ..hotspots.service import planning_hotspots
+from ..hotspots.service import planning_hotspots, study_area
 from ..incidents.service import get_category
 from ..layers.service import ActiveLayer
 from . import solver, store
@@ -64,6 +66,10 @@ DEFAULT_ROSTER: Final = (("foot", 2), ("ebike", 1), ("car", 1))
 DEFAULT_BREAKS: Final = {"early": (time(11, 30), time(13, 0)), "late": (time(17, 30), time(19, 0))}
 # A stop is described as "near" a named place within this distance.
 _NEAR_M: Final = 250.0
+# Stops that are targets of the plan (the rest: meals, rides, patrol legs).
+_TARGET_KINDS: Final = ("hotspot", "revisit", "task", "sweep")
+# Planned stops whose visit a track can confirm (patrol legs and rides are on the way).
+_DOSAGE_KINDS: Final = ("hotspot", "revisit", "task")
 _SWEEP_CHECK: Final = (
     "路面巡查: 占道经营、流动摊贩、乱堆放、乱张贴 (road surface: stalls, piles, posters)"
 )
@@ -172,6 +178,11 @@ def _sweeps(layer: ActiveLayer, squad: str) -> list[Sweep]:
     ]
 
 
+def _area(layer: ActiveLayer, squad: str) -> shapely.Geometry:
+    """The squad's communities as one area, cut into the units' beats."""
+    return shapely.union_all(study_area(layer, squad=squad).geometry.to_numpy())
+
+
 def _tasks(request: PlanCreate) -> list[Task]:
     tasks = []
     for i, task in enumerate(request.tasks):
@@ -238,6 +249,17 @@ def _namer(layer: ActiveLayer) -> Callable[[float, float], str | None]:
     return near
 
 
+def _idle_note(unit: UnitPlan, plan: ShiftPlan) -> str | None:
+    """Why a unit has no target, for the squad leader; ``None`` when it has one."""
+    if any(s.kind in _TARGET_KINDS for s in unit.stops):
+        return None
+    return (
+        f"本班无指派目标，巡逻巡区。No target for this unit: the shift's "
+        f"{len(plan.presence)} hot-spot visits and {len(plan.coverage)} key-road pieces are "
+        "covered by the others, so it patrols its beat (add a task or pin a hot spot to it)."
+    )
+
+
 def _document(
     plan: ShiftPlan,
     *,
@@ -284,8 +306,16 @@ def _document(
                 "dwell_s": round(unit.dwell_s),
                 "wait_s": round(unit.wait_s),
                 "priority": unit.priority,
+                "returns": _iso(day, unit.return_s),
+                "utilisation": round(utilisation(unit, shift=plan.shift), 3),
+                "beat": (
+                    None
+                    if unit.beat is None
+                    else json.loads(shapely.to_geojson(shapely.set_precision(unit.beat, 1e-6)))
+                ),
                 "path": np.round(shapely.get_coordinates(unit.path), 6).tolist(),
                 "stops": stops,
+                "note": _idle_note(unit, plan),
             }
         )
     labels = {h.spot_id: h.label for h in hotspots}
@@ -301,6 +331,8 @@ def _document(
             "objective": plan.objective,
             "wall_time_s": round(plan.wall_time_s, 3),
         },
+        "metrics": plan.metrics.as_dict(),
+        "presence": list(plan.presence),
         "coverage": {
             "share": plan.covered_share,
             "pieces": [
@@ -326,6 +358,9 @@ def _document(
                 "lat": h.lat,
                 "priority": h.priority,
                 "label": h.label,
+                "count": h.count,
+                "categories": [[name, count] for name, count in h.categories],
+                "hours": list(h.profile),
                 "windows": [[_iso(day, a), _iso(day, b)] for a, b in h.windows],
             }
             for h in hotspots
@@ -379,6 +414,7 @@ def create_plan(
         hotspots=hotspots,
         sweeps=sweeps,
         tasks=_tasks(request),
+        area=_area(layer, squad),
         traffic=request.shift,
         params=_params(request, stored_request),
     )
@@ -525,13 +561,17 @@ def replan(
         days=original.hotspot_days,
         top=original.max_hotspots,
     )
-    hotspots = [h for h in chosen if h.spot_id not in {t.split("#")[0] for t in done_ids}]
+    # Presence visits are named by their period (spot#HHMM), so the ones done are skipped and
+    # the spot keeps its visits in the periods still to come.
+    hotspots = chosen
+    # A key road swept once per shift and done is left out with its pieces; a busy one is swept
+    # again in the periods to come (its done rounds are skipped).
     sweeps = [
         s
         for s in (_sweeps(layer, previous.squad) if original.sweep_key_roads else [])
-        if s.sweep_id not in done_ids
+        if s.road_id not in done_ids
     ]
-    tasks = [t for t in _tasks(original) if t.task_id not in done_ids]
+    tasks = _tasks(original)
     plan = solver.solve(
         network,
         units=moved,
@@ -539,6 +579,8 @@ def replan(
         hotspots=hotspots,
         sweeps=sweeps,
         tasks=tasks,
+        area=_area(layer, previous.squad),
+        skip=frozenset(done_ids),
         traffic=original.shift,
         params=_params(request, stored),
     )
@@ -674,7 +716,7 @@ def dosage(
                 start_s=_seconds_of(day, s["start"]),
             )
             for s in unit["stops"]
-            if s["kind"] in ("hotspot", "revisit", "task")
+            if s["kind"] in _DOSAGE_KINDS
         ]
         pings = dispatch_service.pings_between(session, unit["unit_id"], start=start, end=end)
         frame = patrol_dosage(

@@ -204,6 +204,88 @@ def test_break_inside_its_window() -> None:
     assert plan.route("u1").end_s <= 15 * hour
 
 
+def test_a_target_limited_to_a_unit_is_served_by_it_only() -> None:
+    # u1 sits on the target, u2 is three minutes away; only u2 may serve it.
+    matrix = line_matrix([0, 3, 0])
+    units = (Unit("u1", 0, 0, 0, 60 * MIN), Unit("u2", 1, 1, 0, 60 * MIN))
+    target = Target("t", 2, dwell_s=5 * MIN, units=("u2",))
+    plan = plan_patrols(PatrolProblem(units, (target,), {"default": matrix}), params=FAST)
+    assert [v.target_id for v in plan.route("u2").visits] == ["t"]
+    assert plan.route("u1").visits == ()
+    with pytest.raises(ValueError, match=r"units \['u9'\] are not in the problem"):
+        PatrolProblem(units, (Target("t", 2, units=("u9",)),), {"default": matrix})
+
+
+def test_two_visits_of_one_spot_are_never_back_to_back() -> None:
+    # Two period visits of spot s at x=1 and a target at x=2: the unit must go s, t, s
+    # (or t in between) rather than s, s, however cheap staying would be.
+    matrix = line_matrix([0, 1, 1, 2])
+    targets = (
+        Target("s#1", 1, dwell_s=MIN, spot="s"),
+        Target("s#2", 2, dwell_s=MIN, spot="s"),
+        Target("t", 3, dwell_s=MIN),
+    )
+    plan = plan_patrols(
+        PatrolProblem((Unit("u1", 0, 0, 0, 60 * MIN),), targets, {"default": matrix}),
+        params=FAST,
+    )
+    order = [v.target_id for v in plan.route("u1").visits]
+    assert sorted(order) == ["s#1", "s#2", "t"]
+    assert order[1] == "t"
+
+
+def test_a_soft_floor_gives_every_unit_some_of_the_work() -> None:
+    # Four targets by u1's base; u2 is five minutes away. Cheapest: u1 does all four. With a
+    # floor of two targets each (worth 20 minutes of travel), u2 takes two.
+    matrix = line_matrix([0, 5, 0.1, 0.2, 0.3, 0.4])
+    targets = tuple(Target(f"t{k}", 2 + k, dwell_s=MIN) for k in range(4))
+
+    def plan(floor: int):
+        units = tuple(
+            Unit(uid, at, at, 0, 60 * MIN, min_visits=floor, short_visit_cost_s=20 * MIN)
+            for uid, at in (("u1", 0), ("u2", 1))
+        )
+        return plan_patrols(PatrolProblem(units, targets, {"default": matrix}), params=FAST)
+
+    assert len(plan(0).route("u2").visits) == 0
+    floored = plan(2)
+    assert [len(floored.route(u).visits) for u in ("u1", "u2")] == [2, 2]
+
+
+def test_the_fill_step_never_adds_a_sweeps_other_direction() -> None:
+    from geo._toptw import EngineInput, _fill
+
+    # One unit; node 2 and 3 are the two directions of one sweep, node 4 a plain target.
+    transit = np.ones((5, 5), dtype=np.int64)
+    data = EngineInput(
+        transit=[transit],
+        dwell=np.zeros(5, dtype=np.int64),
+        windows=[[] for _ in range(5)],
+        unit_mode=[0],
+        unit_start=[0],
+        unit_end=[100],
+        breaks=[None],
+        groups=[([2, 3], 10), ([4], 10)],
+    )
+    rng = np.random.default_rng(0)
+    routes = _fill(data, [[2]], [3, 4], rng, tries=2)
+    assert routes == [[2, 4]] or routes == [[4, 2]]
+
+
+@pytest.mark.shared
+def test_the_cordeau_reader_loads_the_depot_and_every_customer() -> None:
+    from bench._instances import read_cordeau
+
+    path = shared_file("bench", "toptw", "cordeau", "pr01.txt")
+    rows = [line.split() for line in path.read_text().splitlines()[2:] if line.strip()]
+    instance = read_cordeau(path, 1)
+    # pr01's header says 48 customers; with the depot that is 49 nodes, the last one id 48.
+    assert int(path.read_text().split()[2]) == 48
+    assert len(instance.xy) == 49 == len(rows)
+    assert instance.xy[-1].tolist() == [float(rows[-1][1]), float(rows[-1][2])]
+    assert instance.close[-1] == float(rows[-1][-1])
+
+
 @pytest.mark.shared
 def test_cordeau_pr01_checked_independently() -> None:
     from bench._instances import check, gap_percent, read_cordeau

@@ -39,7 +39,7 @@ def planned():
         shift=SHIFTS["early"],
         hotspots=spots,
         sweeps=sweeps,
-        params=ShiftParams(revisit_top=0, solver=PlanParams(time_limit_s=3, solution_limit=100)),
+        params=ShiftParams(solver=PlanParams(time_limit_s=30, solution_limit=6)),
     )
     return plan, spots, sweeps
 
@@ -49,9 +49,12 @@ def test_every_unit_has_its_layer_and_numbered_stops(planned):
     html = render_plan(plan, hotspots=spots, sweeps=sweeps).get_root().render()
     for unit in plan.units:
         assert unit.unit_id in html
-    stops = sum(len(u.stops) for u in plan.units)
+    # One numbered badge per stop; patrol legs are the path between them, not badges.
+    stops = sum(1 for u in plan.units for s in u.stops if s.kind != "patrol")
+    assert any(s.kind == "patrol" for u in plan.units for s in u.stops)
     assert stops >= len(spots)
-    assert html.count("border-radius:50%;width:22px") == stops  # one numbered badge per stop
+    assert html.count("border-radius:50%;width:22px") == stops
+    assert html.count("巡区 beat") == sum(u.beat is not None for u in plan.units) == 1
     assert "key roads swept 100%" in html
     assert "#2f855a" in html  # swept pieces drawn green
     first = next(s for u in plan.units for s in u.stops)

@@ -96,6 +96,51 @@ def test_a_late_shift_plan_visits_the_stall_hot_spot_and_sweeps_the_key_roads(qi
     assert again["units"] == plan["units"]
 
 
+def test_the_plan_document_carries_its_figures_and_beats(qingshuihe):
+    plan = _plan(qingshuihe).json()
+    metrics = plan["metrics"]
+    assert set(metrics) == {
+        "utilisation_min",
+        "utilisation_mean",
+        "idle_units",
+        "hotspot_presence",
+        "key_roads_swept",
+        "returned_on_time",
+    }
+    # Every unit on duty works the shift: it patrols between targets and comes back at the end.
+    assert metrics["utilisation_min"] >= 0.85
+    assert metrics["returned_on_time"] == 1.0
+    assert metrics["key_roads_swept"] == 1.0
+    assert metrics["hotspot_presence"] == 1.0
+    # One hot spot and the key roads do not need four units: the others say why.
+    idle = [u for u in plan["units"] if u["note"]]
+    assert len(idle) == metrics["idle_units"]
+    for unit in idle:
+        assert not any(s["kind"] in ("hotspot", "task", "sweep") for s in unit["stops"])
+        assert "patrols its beat" in unit["note"]
+    end = datetime.fromisoformat(plan["shift_end"])
+    for unit in plan["units"]:
+        assert (
+            timedelta(0) <= end - datetime.fromisoformat(unit["returns"]) <= timedelta(minutes=15)
+        )
+        assert 0.85 <= unit["utilisation"] <= 1.0
+        assert any(s["kind"] == "patrol" for s in unit["stops"])
+        if unit["mode"] in ("foot", "ebike"):
+            assert unit["beat"]["type"] in ("Polygon", "MultiPolygon")
+        else:
+            assert unit["beat"] is None
+    # The presence visits are named spot#HHMM, the end of their period, and all planned.
+    planned = {s["target_id"] for u in plan["units"] for s in u["stops"]}
+    assert plan["presence"]
+    assert set(plan["presence"]) <= planned
+    assert all(t.split("#")[1] in {"1700", "1900", "2100", "2300"} for t in plan["presence"])
+    top = plan["hotspots"][0]
+    assert top["count"] > 0
+    assert top["categories"][0][0] == "C02"
+    assert len(top["hours"]) == 24
+    assert top["hours"][19] == max(top["hours"])
+
+
 def test_exports_and_the_route_map(qingshuihe):
     plan = _plan(qingshuihe).json()
     geojson = qingshuihe.get(f"/plans/{plan['id']}/geojson")
@@ -106,7 +151,8 @@ def test_exports_and_the_route_map(qingshuihe):
     gpx = gpxpy.parse(qingshuihe.get(f"/plans/{plan['id']}/gpx?unit=west-car-1").text)
     assert [t.name.split()[0] for t in gpx.tracks] == ["west-car-1"]
     car = next(u for u in plan["units"] if u["unit_id"] == "west-car-1")
-    assert len(gpx.waypoints) == len(car["stops"])
+    # Waypoints for the stops; the patrol legs are in the track.
+    assert len(gpx.waypoints) == sum(s["kind"] != "patrol" for s in car["stops"])
     briefing = qingshuihe.get(f"/plans/{plan['id']}/briefing")
     assert briefing.status_code == 200
     assert "<svg" in briefing.text
@@ -136,6 +182,12 @@ def test_replan_after_a_dispatch_keeps_what_is_done(qingshuihe):
             assert ahead == []
     listed = qingshuihe.get("/plans", params={"squad": "west"}).json()
     assert {p["id"] for p in listed} >= {plan["id"], fresh["id"]}
+    # The rest of the shift is still covered: the spots' later periods are visited, and the
+    # remaining units patrol to the end.
+    later = {t for t in plan["presence"] if t.split("#")[1] in ("2100", "2300")}
+    assert later <= {s["target_id"] for u in fresh["units"] for s in u["stops"] if not s["done"]}
+    assert fresh["metrics"]["returned_on_time"] == 1.0
+    assert fresh["metrics"]["utilisation_min"] >= 0.85
 
 
 @pytest.mark.parametrize(
@@ -299,6 +351,19 @@ def test_the_same_request_gives_the_same_plan_under_a_cpu_hog(qingshuihe):
     ("fields", "cause"),
     [
         ({"units": []}, "unit"),
+        (
+            {
+                "units": [
+                    {
+                        "unit_id": "west-car-1",
+                        "mode": "car",
+                        "break_start": "11:00",
+                        "break_end": "12:00",
+                    }
+                ]
+            },
+            "meal window 11:00-12:00",
+        ),
         # A mandatory check far from every station, due one minute after the shift starts.
         (
             {
