@@ -242,6 +242,7 @@ def plan_shift(
     tasks: Sequence[Task] = (),
     area: shapely.Geometry | None = None,
     skip: Set[str] = frozenset(),
+    pins: Mapping[str, str] | None = None,
     traffic: str | float = "early",
     params: ShiftParams | None = None,
 ) -> ShiftPlan:
@@ -264,6 +265,8 @@ def plan_shift(
         key roads.
     skip
         Target ids already done (a re-plan): ``spot#HHMM`` presence visits, sweeps, tasks.
+    pins
+        Hot spot id -> the unit that makes all its visits (the squad leader's choice).
     traffic
         Shift name or factor for the road speeds (``graph.speeds.shift_factors``).
     params
@@ -280,6 +283,13 @@ def plan_shift(
         msg = "No unit on duty: give at least one unit for the shift."
         raise InfeasiblePlanError(msg)
     _check_meals(units, shift)
+    pins = dict(pins or {})
+    unknown = set(pins.values()) - {u.unit_id for u in units}
+    if unknown:
+        msg = (
+            f"Hot spots pinned to units not on duty: {sorted(unknown)}; pin them to a unit on duty."
+        )
+        raise ValueError(msg)
     seed = params.solver.seed
     locations: list[Location] = []
     targets: list[Target] = []
@@ -355,7 +365,9 @@ def plan_shift(
                     priority=spot.priority,
                     windows=((period[0], period[1] - dwell),),
                     kind="hotspot",
-                    units=_visitors(owners[rank], vehicles),
+                    units=(pins[spot.spot_id],)
+                    if spot.spot_id in pins
+                    else _visitors(owners[rank], vehicles),
                     spot=spot.spot_id,
                 )
             )

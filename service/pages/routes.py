@@ -43,9 +43,17 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _script_json(data: object) -> Markup:
+    """JSON for a ``<script type="application/json">``: no "<" may close the script, whatever a
+    title holds."""
+    return Markup(json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"))
+
+
 def _landing(role: str) -> str:
     """Where a role lands after signing in without asking for a page."""
     can = permissions_of(role)
+    if "plans:create" in can:
+        return "/plan"
     if "console:open" in can:
         return "/console"
     return "/" if "map:read" in can else "/docs"
@@ -200,8 +208,33 @@ def console(
     page = render(
         "console.html.j2",
         me=me,
-        # Inside <script>: no "<" may close it, whatever a title holds.
-        me_json=Markup(json.dumps(me, ensure_ascii=False).replace("<", "\\u003c")),
+        me_json=_script_json(me),
+        csrf=auth_service.csrf_of(principal, key=request.app.state.signing_key),
+        demo=settings.demo or principal.demo,
+    )
+    return HTMLResponse(page, headers=_NO_STORE)
+
+
+@router.get("/plan", response_class=HTMLResponse, tags=["plans"])
+def planning(
+    request: Request,
+    settings: SettingsDep,
+    principal: Annotated[Principal, Depends(require("plans:read"))],
+) -> HTMLResponse:
+    """The squad leader's planning page: units on duty, tasks on the map, plan with progress,
+    routes, beats and hot spots, each unit's timeline and the plan's figures, briefings and
+    GPX, and during the shift the units' positions, the dosage and re-planning from now."""
+    me = {
+        "username": principal.name,
+        "title": principal.title,
+        "role": principal.role,
+        "squad": principal.squad,
+        "permissions": sorted(principal.permissions),
+    }
+    page = render(
+        "plan.html.j2",
+        me=me,
+        me_json=_script_json(me),
         csrf=auth_service.csrf_of(principal, key=request.app.state.signing_key),
         demo=settings.demo or principal.demo,
     )

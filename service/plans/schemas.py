@@ -86,6 +86,15 @@ class PlanCreate(Input):
         True, description="Every key-road piece of the squad must be swept once in the shift."
     )
     revisit_every_hours: float = Field(2.0, gt=0, le=8)
+    pin_hotspots: dict[ShortText, ShortText] = Field(
+        default_factory=dict,
+        max_length=300,
+        description="Hot spot id -> the unit that makes its visits (from a previous plan's "
+        "hotspots).",
+    )
+    exclude_hotspots: list[ShortText] = Field(
+        default_factory=list, max_length=300, description="Hot spot ids not to plan for."
+    )
     time_limit_s: float = Field(
         60.0,
         gt=0,

@@ -178,6 +178,22 @@ def _sweeps(layer: ActiveLayer, squad: str) -> list[Sweep]:
     ]
 
 
+def _chosen(
+    hotspots: Sequence[HotSpot], units: Sequence[UnitOnDuty], request: PlanCreate
+) -> list[HotSpot]:
+    """The hot spots less the excluded ones; a pin must name a unit on duty."""
+    on_duty = {u.unit_id for u in units}
+    for spot, unit in request.pin_hotspots.items():
+        if unit not in on_duty:
+            raise InvalidInputError(
+                f"pin_hotspots.{spot}",
+                f"Unit {unit!r} is not on duty in this plan.",
+                f"pin the spot to one of {', '.join(sorted(on_duty))}.",
+            )
+    excluded = set(request.exclude_hotspots)
+    return [h for h in hotspots if h.spot_id not in excluded]
+
+
 def _area(layer: ActiveLayer, squad: str) -> shapely.Geometry:
     """The squad's communities as one area, cut into the units' beats."""
     return shapely.union_all(study_area(layer, squad=squad).geometry.to_numpy())
@@ -407,14 +423,17 @@ def create_plan(
     )
     sweeps = _sweeps(layer, squad) if request.sweep_key_roads else []
     stored_request = request.model_dump(mode="json")
+    units = _units(layer, squad, request.shift, request.units)
+    hotspots = _chosen(hotspots, units, request)
     plan = solver.solve(
         network,
-        units=_units(layer, squad, request.shift, request.units),
+        units=units,
         shift=shift,
         hotspots=hotspots,
         sweeps=sweeps,
         tasks=_tasks(request),
         area=_area(layer, squad),
+        pins=request.pin_hotspots,
         traffic=request.shift,
         params=_params(request, stored_request),
     )
@@ -580,6 +599,7 @@ def replan(
         sweeps=sweeps,
         tasks=tasks,
         area=_area(layer, previous.squad),
+        pins={s: u for s, u in original.pin_hotspots.items() if u in {m.unit_id for m in moved}},
         skip=frozenset(done_ids),
         traffic=original.shift,
         params=_params(request, stored),

@@ -141,6 +141,29 @@ def test_the_plan_document_carries_its_figures_and_beats(qingshuihe):
     assert top["hours"][19] == max(top["hours"])
 
 
+def test_a_pinned_hot_spot_goes_to_its_unit_and_an_excluded_one_is_left_out(qingshuihe):
+    first = _plan(qingshuihe).json()
+    spot = first["hotspots"][0]["spot_id"]
+
+    def visitors(plan):
+        return {
+            u["unit_id"]
+            for u in plan["units"]
+            for s in u["stops"]
+            if s["kind"] == "hotspot" and s["target_id"].split("#")[0] == spot
+        }
+
+    assert visitors(first)
+    pinned = _plan(qingshuihe, pin_hotspots={spot: "west-foot-2"}).json()
+    assert visitors(pinned) == {"west-foot-2"}
+    excluded = _plan(qingshuihe, exclude_hotspots=[spot]).json()
+    assert spot not in {h["spot_id"] for h in excluded["hotspots"]}
+    assert visitors(excluded) == set()
+    wrong = _plan(qingshuihe, pin_hotspots={spot: "west-horse-1"})
+    assert wrong.status_code == 422
+    assert wrong.json()["detail"][0]["field"] == f"pin_hotspots.{spot}"
+
+
 def test_exports_and_the_route_map(qingshuihe):
     plan = _plan(qingshuihe).json()
     geojson = qingshuihe.get(f"/plans/{plan['id']}/geojson")
