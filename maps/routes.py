@@ -172,10 +172,10 @@ def render_plan(
                 shapely.geometry.mapping(beat),
                 style_function=lambda _f, c=colour: {
                     "color": c,
-                    "weight": 1,
-                    "dashArray": "4 4",
+                    "weight": 2,
+                    "dashArray": "5 5",
                     "fillColor": c,
-                    "fillOpacity": 0.08,
+                    "fillOpacity": 0.12,
                 },
                 tooltip=f"{escape(unit.unit_id)} 巡区 beat",
             ).add_to(group)

@@ -19,6 +19,9 @@ def _plan_id(page) -> int:
     return int(match.group(1))
 
 
+@pytest.mark.parametrize(
+    "server", ["spatialite", pytest.param("postgis", marks=pytest.mark.postgis)], indirect=True
+)
 def test_a_squad_leader_plans_a_shift_on_the_page(server, browser):
     page = browser.new_page(viewport={"width": 1700, "height": 1000})
     page.on("pageerror", lambda e: pytest.fail(f"page error: {e}"))
