@@ -57,6 +57,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._instances import Instance, check, gap_percent, load_set
+from geo._toptw import SearchKnobs
 from geo.patrol import InfeasiblePlanError, PatrolProblem, PlanParams, Target, Unit, plan_patrols
 
 # Integer scale for the comparators (OR-Tools picks its own, see geo.patrol): Cordeau distances
@@ -104,8 +105,15 @@ def to_problem(inst: Instance) -> PatrolProblem:
 ORTOOLS_THREADS = 1
 
 
-def run_ortools(inst: Instance, seconds: float, seed: int) -> list[list[int]]:
-    params = PlanParams(time_limit_s=seconds, seed=seed, threads=ORTOOLS_THREADS)
+def run_ortools(
+    inst: Instance, seconds: float, seed: int, *, route_pool: bool = True
+) -> list[list[int]]:
+    params = PlanParams(
+        time_limit_s=seconds,
+        seed=seed,
+        threads=ORTOOLS_THREADS,
+        knobs=SearchKnobs(route_pool=route_pool),
+    )
     try:
         plan = plan_patrols(to_problem(inst), params=params)
     except InfeasiblePlanError:
@@ -209,7 +217,17 @@ def run_vroom(inst: Instance, seconds: float, seed: int) -> list[list[int]]:
     return routes
 
 
-RUNNERS = {"ortools": run_ortools, "pyvrp": run_pyvrp, "vroom": run_vroom}
+def run_ortools_without_pool(inst: Instance, seconds: float, seed: int) -> list[list[int]]:
+    """The planner without its route pool (geo._routepool): the pool's own baseline."""
+    return run_ortools(inst, seconds, seed, route_pool=False)
+
+
+RUNNERS = {
+    "ortools": run_ortools,
+    "ortools-nopool": run_ortools_without_pool,
+    "pyvrp": run_pyvrp,
+    "vroom": run_vroom,
+}
 
 
 def run_one(args: tuple[Instance, str, float, int]) -> Row:

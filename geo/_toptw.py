@@ -34,6 +34,8 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.util import optional_boolean_pb2
 
+from ._routepool import RoutePool
+
 __all__ = ["EngineInput", "EngineResult", "PlanParams", "SearchKnobs", "solve_engine"]
 
 # An int that stands for "cannot travel": larger than any horizon, small enough that sums of a
@@ -123,6 +125,12 @@ class SearchKnobs:
     restarts: int = 1
     # Zero arc cost (prize only) leaves the descent blind on plateaus: 9.5 % -> 12.9 % (pr01).
     travel_cost: bool = True
+    # Recombine the routes of every descent by set packing (CP-SAT) at the end; see
+    # geo._routepool. Its budget is deterministic ("seconds" of CP-SAT's work measure), and
+    # under a wall clock it is kept back from the search.
+    route_pool: bool = True
+    pool_work_s: float = 1.0
+    pool_reserve: float = 0.05
     # Cost per tick of the latest route end (all units start together, so this spreads the work
     # over the units instead of leaving some idle). 0 for the literature: it scores prize only.
     span_cost: int = 0
@@ -493,6 +501,26 @@ def _assignment_of(
     return assignment
 
 
+def _packed(
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    descent: Any,
+    pool: RoutePool,
+    deadline: float,
+    knobs: SearchKnobs,
+    seed: int,
+) -> Any:
+    """The pool's best recombination, checked and polished by one descent (None if none)."""
+    routes = pool.best(deterministic_s=knobs.pool_work_s, seed=seed)
+    if routes is None:
+        return None
+    partial = _assignment_of(routing, manager, routes)
+    if partial is None:
+        return None
+    descent.time_limit.FromMilliseconds(max(1, int((deadline - time.perf_counter()) * 1000)))
+    return routing.SolveFromAssignmentWithParameters(partial, descent)
+
+
 def _ruin_centre(ruined: list[list[int]], before: list[list[int]]) -> int:
     """A removed node (the centre of the ruin), or the first start node if none was removed."""
     kept = {n for r in ruined for n in r}
@@ -543,6 +571,9 @@ def _search(
     # Routes are copied out of every assignment: OR-Tools reuses its solution objects between
     # solves, so keeping an assignment as "current" would silently follow the last descent.
     current = _routes_of(routing, manager, solution, units)
+    seen = RoutePool(data) if knobs.route_pool else None
+    if seen is not None:
+        seen.add(current)
     best_obj = current_obj = int(solution.ObjectiveValue())
     best_sol_copy = routing.solver().Assignment(solution)
     factor = _prize_factor(data, knobs)
@@ -555,7 +586,9 @@ def _search(
     iterations = 0
     began = time.perf_counter()
     span = max(1e-3, deadline - began)
-    while time.perf_counter() < deadline:
+    search_until = deadline - (knobs.pool_reserve * span if seen is not None else 0.0)
+    halfway = False
+    while time.perf_counter() < search_until:
         if solution_limit is not None and iterations >= solution_limit:
             break
         iterations += 1
@@ -579,6 +612,8 @@ def _search(
         found = routing.SolveFromAssignmentWithParameters(partial, descent)
         if found is None:
             continue
+        if seen is not None:
+            seen.add(_routes_of(routing, manager, found, units))
         obj = int(found.ObjectiveValue())
         # Threshold acceptance in prize units, decreasing geometrically over the budget
         # (or the iteration budget under a solution_limit, to stay reproducible).
@@ -594,6 +629,19 @@ def _search(
             best_sol_copy = routing.solver().Assignment(found)
         if obj <= current_obj + threshold:
             current, current_obj = _routes_of(routing, manager, found, units), obj
+        if seen is not None and not halfway and progress >= 0.5:
+            # Halfway, the search goes on from the best recombination of what it has seen.
+            halfway = True
+            packed = _packed(routing, manager, descent, seen, search_until, knobs, seed)
+            if packed is not None and int(packed.ObjectiveValue()) < best_obj:
+                best_obj = current_obj = int(packed.ObjectiveValue())
+                best_sol_copy = routing.solver().Assignment(packed)
+                current = _routes_of(routing, manager, packed, units)
+    if seen is not None and len(seen):
+        packed = _packed(routing, manager, descent, seen, deadline, knobs, seed)
+        if packed is not None and int(packed.ObjectiveValue()) < best_obj:
+            best_obj = int(packed.ObjectiveValue())
+            best_sol_copy = routing.solver().Assignment(packed)
     return EngineResult(
         _routes_of(routing, manager, best_sol_copy, units),
         [None if iv is None else int(best_sol_copy.StartValue(iv)) for iv in intervals],

@@ -10,10 +10,9 @@ squads' clock.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any, Final
 
 import numpy as np
@@ -23,18 +22,15 @@ from sqlalchemy.orm import Session
 from geo import crs as geocrs
 from geo.dosage import DosageParams, PlannedVisit, patrol_dosage
 from geo.patrol import PlanParams
-from geo.planmetrics import utilisation
 from geo.roadgraph import RoadGraph
 from geo.shiftplan import (
     SHIFTS,
     HotSpot,
-    PlannedStop,
     ShiftParams,
     ShiftPlan,
     Sweep,
     Task,
     UnitOnDuty,
-    UnitPlan,
 )
 
 from ..core.audit import record
@@ -42,9 +38,9 @@ from ..core.errors import InvalidInputError, NotFoundError
 from ..core.timezones import BEIJING
 from ..dispatch import service as dispatch_service
 from ..hotspots.service import planning_hotspots, study_area
-from ..incidents.service import get_category
 from ..layers.service import ActiveLayer
 from . import solver, store
+from .document import from_document, iso, plan_document, seconds_of
 from .models import PatrolPlanRecord
 from .schemas import PlanCreate, ReplanCreate, UnitIn
 
@@ -64,24 +60,12 @@ __all__ = [
 DEFAULT_ROSTER: Final = (("foot", 2), ("ebike", 1), ("car", 1))
 # Meal breaks inside each shift (window, minutes).
 DEFAULT_BREAKS: Final = {"early": (time(11, 30), time(13, 0)), "late": (time(17, 30), time(19, 0))}
-# A stop is described as "near" a named place within this distance.
-_NEAR_M: Final = 250.0
-# Stops that are targets of the plan (the rest: meals, rides, patrol legs).
-_TARGET_KINDS: Final = ("hotspot", "revisit", "task", "sweep")
 # Planned stops whose visit a track can confirm (patrol legs and rides are on the way).
 _DOSAGE_KINDS: Final = ("hotspot", "revisit", "task")
-_SWEEP_CHECK: Final = (
-    "路面巡查: 占道经营、流动摊贩、乱堆放、乱张贴 (road surface: stalls, piles, posters)"
-)
 
 
 def _seconds(moment: time) -> float:
     return moment.hour * 3600.0 + moment.minute * 60.0 + moment.second
-
-
-def _iso(day: date, seconds: float) -> str:
-    midnight = datetime.combine(day, time(), tzinfo=BEIJING)
-    return (midnight + timedelta(seconds=round(seconds))).isoformat()
 
 
 def _squad_code(layer: ActiveLayer, text: str) -> str:
@@ -229,161 +213,6 @@ def _tasks(request: PlanCreate) -> list[Task]:
     return tasks
 
 
-def _check(kind: str, label: str) -> str:
-    if kind == "sweep":
-        return _SWEEP_CHECK
-    if kind in ("hotspot", "revisit") and label:
-        try:
-            category = get_category(label)
-        except KeyError:
-            return label
-        return f"{category.name_zh}: {'、'.join(category.keywords[:4])}"
-    return label
-
-
-def _category_name(label: str) -> str | None:
-    try:
-        return get_category(label).name_zh
-    except KeyError:
-        return None
-
-
-def _namer(layer: ActiveLayer) -> Callable[[float, float], str | None]:
-    """A function naming the nearest place of the pack within :data:`_NEAR_M` of a point."""
-    places = layer.pack.places
-    if places is None or not len(places):
-        return lambda _lon, _lat: None
-    x, y = geocrs.to_metric(places.geometry.x.to_numpy(), places.geometry.y.to_numpy())
-    names = places["name_zh"].astype(str).to_numpy()
-
-    def near(lon: float, lat: float) -> str | None:
-        px, py = geocrs.to_metric(lon, lat)
-        distance = np.hypot(x - float(px), y - float(py))
-        best = int(np.argmin(distance))
-        return f"{names[best]} 附近 near" if distance[best] <= _NEAR_M else None
-
-    return near
-
-
-def _idle_note(unit: UnitPlan, plan: ShiftPlan) -> str | None:
-    """Why a unit has no target, for the squad leader; ``None`` when it has one."""
-    if any(s.kind in _TARGET_KINDS for s in unit.stops):
-        return None
-    return (
-        f"本班无指派目标，巡逻巡区。No target for this unit: the shift's "
-        f"{len(plan.presence)} hot-spot visits and {len(plan.coverage)} key-road pieces are "
-        "covered by the others, so it patrols its beat (add a task or pin a hot spot to it)."
-    )
-
-
-def _document(
-    plan: ShiftPlan,
-    *,
-    day: date,
-    squad: str,
-    squad_name: str,
-    shift: str,
-    hotspots: Sequence[HotSpot],
-    sweeps: Sequence[Sweep],
-    layer: ActiveLayer,
-    kept: Mapping[str, list[dict[str, Any]]] | None = None,
-) -> dict[str, Any]:
-    """The plan as stored and returned (see service.plans.exports for its consumers)."""
-    names = {s.sweep_id: (s.road_id, s.name) for s in sweeps}
-    near = _namer(layer)
-    units = []
-    for unit in plan.units:
-        stops = list((kept or {}).get(unit.unit_id, []))
-        for stop in unit.stops:
-            stops.append(
-                {
-                    "seq": len(stops) + 1,
-                    "target_id": stop.target_id,
-                    "kind": stop.kind,
-                    "label": stop.label,
-                    "category_name": _category_name(stop.label),
-                    "lon": stop.lon,
-                    "lat": stop.lat,
-                    "arrival": _iso(day, stop.arrival_s),
-                    "start": _iso(day, stop.start_s),
-                    "departure": _iso(day, stop.departure_s),
-                    "priority": stop.priority,
-                    "check": _check(stop.kind, stop.label),
-                    "near": near(stop.lon, stop.lat),
-                    "done": False,
-                }
-            )
-        units.append(
-            {
-                "unit_id": unit.unit_id,
-                "mode": unit.mode,
-                "distance_m": round(unit.distance_m, 1),
-                "travel_s": round(unit.travel_s),
-                "dwell_s": round(unit.dwell_s),
-                "wait_s": round(unit.wait_s),
-                "priority": unit.priority,
-                "returns": _iso(day, unit.return_s),
-                "utilisation": round(utilisation(unit, shift=plan.shift), 3),
-                "beat": (
-                    None
-                    if unit.beat is None
-                    else json.loads(shapely.to_geojson(shapely.set_precision(unit.beat, 1e-6)))
-                ),
-                "path": np.round(shapely.get_coordinates(unit.path), 6).tolist(),
-                "stops": stops,
-                "note": _idle_note(unit, plan),
-            }
-        )
-    labels = {h.spot_id: h.label for h in hotspots}
-    return {
-        "squad": squad,
-        "squad_name": squad_name,
-        "date": day.isoformat(),
-        "shift": shift,
-        "shift_start": _iso(day, plan.shift[0]),
-        "shift_end": _iso(day, plan.shift[1]),
-        "solver": {
-            "status": plan.solver_status,
-            "objective": plan.objective,
-            "wall_time_s": round(plan.wall_time_s, 3),
-        },
-        "metrics": plan.metrics.as_dict(),
-        "presence": list(plan.presence),
-        "coverage": {
-            "share": plan.covered_share,
-            "pieces": [
-                {
-                    "sweep_id": k,
-                    "road_id": names[k][0],
-                    "name": names[k][1],
-                    "share": round(v, 3),
-                    "covered": v >= 0.9,
-                }
-                for k, v in plan.coverage.items()
-            ],
-        },
-        "units": units,
-        "dropped": [
-            {"target_id": t, "kind": k, "reason": r, "label": labels.get(t.split("#")[0], "")}
-            for t, k, r in plan.dropped
-        ],
-        "hotspots": [
-            {
-                "spot_id": h.spot_id,
-                "lon": h.lon,
-                "lat": h.lat,
-                "priority": h.priority,
-                "label": h.label,
-                "count": h.count,
-                "categories": [[name, count] for name, count in h.categories],
-                "hours": list(h.profile),
-                "windows": [[_iso(day, a), _iso(day, b)] for a, b in h.windows],
-            }
-            for h in hotspots
-        ],
-    }
-
-
 def _params(request: PlanCreate | ReplanCreate, stored: Mapping[str, Any]) -> ShiftParams:
     return ShiftParams(
         revisit_every_s=float(stored.get("revisit_every_hours", 2.0)) * 3600.0,
@@ -437,7 +266,7 @@ def create_plan(
         traffic=request.shift,
         params=_params(request, stored_request),
     )
-    document = _document(
+    document = plan_document(
         plan,
         day=request.date,
         squad=squad,
@@ -604,7 +433,7 @@ def replan(
         traffic=original.shift,
         params=_params(request, stored),
     )
-    document = _document(
+    document = plan_document(
         plan,
         day=day,
         squad=previous.squad,
@@ -652,69 +481,11 @@ def replan(
     return row
 
 
-def _seconds_of(day: date, iso: str) -> float:
-    moment = datetime.fromisoformat(iso).astimezone(BEIJING)
-    return (moment - datetime.combine(day, time(), tzinfo=BEIJING)).total_seconds()
-
-
 def plan_objects(
     document: Mapping[str, Any], layer: ActiveLayer
 ) -> tuple[ShiftPlan, list[HotSpot], list[Sweep]]:
     """A stored plan document back as :mod:`geo.shiftplan` objects, for the route map."""
-    day = date.fromisoformat(document["date"])
-    units = []
-    for unit in document["units"]:
-        stops = tuple(
-            PlannedStop(
-                s["target_id"],
-                s["kind"],
-                s["label"],
-                s["lon"],
-                s["lat"],
-                _seconds_of(day, s["arrival"]),
-                _seconds_of(day, s["start"]),
-                _seconds_of(day, s["departure"]),
-                s["priority"],
-            )
-            for s in unit["stops"]
-        )
-        path = shapely.LineString(unit["path"]) if len(unit["path"]) >= 2 else shapely.LineString()
-        units.append(
-            UnitPlan(
-                unit["unit_id"],
-                unit["mode"],
-                stops,
-                path,
-                unit["distance_m"],
-                unit["travel_s"],
-                unit["dwell_s"],
-                unit["wait_s"],
-                unit["priority"],
-            )
-        )
-    pieces = {p["sweep_id"]: p["share"] for p in document["coverage"]["pieces"]}
-    plan = ShiftPlan(
-        shift=(_seconds_of(day, document["shift_start"]), _seconds_of(day, document["shift_end"])),
-        units=tuple(units),
-        coverage=pieces,
-        dropped=tuple((d["target_id"], d["kind"], d["reason"]) for d in document["dropped"]),
-        objective=document["solver"]["objective"],
-        solver_status=document["solver"]["status"],
-        wall_time_s=document["solver"]["wall_time_s"],
-    )
-    hotspots = [
-        HotSpot(
-            h["spot_id"],
-            h["lon"],
-            h["lat"],
-            h["priority"],
-            windows=tuple((_seconds_of(day, a), _seconds_of(day, b)) for a, b in h["windows"]),
-            label=h["label"],
-        )
-        for h in document["hotspots"]
-    ]
-    sweeps = [s for s in _sweeps(layer, document["squad"]) if s.sweep_id in pieces]
-    return plan, hotspots, sweeps
+    return from_document(document, pieces=_sweeps(layer, document["squad"]))
 
 
 def dosage(
@@ -732,8 +503,8 @@ def dosage(
                 s["target_id"],
                 s["lon"],
                 s["lat"],
-                _seconds_of(day, s["departure"]) - _seconds_of(day, s["start"]),
-                start_s=_seconds_of(day, s["start"]),
+                seconds_of(day, s["departure"]) - seconds_of(day, s["start"]),
+                start_s=seconds_of(day, s["start"]),
             )
             for s in unit["stops"]
             if s["kind"] in _DOSAGE_KINDS
@@ -741,7 +512,7 @@ def dosage(
         pings = dispatch_service.pings_between(session, unit["unit_id"], start=start, end=end)
         frame = patrol_dosage(
             visits,
-            [_seconds_of(day, p.at.isoformat()) for p in pings],
+            [seconds_of(day, p.at.isoformat()) for p in pings],
             [p.lon for p in pings],
             [p.lat for p in pings],
             params=params,
@@ -751,7 +522,7 @@ def dosage(
                 "target_id": tid,
                 "visited": bool(r.visited),
                 "stay_s": round(r.stay_s),
-                "arrived": None if np.isnan(r.arrived_s) else _iso(day, r.arrived_s),
+                "arrived": None if np.isnan(r.arrived_s) else iso(day, r.arrived_s),
                 "closest_m": None if np.isnan(r.closest_m) else round(r.closest_m, 1),
             }
             for tid, r in frame.iterrows()

@@ -303,3 +303,27 @@ def test_cordeau_pr01_checked_independently() -> None:
     assert result.ok, result.problem
     assert result.score == pytest.approx(plan.objective)
     assert gap_percent(instance, result.score) < 10.0
+
+
+def test_the_route_pool_recombines_the_routes_of_different_plans() -> None:
+    from geo._routepool import RoutePool
+    from geo._toptw import EngineInput
+
+    # Two identical units (nodes 0-3 their starts and ends) and three targets, prizes 5, 3, 4.
+    data = EngineInput(
+        transit=[np.ones((7, 7), dtype=np.int64)],
+        dwell=np.zeros(7, dtype=np.int64),
+        windows=[[] for _ in range(7)],
+        unit_mode=[0, 0],
+        unit_start=[0, 0],
+        unit_end=[100, 100],
+        breaks=[None, None],
+        groups=[([4], 5), ([5], 3), ([6], 4)],
+    )
+    pool = RoutePool(data)
+    pool.add([[4, 5], []])  # one plan: 8
+    pool.add([[6], [5]])  # another: 7
+    # The best plan uses the first plan's route and the second plan's other route: 12.
+    best = pool.best(deterministic_s=1.0, seed=0)
+    assert best is not None
+    assert sorted(best) == [[4, 5], [6]]
