@@ -516,7 +516,11 @@ def plan(
         _ensure_layer(session, settings, actor=actor)
         _warn_if_empty(session, "the plan has no hot spots to visit")
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        # With --json, stdout is the document alone.
+        console=err if as_json else console,
     ) as progress:
         task = progress.add_task(f"planning {squad} {shift} {date}", total=None)
         # Read without the writer lock and write once the plan is solved, as the service does:

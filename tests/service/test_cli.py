@@ -283,6 +283,17 @@ def test_plan_a_shift_on_the_bundled_layers(runner, db_file, tmp_path, monkeypat
     parsed = gpxpy.parse(gpx.read_text(encoding="utf-8"))
     assert len(parsed.tracks) == 4  # the default roster
     assert "巡查二中队" in briefing.read_text(encoding="utf-8")
+    assert "utilisation min" in result.stdout
+    # --json: stdout is the stored document alone, figures included.
+    as_json = runner.invoke(
+        app,
+        ["plan", "--squad", "east", "--shift", "early", "--date", "2026-12-01", "--json"],
+    )
+    assert as_json.exit_code == 0, as_json.output
+    document = json.loads(as_json.stdout)
+    assert document["squad"] == "east"
+    assert set(document["metrics"]) >= {"utilisation_min", "idle_units", "returned_on_time"}
+    assert len(document["units"]) == 4
     bad = runner.invoke(
         app, ["plan", "--squad", "east", "--shift", "night", "--date", "2026-12-01"]
     )
