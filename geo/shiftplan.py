@@ -402,8 +402,6 @@ def plan_shift(
         locations.append(Location(entry=first, exit=last, sweep=i))
         locations.append(Location(entry=last, exit=first, sweep=i, reverse=True))
         mid = sweep.geometry.interpolate(0.5, normalized=True)
-        # Vehicles sweep the key roads; foot units walk their beats.
-        sweepers = vehicles
         rounds: list[tuple[str, tuple[tuple[float, float], ...]]] = (
             [(f"{sweep.sweep_id}#{period_id(p)}", (p,)) for p in periods] if i in busy else []
         )
@@ -419,36 +417,24 @@ def plan_shift(
                     mandatory=params.sweep_mandatory and not rounds,
                     kind="sweep",
                     alternatives=(len(locations) - 1,),
-                    units=sweepers,
+                    units=vehicles,  # foot units walk their beats
                     spot=sweep.sweep_id if rounds else "",
                 )
             )
             labels[tid] = ("sweep", sweep.name, float(mid.x), float(mid.y))
 
-    # Patrol waypoints: street points of the beat (the whole area for cars), drawn by density.
-    rng = np.random.default_rng([seed, 1])
-    whole_lonlat, whole_xy = street_points(graph, area, spacing_m=params.beats.spacing_m)
-    spots_xy = np.column_stack(geocrs.to_metric(spots_lonlat[:, 0], spots_lonlat[:, 1]))
-    waypoint_rows: dict[str, tuple[list[int], NDArray[np.float64]]] = {}
-    for u in units:
-        own = beat_of.get(u.unit_id)
-        if own is not None:
-            pool = own.points
-            pool_xy = np.column_stack(geocrs.to_metric(pool[:, 0], pool[:, 1]))
-        else:
-            pool, pool_xy = whole_lonlat, whole_xy
-        if not len(pool):
-            continue
-        weight = density(
-            pool_xy,
-            spots_xy=spots_xy.reshape(-1, 2),
+    waypoint_rows = {
+        uid: ([add_point(float(lon), float(lat)) for lon, lat in points], weight)
+        for uid, (points, weight) in _waypoints(
+            graph,
+            units,
+            beats=beat_of,
+            area=area,
+            spots_lonlat=spots_lonlat,
             spot_weights=spot_weights,
-            spread_m=params.beats.spread_m,
-        )
-        size = min(len(pool), _WAYPOINTS if own is not None else 2 * _WAYPOINTS)
-        pick = np.sort(rng.choice(len(pool), size=size, replace=False, p=weight / weight.sum()))
-        points = [add_point(float(lon), float(lat)) for lon, lat in pool[pick]]
-        waypoint_rows[u.unit_id] = (points, weight[pick])
+            params=params,
+        ).items()
+    }
     anchors = {b.unit_id: add_point(*b.anchor) for b in beats}
 
     modes = sorted({u.mode for u in units})
@@ -499,6 +485,43 @@ def plan_shift(
         beats=beat_of,
     )
     return replace(assembled, dropped=assembled.dropped + tuple(left_out), presence=tuple(presence))
+
+
+def _waypoints(
+    graph: RoadGraph,
+    units: Sequence[UnitOnDuty],
+    *,
+    beats: Mapping[str, Beat],
+    area: shapely.Geometry,
+    spots_lonlat: NDArray[np.float64],
+    spot_weights: NDArray[np.float64],
+    params: ShiftParams,
+) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """Per unit, patrol waypoints (lon, lat rows) and their weights: street points of its beat
+    (of the whole area for a car), drawn by incident density with the plan's seed."""
+    rng = np.random.default_rng([params.solver.seed, 1])
+    whole_lonlat, whole_xy = street_points(graph, area, spacing_m=params.beats.spacing_m)
+    spots_xy = np.column_stack(geocrs.to_metric(spots_lonlat[:, 0], spots_lonlat[:, 1]))
+    chosen = {}
+    for u in units:
+        own = beats.get(u.unit_id)
+        if own is not None:
+            pool = own.points
+            pool_xy = np.column_stack(geocrs.to_metric(pool[:, 0], pool[:, 1]))
+        else:
+            pool, pool_xy = whole_lonlat, whole_xy
+        if not len(pool):
+            continue
+        weight = density(
+            pool_xy,
+            spots_xy=spots_xy.reshape(-1, 2),
+            spot_weights=spot_weights,
+            spread_m=params.beats.spread_m,
+        )
+        size = min(len(pool), _WAYPOINTS if own is not None else 2 * _WAYPOINTS)
+        pick = np.sort(rng.choice(len(pool), size=size, replace=False, p=weight / weight.sum()))
+        chosen[u.unit_id] = (pool[pick], weight[pick])
+    return chosen
 
 
 def _unit_rows(
