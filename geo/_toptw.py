@@ -131,6 +131,8 @@ class SearchKnobs:
     route_pool: bool = True
     pool_work_s: float = 1.0
     pool_reserve: float = 0.05
+    # Shares of the search after which it goes on from the pool's best recombination.
+    pool_checkpoints: tuple[float, ...] = (0.5,)
     # Cost per tick of the latest route end (all units start together, so this spreads the work
     # over the units instead of leaving some idle). 0 for the literature: it scores prize only.
     span_cost: int = 0
@@ -587,7 +589,7 @@ def _search(
     began = time.perf_counter()
     span = max(1e-3, deadline - began)
     search_until = deadline - (knobs.pool_reserve * span if seen is not None else 0.0)
-    halfway = False
+    checkpoints = sorted(knobs.pool_checkpoints)
     while time.perf_counter() < search_until:
         if solution_limit is not None and iterations >= solution_limit:
             break
@@ -629,9 +631,9 @@ def _search(
             best_sol_copy = routing.solver().Assignment(found)
         if obj <= current_obj + threshold:
             current, current_obj = _routes_of(routing, manager, found, units), obj
-        if seen is not None and not halfway and progress >= 0.5:
-            # Halfway, the search goes on from the best recombination of what it has seen.
-            halfway = True
+        if seen is not None and checkpoints and progress >= checkpoints[0]:
+            # At each checkpoint the search goes on from the best recombination so far.
+            checkpoints.pop(0)
             packed = _packed(routing, manager, descent, seen, search_until, knobs, seed)
             if packed is not None and int(packed.ObjectiveValue()) < best_obj:
                 best_obj = current_obj = int(packed.ObjectiveValue())
