@@ -238,7 +238,9 @@ def _prize_factor(data: EngineInput, knobs: SearchKnobs | None = None) -> int:
 
     It exceeds any total travel (and span cost).
     """
-    travel = int(sum(e - s for s, e in zip(data.unit_start, data.unit_end, strict=True)))
+    # Weighted travel (travel_weight above 1) must stay below one prize unit too.
+    heaviest = max([1.0, *data.travel_weight])
+    travel = int(heaviest * sum(e - s for s, e in zip(data.unit_start, data.unit_end, strict=True)))
     span = (knobs.span_cost if knobs else 0) * (max(data.unit_end) - min(data.unit_start))
     floors = sum(count * cost for count, cost in data.min_visits)
     return travel + span + floors + 1
