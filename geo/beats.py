@@ -68,11 +68,11 @@ class BeatParams:
         if not (self.spread_m > 0 and self.outline_m > 0 and self.margin_m >= 0):
             msg = "Expected spread_m > 0, outline_m > 0 and margin_m >= 0."
             raise ValueError(msg)
-        if not (self.min_reach_m > 0 and self.spacing_m >= 10):
-            msg = f"Expected min_reach_m > 0 and spacing_m >= 10, got {self.spacing_m}."
-            raise ValueError(msg)
         if not self.min_reach_m > 0:
             msg = f"Expected min_reach_m > 0, got {self.min_reach_m}."
+            raise ValueError(msg)
+        if not self.spacing_m >= 10:
+            msg = f"Expected spacing_m >= 10, got {self.spacing_m}."
             raise ValueError(msg)
 
 
@@ -157,11 +157,7 @@ def _balanced_groups(
 def _outline(xy: NDArray[np.float64], radius: float) -> shapely.Geometry:
     """The street points' neighbourhood, simplified (WGS84): one or more polygons."""
     around = shapely.union_all(shapely.buffer(shapely.points(xy), radius, quad_segs=4))
-    around = shapely.simplify(around, 5.0)
-    outline: shapely.Geometry = shapely.transform(
-        around, lambda c: np.column_stack(geocrs.from_metric(c[:, 0], c[:, 1]))
-    )
-    return outline
+    return geocrs.geometry_from_metric(shapely.simplify(around, 5.0))
 
 
 def draw_beats(

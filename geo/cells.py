@@ -89,7 +89,7 @@ def metric_area(area: AreaLike) -> shapely.Geometry:
             raise ValueError(msg)
         geoms = np.asarray(area.to_crs(geocrs.METRIC_CRS).geometry.values, dtype=object)
     else:
-        geoms = np.asarray([_project(area)], dtype=object)
+        geoms = np.asarray([geocrs.geometry_to_metric(area)], dtype=object)
     polygons = [
         g
         for g in geoms
@@ -101,18 +101,8 @@ def metric_area(area: AreaLike) -> shapely.Geometry:
     return shapely.union_all(np.asarray(polygons, dtype=object))
 
 
-def _project(geometry: shapely.Geometry) -> shapely.Geometry:
-    def forward(xy: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.column_stack(geocrs.to_metric(xy[:, 0], xy[:, 1]))
-
-    return shapely.transform(geometry, forward)
-
-
 def _unproject(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
-    def back(xy: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.column_stack(geocrs.from_metric(xy[:, 0], xy[:, 1]))
-
-    return np.asarray(shapely.transform(geoms, back), dtype=object)
+    return np.asarray(geocrs.geometry_from_metric(geoms), dtype=object)
 
 
 def category_columns(cells: pd.DataFrame) -> list[str]:
@@ -370,7 +360,7 @@ def h3_cells(
         [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(c)]) for c in candidates],
         dtype=object,
     )
-    metric = np.asarray([_project(g) for g in hexes], dtype=object)
+    metric = np.asarray([geocrs.geometry_to_metric(g) for g in hexes], dtype=object)
     parts = np.asarray(shapely.intersection(metric, area_m), dtype=object)
     cover = shapely.area(parts) / shapely.area(metric)
     keep = np.flatnonzero(cover > _MIN_COVER)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Final, Literal, get_args
+from typing import Final, Literal, TypeVar, get_args
 
 import numpy as np
+import shapely
 from numpy.typing import ArrayLike, NDArray
 from pyproj import Transformer
 
@@ -31,6 +32,8 @@ __all__ = [
     "from_wgs84",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
+    "geometry_from_metric",
+    "geometry_to_metric",
     "parse_crs",
     "to_metric",
     "to_wgs84",
@@ -274,3 +277,27 @@ def from_metric(x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:
         np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     )
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+# A shapely geometry or an array of them: shapely.transform maps either.
+Geometries = TypeVar("Geometries", shapely.Geometry, NDArray[np.object_])
+
+
+def _xy_to_metric(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.column_stack(to_metric(xy[:, 0], xy[:, 1]))
+
+
+def _xy_from_metric(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.column_stack(from_metric(xy[:, 0], xy[:, 1]))
+
+
+def geometry_to_metric(geometry: Geometries) -> Geometries:
+    """A WGS84 geometry (or array of them) in EPSG:4547."""
+    projected: Geometries = shapely.transform(geometry, _xy_to_metric)
+    return projected
+
+
+def geometry_from_metric(geometry: Geometries) -> Geometries:
+    """An EPSG:4547 geometry (or array of them) back in WGS84."""
+    unprojected: Geometries = shapely.transform(geometry, _xy_from_metric)
+    return unprojected

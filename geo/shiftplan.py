@@ -55,7 +55,7 @@ from .shift import (
     UnitOnDuty,
     UnitPlan,
 )
-from .shiftroutes import Location, assemble, endpoints, location_matrix, to_metric
+from .shiftroutes import Location, assemble, endpoints, location_matrix
 from .shifttargets import busiest_sweeps, hot_periods, period_id, shift_periods, visits_that_fit
 
 __all__ = [
@@ -201,11 +201,8 @@ def _default_area(
     parts: list[shapely.Geometry] = [shapely.Point(u.start) for u in units]
     parts += [shapely.Point(h.lon, h.lat) for h in spots]
     parts += [s.geometry for s in sweeps]
-    hull = shapely.buffer(to_metric(shapely.convex_hull(shapely.union_all(parts))), 300.0)
-    area: shapely.Geometry = shapely.transform(
-        hull, lambda c: np.column_stack(geocrs.from_metric(c[:, 0], c[:, 1]))
-    )
-    return area
+    hull = geocrs.geometry_to_metric(shapely.convex_hull(shapely.union_all(parts)))
+    return geocrs.geometry_from_metric(shapely.buffer(hull, 300.0))
 
 
 def _roads(pieces: Sequence[Sweep]) -> list[Sweep]:

@@ -23,7 +23,7 @@ from .patrollegs import PATROL_KIND
 from .roadgraph import RoadGraph, route, travel_time_matrix
 from .shift import PlannedStop, ShiftPlan, Sweep, UnitOnDuty, UnitPlan
 
-__all__ = ["Location", "assemble", "endpoints", "location_matrix", "to_metric"]
+__all__ = ["Location", "assemble", "endpoints", "location_matrix"]
 
 _PATH_TOLERANCE_M: Final = 3.0
 
@@ -249,11 +249,6 @@ def _metric_length(line: shapely.LineString) -> float:
     return float(np.hypot(np.diff(x), np.diff(y)).sum())
 
 
-def to_metric(geom: shapely.Geometry) -> shapely.Geometry:
-    """``geom`` from WGS84 to EPSG:4547."""
-    return shapely.transform(geom, lambda c: np.column_stack(geocrs.to_metric(c[:, 0], c[:, 1])))
-
-
 def _coverage(paths: Sequence[shapely.LineString], sweeps: Sequence[Sweep]) -> dict[str, float]:
     """Share of each key-road piece that lies under some unit's path (within 3 m)."""
     drawn = [p for p in paths if not p.is_empty]
@@ -261,10 +256,10 @@ def _coverage(paths: Sequence[shapely.LineString], sweeps: Sequence[Sweep]) -> d
         return {}
     if not drawn:
         return {s.sweep_id: 0.0 for s in sweeps}
-    cover = shapely.buffer(to_metric(shapely.union_all(drawn)), _PATH_TOLERANCE_M)
+    cover = shapely.buffer(geocrs.geometry_to_metric(shapely.union_all(drawn)), _PATH_TOLERANCE_M)
     shares = {}
     for sweep in sweeps:
-        piece = to_metric(sweep.geometry)
+        piece = geocrs.geometry_to_metric(sweep.geometry)
         length = float(shapely.length(piece))
         shares[sweep.sweep_id] = (
             float(shapely.length(shapely.intersection(piece, cover)) / length)
