@@ -49,7 +49,6 @@ class RoutePool:
             )
             self._class.append(signature.setdefault(key, len(signature)))
         self._routes: list[dict[tuple[int, ...], None]] = [{} for _ in signature]
-        self._group_of = {n: g for g, (members, _) in enumerate(data.groups) for n in members}
 
     def add(self, routes: Sequence[Sequence[int]]) -> None:
         """Keep each unit's route of a plan."""
@@ -89,8 +88,8 @@ class RoutePool:
                 chosen[u, route] = var
                 mine.append(var)
                 for n in route:
-                    by_group.setdefault(self._group_of[n], []).append(var)
-                prize_terms.append(sum(prizes[self._group_of[n]] for n in route) * var)
+                    by_group.setdefault(data.group_of[n], []).append(var)
+                prize_terms.append(sum(prizes[data.group_of[n]] for n in route) * var)
                 travel_terms.append(self._travel(u, route) * var)
             model.add_at_most_one(mine)
         for g, vars_ in by_group.items():

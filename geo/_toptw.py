@@ -28,6 +28,7 @@ import itertools
 import math
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,11 @@ class EngineInput:
     def weight_of(self, unit: int) -> float:
         """The weight of ``unit``'s travel ticks in the tie-breaking cost (default 1)."""
         return self.travel_weight[unit] if unit < len(self.travel_weight) else 1.0
+
+    @cached_property
+    def group_of(self) -> dict[int, int]:
+        """Node -> the index of its disjunction in ``groups``."""
+        return {n: g for g, (members, _) in enumerate(self.groups) for n in members}
 
     def may_visit(self, unit: int, node: int) -> bool:
         """Whether ``unit`` may visit ``node``."""
@@ -450,12 +456,12 @@ def _fill(
     if any(b is not None for b in data.breaks):
         return routes  # break intervals are not modelled here; let the descent do the work
     routes = [list(r) for r in routes]
-    group_of = {n: g for g, (members, _) in enumerate(data.groups) for n in members}
+    # One node per disjunction: a sweep already done in one direction is not added again in
+    # the other (the model would reject the whole assignment).
+    served = {data.group_of.get(n) for r in routes for n in r}
     for node in rng.permutation(candidates)[:tries]:
-        # One node per disjunction: a sweep already done in one direction is not added again
-        # in the other (the model would reject the whole assignment).
-        group = group_of.get(int(node))
-        if group is not None and group in {group_of.get(n) for r in routes for n in r}:
+        group = data.group_of.get(int(node))
+        if group is not None and group in served:
             continue
         best: tuple[int, int, int] | None = None
         for u, route in enumerate(routes):
@@ -472,6 +478,7 @@ def _fill(
                     best = (delta, u, k)
         if best is not None:
             routes[best[1]].insert(best[2], int(node))
+            served.add(group)
     return routes
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from .shiftplan import UnitPlan
 
-__all__ = ["MIN_PRESENCE_S", "ON_TIME_S", "PlanMetrics", "measure", "utilisation"]
+__all__ = ["MIN_PRESENCE_S", "ON_TIME_S", "PlanMetrics", "has_target", "measure", "utilisation"]
 
 # Koper: a stay under ten minutes does little.
 MIN_PRESENCE_S: Final = 600.0
@@ -43,6 +43,11 @@ class PlanMetrics:
         return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
+def has_target(unit: UnitPlan) -> bool:
+    """Whether ``unit`` has a hot spot, task or key road (not only its meal, rides, patrol)."""
+    return any(s.kind not in _NOT_TARGETS for s in unit.stops)
+
+
 def utilisation(unit: UnitPlan, *, shift: tuple[float, float]) -> float:
     """Share of ``unit``'s shift less its meal not spent waiting or back at base early."""
     available = (shift[1] - shift[0]) - unit.break_s
@@ -63,7 +68,7 @@ def measure(
     """The figures of a plan's ``units`` over ``shift``, given its presence target ids and the
     share of each key-road piece under its paths."""
     shares = [utilisation(u, shift=shift) for u in units]
-    idle = sum(1 for u in units if all(s.kind in _NOT_TARGETS for s in u.stops))
+    idle = sum(1 for u in units if not has_target(u))
     stays = {
         s.target_id
         for u in units

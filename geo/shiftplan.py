@@ -210,13 +210,15 @@ def _roads(pieces: Sequence[Sweep]) -> list[Sweep]:
     groups: dict[tuple[str, bool], list[Sweep]] = {}
     for piece in pieces:
         groups.setdefault((piece.road_id, piece.oneway), []).append(piece)
+    # A road with both one-way and two-way pieces names its one-way sweeps apart.
+    mixed = len(groups) != len({road for road, _ in groups})
     roads = []
     for (road_id, oneway), members in groups.items():
         merged = shapely.line_merge(
             shapely.union_all([m.geometry for m in members]), directed=oneway
         )
         parts = list(getattr(merged, "geoms", [merged]))
-        tag = "" if len(groups) == len({k[0] for k in groups}) else ("-oneway" if oneway else "")
+        tag = "-oneway" if mixed and oneway else ""
         for k, part in enumerate(parts):
             sweep_id = f"{road_id}{tag}" + (f"~{k + 1}" if len(parts) > 1 else "")
             roads.append(Sweep(sweep_id, road_id, members[0].name, part, oneway))

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 
 from geo import crs as geocrs
-from geo.planmetrics import utilisation
+from geo.planmetrics import has_target, utilisation
 from geo.shiftplan import HotSpot, PlannedStop, ShiftPlan, Sweep, UnitPlan
 
 from ..core.timezones import BEIJING
@@ -28,8 +28,6 @@ __all__ = ["from_document", "iso", "plan_document", "seconds_of"]
 
 # A stop is described as "near" a named place within this distance.
 _NEAR_M: Final = 250.0
-# Stops that are targets of the plan (the rest: meals, rides, patrol legs).
-_TARGET_KINDS: Final = ("hotspot", "revisit", "task", "sweep")
 _SWEEP_CHECK: Final = (
     "路面巡查: 占道经营、流动摊贩、乱堆放、乱张贴 (road surface: stalls, piles, posters)"
 )
@@ -78,8 +76,9 @@ def _namer(layer: ActiveLayer) -> Callable[[float, float], str | None]:
 
 
 def _idle_note(unit: UnitPlan, plan: ShiftPlan) -> str | None:
-    """Why a unit has no target, for the squad leader; ``None`` when it has one."""
-    if any(s.kind in _TARGET_KINDS for s in unit.stops):
+    """Why a unit has no target (it counts as idle), for the squad leader; ``None`` when it
+    has one."""
+    if has_target(unit):
         return None
     return (
         f"本班无指派目标，巡逻巡区。No target for this unit: the shift's "
