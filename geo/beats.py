@@ -7,13 +7,14 @@ with as many seats as its share) and re-centring keep the groups the right size 
 beat is the street points (every 80 m along the streets) nearer its centre than any other and
 within reach of its spots (300 m beyond the farthest, at least 500 m a share); each group goes
 to the unit of its size whose station is nearest, by a second assignment. Without enough hot
-spots, street points stand in for the visits. Cars have no beat: they cover the whole area,
-including the streets no beat reaches, and the key roads.
+spots, street points stand in for the visits. A squad leader may draw a unit's beat by hand:
+it is what lies inside the outline, and the other beats share the rest. Cars have no beat: they
+cover the whole area, including the streets no beat reaches, and the key roads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -26,7 +27,15 @@ from sklearn.cluster import KMeans
 from . import crs as geocrs
 from .roadgraph import RoadGraph
 
-__all__ = ["BEAT_MODES", "Beat", "BeatParams", "density", "draw_beats", "street_points"]
+__all__ = [
+    "BEAT_MODES",
+    "Beat",
+    "BeatError",
+    "BeatParams",
+    "density",
+    "draw_beats",
+    "street_points",
+]
 
 # Modes that patrol a beat; cars cover the squad's whole area.
 BEAT_MODES: Final = ("foot", "ebike")
@@ -36,6 +45,18 @@ _MAX_HEAT: Final = 4.0
 _SHARES: Final = {"foot": 1, "ebike": 2}
 # Rounds of balanced assignment and re-centring after k-means.
 _ROUNDS: Final = 5
+
+
+class BeatError(ValueError):
+    """A beat drawn by hand that cannot be used; ``unit_id`` names its unit."""
+
+    def __init__(self, message: str, unit_id: str) -> None:
+        super().__init__(message, unit_id)  # both in args: the error crosses processes
+        self.message = message
+        self.unit_id = unit_id
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)
@@ -167,31 +188,109 @@ def draw_beats(
     units: Sequence[tuple[str, str, tuple[float, float]]],
     spots_lonlat: NDArray[np.float64],
     spot_visits: NDArray[np.int64],
+    drawn: Mapping[str, shapely.Geometry] | None = None,
     params: BeatParams | None = None,
 ) -> tuple[Beat, ...]:
     """One beat per foot or e-bike unit in ``units`` (``(unit_id, mode, (lon, lat))``).
 
     ``spot_visits`` gives the presence visits of each hot spot in ``spots_lonlat``: the beats
-    share them, an e-bike's beat taking :data:`_SHARES` times a foot patrol's.
+    share them, an e-bike's beat taking :data:`_SHARES` times a foot patrol's. ``drawn`` gives
+    the outline (WGS84) a squad leader drew for some units: such a beat is the street points
+    and the hot spots inside it, and the other beats share what is left.
 
     Raises
     ------
     ValueError
         ``area`` holds fewer street points than there are beats to draw.
+    BeatError
+        A drawn beat holds no street point, or one is drawn for a unit that has no beat.
     """
     params = params or BeatParams()
+    drawn = dict(drawn or {})
     walkers = [(uid, mode, where) for uid, mode, where in units if mode in BEAT_MODES]
+    unknown = sorted(set(drawn) - {uid for uid, _, _ in walkers})
+    if unknown:
+        msg = (
+            f"A beat is drawn for {unknown[0]}, which is not a foot or e-bike unit on duty: "
+            "draw beats only for those (cars cover the whole area)."
+        )
+        raise BeatError(msg, unknown[0])
     if not walkers:
         return ()
     lonlat, xy = street_points(graph, area, spacing_m=params.spacing_m)
+    sx, sy = geocrs.to_metric(spots_lonlat[:, 0], spots_lonlat[:, 1])
+    spot_xy = np.column_stack([sx, sy]).reshape(-1, 2)
+    taken = np.zeros(len(xy), dtype=bool)
+    beats: list[tuple[int, Beat]] = []
+    spoken_for: set[int] = set()
+    for row, (uid, _, _) in enumerate(walkers):
+        if uid not in drawn:
+            continue
+        beat = _drawn_beat(uid, drawn[uid], lonlat, xy, spots_lonlat, spot_visits)
+        taken |= shapely.contains_xy(drawn[uid], lonlat[:, 0], lonlat[:, 1])
+        spoken_for.update(beat.spots)
+        beats.append((row, beat))
+    free = [(row, w) for row, w in enumerate(walkers) if w[0] not in drawn]
+    if free:
+        beats += _balanced_beats(
+            [w for _, w in free],
+            [row for row, _ in free],
+            lonlat[~taken],
+            xy[~taken],
+            spot_xy,
+            np.where(np.isin(np.arange(len(spot_xy)), sorted(spoken_for)), 0, spot_visits),
+            params,
+        )
+    return tuple(beat for _, beat in sorted(beats, key=lambda b: b[0]))
+
+
+def _drawn_beat(
+    unit_id: str,
+    outline: shapely.Geometry,
+    lonlat: NDArray[np.float64],
+    xy: NDArray[np.float64],
+    spots_lonlat: NDArray[np.float64],
+    spot_visits: NDArray[np.int64],
+) -> Beat:
+    """The beat a squad leader drew for ``unit_id``: what lies inside ``outline``."""
+    inside = shapely.contains_xy(outline, lonlat[:, 0], lonlat[:, 1])
+    if not inside.any():
+        msg = (
+            f"The beat drawn for {unit_id} holds no street of the squad's area: draw it over "
+            "the streets the unit should patrol."
+        )
+        raise BeatError(msg, unit_id)
+    spots = np.flatnonzero(
+        shapely.contains_xy(outline, spots_lonlat[:, 0], spots_lonlat[:, 1]) & (spot_visits > 0)
+    )
+    centre = xy[inside].mean(axis=0)
+    anchor = lonlat[inside][int(np.argmin(np.hypot(*(xy[inside] - centre).T)))]
+    return Beat(
+        unit_id=unit_id,
+        points=lonlat[inside],
+        outline=outline,
+        anchor=(float(anchor[0]), float(anchor[1])),
+        spots=tuple(int(s) for s in spots),
+    )
+
+
+def _balanced_beats(
+    walkers: Sequence[tuple[str, str, tuple[float, float]]],
+    rows: Sequence[int],
+    lonlat: NDArray[np.float64],
+    xy: NDArray[np.float64],
+    spot_xy: NDArray[np.float64],
+    spot_visits: NDArray[np.int64],
+    params: BeatParams,
+) -> list[tuple[int, Beat]]:
+    """Beats for ``walkers`` (at ``rows`` of the caller's list), by balanced k-means of the
+    hot spots' visits over the street points ``lonlat`` / ``xy``."""
     if len(xy) < len(walkers):
         msg = (
             f"The squad's area holds {len(xy)} street points, too few for "
             f"{len(walkers)} beats: check the area polygon and the road network."
         )
         raise ValueError(msg)
-    sx, sy = geocrs.to_metric(spots_lonlat[:, 0], spots_lonlat[:, 1])
-    spot_xy = np.column_stack([sx, sy]).reshape(-1, 2)
     visits = np.repeat(np.arange(len(spot_xy)), np.maximum(spot_visits, 0))
     shares = [_SHARES[mode] for _, mode, _ in walkers]
     # Street points stand in for visits when there are too few hot spots to share.
@@ -216,10 +315,9 @@ def draw_beats(
         inside = (nearest == g) & (np.hypot(*(xy - centres[g]).T) <= reach)
         if not inside.any():
             inside[int(np.argmin(np.hypot(*(xy - centres[g]).T)))] = True
-        beats.append(
-            (row, _beat(walkers[row][0], lonlat[inside], xy[inside], centres[g], mine, params))
-        )
-    return tuple(beat for _, beat in sorted(beats, key=lambda b: b[0]))
+        beat = _beat(walkers[row][0], lonlat[inside], xy[inside], centres[g], mine, params)
+        beats.append((rows[row], beat))
+    return beats
 
 
 def _beat(

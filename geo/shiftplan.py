@@ -242,6 +242,7 @@ def plan_shift(
     area: shapely.Geometry | None = None,
     skip: Set[str] = frozenset(),
     pins: Mapping[str, str] | None = None,
+    drawn_beats: Mapping[str, shapely.Geometry] | None = None,
     traffic: str | float = "early",
     params: ShiftParams | None = None,
 ) -> ShiftPlan:
@@ -266,6 +267,9 @@ def plan_shift(
         Target ids already done (a re-plan): ``spot#HHMM`` presence visits, sweeps, tasks.
     pins
         Hot spot id -> the unit that makes all its visits (the squad leader's choice).
+    drawn_beats
+        Unit id -> the outline (WGS84) of the beat the squad leader drew for that foot or
+        e-bike unit; the other beats are drawn around what is left.
     traffic
         Shift name or factor for the road speeds (``graph.speeds.shift_factors``).
     params
@@ -331,6 +335,7 @@ def plan_shift(
         spot_visits=np.asarray(
             [len(p) if r < fit else 0 for r, p in enumerate(hot)], dtype=np.int64
         ),
+        drawn=drawn_beats,
         params=replace(params.beats, seed=seed),
     )
     beat_of = {b.unit_id: b for b in beats}

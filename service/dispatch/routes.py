@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..auth import service as auth_service
 from ..auth.service import Principal, require
-from ..core.deps import NowDep, SessionDep, SettingsDep
+from ..core.deps import NowDep, ReadSessionDep, SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES, InvalidInputError, NotFoundError, errors
 from ..core.schemas import FeatureCollection, ShiftName
 from ..core.timezones import BEIJING
@@ -32,7 +32,6 @@ from ..layers import service as layers_service
 from ..layers.service import ActiveLayer, LayerDep, NetworkCache, NetworkDep
 from ..plans import service as plans_service
 from . import lifecycle, service
-from .models import Unit
 from .schemas import (
     AssignmentCancelled,
     AssignmentCreate,
@@ -331,47 +330,45 @@ def recommendations(
     }
 
 
-def _replan(
-    session: Session,
+def _draft_replan(
+    read: Session,
     layer: ActiveLayer,
-    unit: Unit,
+    unit_code: str,
     now: datetime,
     actor: str,
     time_limit_s: float,
     network_cache: NetworkCache,
-) -> tuple[int | None, int | None, str | None]:
-    """(plan re-planned, new plan id, error): the unit's shift plan without it, from now.
+) -> tuple[int | None, plans_service.PlanDraft | None, str | None]:
+    """(plan to re-plan, its re-plan without the unit from now, error), solved through the
+    read-only session: the assignment takes the writer lock only after the solve.
 
-    In a savepoint: when the planner fails, only the re-plan is undone and the assignment
-    stands.
+    ``(None, None, None)`` when the unit is on no plan of the current shift or is not
+    available (the assignment answers why).
     """
     shift = service.current_shift(now)
-    plan = (
-        plans_service.plan_holding(
-            session, squad=unit.squad, unit_code=unit.code, day=now, shift=shift
-        )
-        if shift
-        else None
+    unit = service.get_unit(read, unit_code)  # 404 before any solve
+    if shift is None or unit.status != "available":
+        return None, None, None
+    plan = plans_service.plan_holding(
+        read, squad=unit.squad, unit_code=unit.code, day=now, shift=shift
     )
     if plan is None:
         return None, None, None
     try:
-        with session.begin_nested():
-            network = network_cache.get(layer)
-            row = plans_service.replan(
-                session=session,
-                layer=layer,
-                network=network,
-                previous=plan,
-                request=plans_service.ReplanCreate(
-                    now=now, removed_units=[unit.code], time_limit_s=time_limit_s
-                ),
-                actor=actor,
-            )
+        draft = plans_service.draft_replan(
+            session=read,
+            layer=layer,
+            network=network_cache.get(layer),
+            previous=plan,
+            request=plans_service.ReplanCreate(
+                now=now, removed_units=[unit.code], time_limit_s=time_limit_s
+            ),
+            actor=actor,
+        )
     except Exception as exc:  # the assignment stands whatever the planner says
         log.warning("Re-plan of plan %s after assigning %s failed: %s", plan.id, unit.code, exc)
         return plan.id, None, f"{type(exc).__name__}: {exc}"
-    return plan.id, row.id, None
+    return plan.id, draft, None
 
 
 @router.post(
@@ -384,6 +381,7 @@ def assign(
     incident_id: str,
     body: AssignmentCreate,
     request: Request,
+    read: ReadSessionDep,
     session: SessionDep,
     layer: LayerDep,
     intake: IntakeDep,
@@ -396,8 +394,20 @@ def assign(
     of two dispatchers assigning at once exactly one wins and the other gets 409 with the
     current assignment. ``replace: true`` reassigns (the old unit is freed). The unit's shift
     plan is then re-planned without it (``replanned_plan_id``, or ``replan_error``)."""
-    incident = _incident(session, principal, incident_id, intake.id_prefix)
     who = principal.name
+    # Read and solve first, write after: the writer lock is held for the assignment and the
+    # plan's storing, not for the re-plan's seconds of search.
+    _incident(read, principal, incident_id, intake.id_prefix)  # 404 before any solve
+    plan_id, draft, error = _draft_replan(
+        read,
+        layer,
+        body.unit_id,
+        now,
+        who,
+        settings.replan_time_limit_s,
+        request.app.state.network_cache,
+    )
+    incident = _incident(session, principal, incident_id, intake.id_prefix)
     assignment, unit, previous = service.assign(
         session,
         incident,
@@ -414,15 +424,7 @@ def assign(
     answer["superseded"] = (
         service.assignment_read(session, previous) if previous is not None else None
     )
-    plan_id, new_id, error = _replan(
-        session,
-        layer,
-        unit,
-        now,
-        who,
-        settings.replan_time_limit_s,
-        request.app.state.network_cache,
-    )
+    new_id = plans_service.save_plan(session, draft).id if draft is not None else None
     answer.update(replanned_from_plan_id=plan_id, replanned_plan_id=new_id, replan_error=error)
     response.headers["Location"] = f"/incidents/{incident_id}/assignments/{assignment.id}"
     return answer

@@ -12,6 +12,7 @@ from ..core.schemas import Input, Location, Mode, ShiftName, ShortText
 
 __all__ = [
     "DEFAULT_SOLUTION_LIMIT",
+    "BeatIn",
     "Dosage",
     "PlanCreate",
     "PlanRead",
@@ -49,6 +50,17 @@ class UnitIn(Input):
             msg = "give both break_start and break_end (e.g. 11:30 and 13:00), or neither."
             raise ValueError(msg)
         return self
+
+
+class BeatIn(Input):
+    """A beat drawn by hand: the outline a foot or e-bike unit patrols."""
+
+    outline: list[Location] = Field(
+        min_length=3,
+        max_length=500,
+        description="The outline's corners in order (the ring closes by itself), each with "
+        "its coordinate system.",
+    )
 
 
 class TaskIn(Input):
@@ -94,6 +106,12 @@ class PlanCreate(Input):
     )
     exclude_hotspots: list[ShortText] = Field(
         default_factory=list, max_length=300, description="Hot spot ids not to plan for."
+    )
+    beats: dict[ShortText, BeatIn] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Unit id -> the beat the squad leader drew for that foot or e-bike unit; "
+        "the other beats are drawn around what is left.",
     )
     time_limit_s: float = Field(
         60.0,

@@ -11,7 +11,7 @@ squads' clock.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any, Final
 
@@ -20,6 +20,7 @@ import shapely
 from sqlalchemy.orm import Session
 
 from geo import crs as geocrs
+from geo.beats import BEAT_MODES, BeatError
 from geo.dosage import DosageParams, PlannedVisit, patrol_dosage
 from geo.patrol import PlanParams
 from geo.roadgraph import RoadGraph
@@ -46,14 +47,17 @@ from .schemas import PlanCreate, ReplanCreate, UnitIn
 
 __all__ = [
     "PlanCreate",
+    "PlanDraft",
     "ReplanCreate",
     "create_plan",
     "dosage",
+    "draft_replan",
     "get_plan",
     "list_plans",
     "plan_holding",
     "plan_objects",
     "replan",
+    "save_plan",
 ]
 
 # The standard roster of a squad's shift when the request names no units.
@@ -178,6 +182,57 @@ def _chosen(
     return [h for h in hotspots if h.spot_id not in excluded]
 
 
+def _drawn_beats(
+    request: PlanCreate, units: Sequence[UnitOnDuty], area: shapely.Geometry
+) -> dict[str, shapely.Geometry]:
+    """The beats drawn by hand, as WGS84 polygons: each for a foot or e-bike unit on duty, a
+    simple outline over the squad's area."""
+    modes = {u.unit_id: u.mode for u in units}
+    beats: dict[str, shapely.Geometry] = {}
+    for unit_id, beat in request.beats.items():
+        field = f"beats.{unit_id}"
+        if modes.get(unit_id) not in BEAT_MODES:
+            walkers = sorted(u for u, m in modes.items() if m in BEAT_MODES)
+            raise InvalidInputError(
+                field,
+                f"Unit {unit_id!r} is not a foot or e-bike unit on duty in this plan.",
+                f"draw beats for {', '.join(walkers) or 'foot or e-bike units'} "
+                "(cars cover the whole area).",
+            )
+        corners = []
+        for point in beat.outline:
+            lon, lat = geocrs.to_wgs84([point.lon], [point.lat], source=point.crs)
+            corners.append((float(lon[0]), float(lat[0])))
+        outline = shapely.Polygon(corners)
+        if not outline.is_valid or outline.area == 0:
+            raise InvalidInputError(
+                field,
+                f"The beat drawn for {unit_id} is not a simple outline: "
+                f"{shapely.is_valid_reason(outline)}.",
+                "draw it again, its edges not crossing each other.",
+            )
+        if not outline.intersects(area):
+            raise InvalidInputError(
+                field,
+                f"The beat drawn for {unit_id} lies outside the squad's area.",
+                "draw it over the squad's communities.",
+            )
+        beats[unit_id] = outline
+    return beats
+
+
+def _solve(network: RoadGraph, **options: Any) -> ShiftPlan:
+    """:func:`solver.solve`; a drawn beat the planner cannot use is a 422 naming it."""
+    try:
+        return solver.solve(network, **options)
+    except BeatError as exc:
+        raise InvalidInputError(
+            f"beats.{exc.unit_id}",
+            exc.message,
+            "draw the beat again over the streets the unit should patrol, or remove it.",
+        ) from None
+
+
 def _area(layer: ActiveLayer, squad: str) -> shapely.Geometry:
     """The squad's communities as one area, cut into the units' beats."""
     return shapely.union_all(study_area(layer, squad=squad).geometry.to_numpy())
@@ -254,15 +309,17 @@ def create_plan(
     stored_request = request.model_dump(mode="json")
     units = _units(layer, squad, request.shift, request.units)
     hotspots = _chosen(hotspots, units, request)
-    plan = solver.solve(
+    area = _area(layer, squad)
+    plan = _solve(
         network,
         units=units,
         shift=shift,
         hotspots=hotspots,
         sweeps=sweeps,
         tasks=_tasks(request),
-        area=_area(layer, squad),
+        area=area,
         pins=request.pin_hotspots,
+        drawn_beats=_drawn_beats(request, units, area),
         traffic=request.shift,
         params=_params(request, stored_request),
     )
@@ -277,6 +334,7 @@ def create_plan(
         layer=layer,
     )
     document["hotspot_source"] = source
+    document["drawn_beats"] = sorted(request.beats)
     row = PatrolPlanRecord(
         squad=squad,
         plan_date=request.date.isoformat(),
@@ -286,23 +344,13 @@ def create_plan(
         request=stored_request,
         plan=document,
     )
-    writer = store or session
-    writer.add(row)
-    writer.flush()
-    record(
-        writer,
-        actor=actor,
-        action="plan",
-        entity="patrol_plan",
-        entity_id=row.id,
-        detail={
-            "squad": squad,
-            "date": row.plan_date,
-            "shift": row.shift,
-            "objective": plan.objective,
-        },
-    )
-    return row
+    detail = {
+        "squad": squad,
+        "date": row.plan_date,
+        "shift": row.shift,
+        "objective": plan.objective,
+    }
+    return save_plan(store or session, PlanDraft(row=row, action="plan", detail=detail))
 
 
 def get_plan(*, session: Session, plan_id: int) -> PatrolPlanRecord:
@@ -315,6 +363,30 @@ def get_plan(*, session: Session, plan_id: int) -> PatrolPlanRecord:
             "list plans with GET /plans or create one with POST /plans.",
         )
     return row
+
+
+@dataclass(frozen=True)
+class PlanDraft:
+    """A solved plan not yet stored, and what its audit record says."""
+
+    row: PatrolPlanRecord
+    action: str
+    detail: dict[str, Any]
+
+
+def save_plan(writer: Session, draft: PlanDraft) -> PatrolPlanRecord:
+    """Store ``draft`` and its audit record in ``writer``'s unit of work."""
+    writer.add(draft.row)
+    writer.flush()
+    record(
+        writer,
+        actor=draft.row.created_by,
+        action=draft.action,
+        entity="patrol_plan",
+        entity_id=draft.row.id,
+        detail=draft.detail,
+    )
+    return draft.row
 
 
 def replan(
@@ -332,6 +404,29 @@ def replan(
     Reads through ``session``, writes through ``store`` (default ``session``), as
     :func:`create_plan`.
     """
+    draft = draft_replan(
+        session=session,
+        layer=layer,
+        network=network,
+        previous=previous,
+        request=request,
+        actor=actor,
+    )
+    return save_plan(store or session, draft)
+
+
+def draft_replan(
+    *,
+    session: Session,
+    layer: ActiveLayer,
+    network: RoadGraph,
+    previous: PatrolPlanRecord,
+    request: ReplanCreate,
+    actor: str,
+) -> PlanDraft:
+    """The re-plan of :func:`replan`, solved through the read-only ``session`` and not stored:
+    a caller that must also write (an assignment) solves first and takes the writer lock
+    after."""
     stored = dict(previous.request)
     original = PlanCreate.model_validate(stored)
     day = original.date
@@ -420,15 +515,19 @@ def replan(
         if s.road_id not in done_ids
     ]
     tasks = _tasks(original)
-    plan = solver.solve(
+    area = _area(layer, previous.squad)
+    on_duty = {m.unit_id for m in moved}
+    drawn = _drawn_beats(original, units, area)
+    plan = _solve(
         network,
         units=moved,
         shift=(now_s, end_s),
         hotspots=hotspots,
         sweeps=sweeps,
         tasks=tasks,
-        area=_area(layer, previous.squad),
-        pins={s: u for s, u in original.pin_hotspots.items() if u in {m.unit_id for m in moved}},
+        area=area,
+        pins={s: u for s, u in original.pin_hotspots.items() if u in on_duty},
+        drawn_beats={u: outline for u, outline in drawn.items() if u in on_duty},
         skip=frozenset(done_ids),
         traffic=original.shift,
         params=_params(request, stored),
@@ -448,6 +547,7 @@ def replan(
     document["replanned_at"] = now.isoformat()
     document["hotspot_source"] = source
     document["removed_units"] = sorted(request.removed_units)
+    document["drawn_beats"] = sorted(original.beats)
     for unit in previous.plan["units"]:
         if unit["unit_id"] in request.removed_units:
             document["units"].append(
@@ -463,22 +563,12 @@ def replan(
         request=stored,
         plan=document,
     )
-    writer = store or session
-    writer.add(row)
-    writer.flush()
-    record(
-        writer,
-        actor=actor,
-        action="replan",
-        entity="patrol_plan",
-        entity_id=row.id,
-        detail={
-            "replan_of": previous.id,
-            "now": now.isoformat(),
-            "removed_units": sorted(request.removed_units),
-        },
-    )
-    return row
+    detail = {
+        "replan_of": previous.id,
+        "now": now.isoformat(),
+        "removed_units": sorted(request.removed_units),
+    }
+    return PlanDraft(row=row, action="replan", detail=detail)
 
 
 def plan_objects(

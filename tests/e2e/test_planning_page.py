@@ -1,6 +1,8 @@
 """The squad leader's planning page in Debian's chromium: plan a shift with a task added by
-clicking the map, read the figures and timelines, open a briefing, re-plan after a dispatch."""
+clicking the map and a beat drawn on it, read the figures and timelines, open a briefing,
+re-plan after a dispatch and compare with the plan before."""
 
+import math
 import os
 import re
 from pathlib import Path
@@ -42,6 +44,15 @@ def test_a_squad_leader_plans_a_shift_on_the_page(server, browser):
     task.locator("input[aria-label='task minutes']").fill("20")
     task.locator("input[aria-label='task note']").fill("复查 follow-up")
 
+    # The first foot patrol's beat, drawn by hand: four corners clicked on the map.
+    page.locator("#p-units tr[data-unit='west-foot-1'] button.beat").click()
+    page.wait_for_selector("#p-draw:not([hidden])")
+    for fx, fy in ((0.42, 0.42), (0.58, 0.42), (0.58, 0.58), (0.42, 0.58)):
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+    page.click("#p-draw-done")
+    page.wait_for_selector("#p-beats li[data-beat='west-foot-1']")
+    assert page.locator("#p-tasks li").count() == 1  # the corners added no task
+
     page.click("#p-plan")
     page.wait_for_selector("#p-progress:not([hidden])", timeout=5_000)  # the progress bar
     page.wait_for_selector("#result:not([hidden])", timeout=120_000)
@@ -51,10 +62,14 @@ def test_a_squad_leader_plans_a_shift_on_the_page(server, browser):
     [visit] = [s for s in stops if s["target_id"] == "task-1"]
     assert "09:00" <= visit["start"][11:16] <= "10:00"
     assert visit["label"] == "复查 follow-up"
+    assert stored["drawn_beats"] == ["west-foot-1"]
+    foot = next(u for u in stored["units"] if u["unit_id"] == "west-foot-1")
+    assert len(foot["beat"]["coordinates"][0]) == 5  # the four corners, closed
 
     # The figures, as the document has them; a timeline bar per unit, with patrol in it.
     cell = page.locator("#r-metrics tr[data-figure='utilisation_min'] td").nth(1)
-    assert cell.inner_text() == f"{round(stored['metrics']['utilisation_min'] * 100)}%"
+    shown = math.floor(stored["metrics"]["utilisation_min"] * 100 + 0.5)  # JS Math.round
+    assert cell.inner_text() == f"{shown}%"
     assert page.locator(".gantt-row").count() == 4
     assert page.locator(".gantt-row .seg-patrol").count() > 0
     assert page.locator(".gantt-row .seg-task").count() == 1
@@ -85,5 +100,7 @@ def test_a_squad_leader_plans_a_shift_on_the_page(server, browser):
     assert fresh["replan_of"] == plan_id
     assert fresh["removed_units"] == ["west-ebike-1"]
     assert "重排" in page.locator("#r-title").inner_text()
-    # The previous plan's figures stand beside the new ones.
+    # The previous plan's figures stand beside the new ones, its routes under the new ones.
     assert page.locator("#r-prev-head").inner_text().startswith(f"上一版 #{plan_id}")
+    assert page.locator("path[stroke='#64748b']").count() >= 3
+    assert fresh["drawn_beats"] == ["west-foot-1"]

@@ -12,6 +12,7 @@ import pytest
 import shapely
 
 from geo import crs
+from geo.beats import BeatError
 from geo.patrol import InfeasiblePlanError, PlanParams
 from geo.roadgraph import read_lines
 from geo.shiftplan import SHIFTS, HotSpot, ShiftParams, Sweep, Task, UnitOnDuty, plan_shift
@@ -205,6 +206,65 @@ def test_foot_units_patrol_their_own_beats_and_cars_the_whole_area(early):
                 if s.kind == "hotspot":
                     assert _metres_to(unit.beat, s) < 250, (unit.unit_id, s)
             assert not any(s.kind == "sweep" for s in unit.stops)
+
+
+def _circle(centre, radius_m):
+    """A polygon (WGS84) of ``radius_m`` around ``centre`` (lon, lat)."""
+    x, y = crs.to_metric(*centre)
+    metric = shapely.Point(float(x), float(y)).buffer(radius_m)
+    return shapely.transform(metric, lambda c: np.column_stack(crs.from_metric(c[:, 0], c[:, 1])))
+
+
+def test_a_beat_drawn_by_hand_is_the_units_and_the_others_share_the_rest(network, east):
+    base, _, spots, area = east
+    drawn = _circle((spots[3].lon, spots[3].lat), 400.0)
+    plan = plan_shift(
+        network,
+        units=_roster(base, "early"),
+        shift=SHIFTS["early"],
+        hotspots=spots[:10],
+        area=area,
+        drawn_beats={"foot-2": drawn},
+        params=FIELD,
+    )
+    beats = {u.unit_id: u for u in plan.units}
+    mine = beats["foot-2"]
+    assert mine.beat.equals(drawn)
+    patrols = [s for s in mine.stops if s.kind == "patrol"]
+    assert patrols
+    assert all(drawn.contains(shapely.Point(s.lon, s.lat)) for s in patrols)
+    assert all(
+        drawn.contains(shapely.Point(s.lon, s.lat)) for s in mine.stops if s.kind == "hotspot"
+    )
+    # The other beats are drawn around what is left: no street of the drawn beat is theirs.
+    for other in ("foot-1", "ebike-1"):
+        legs = [s for s in beats[other].stops if s.kind == "patrol"]
+        assert not any(drawn.contains(shapely.Point(s.lon, s.lat)) for s in legs), other
+
+
+@pytest.mark.parametrize(
+    ("unit", "where", "cause"),
+    [
+        ("car-1", None, "not a foot or e-bike unit"),
+        ("foot-1", (114.0, 22.4), "holds no street"),
+    ],
+)
+def test_a_beat_drawn_where_it_cannot_be_is_an_error_naming_the_unit(
+    network, east, unit, where, cause
+):
+    base, _, spots, area = east
+    centre = where or (spots[0].lon, spots[0].lat)
+    with pytest.raises(BeatError, match=f"{unit}.*{cause}") as raised:
+        plan_shift(
+            network,
+            units=_roster(base, "early"),
+            shift=SHIFTS["early"],
+            hotspots=spots[:4],
+            area=area,
+            drawn_beats={unit: _circle(centre, 300.0)},
+            params=FAST,
+        )
+    assert raised.value.unit_id == unit
 
 
 def test_a_foot_unit_far_from_its_beat_is_driven_there_and_collected(network, east):

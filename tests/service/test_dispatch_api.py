@@ -454,6 +454,41 @@ def test_assigning_a_unit_replans_its_shift(qingshuihe):
     assert made["replanned_plan_id"] is None
 
 
+def test_the_assignments_replan_holds_no_writer_lock(qingshuihe, monkeypatch):
+    """The re-plan an assignment makes is solved before the assignment's writes (issue 12
+    §1): a report filed while it is solved is stored at once. On SpatiaLite, a writer lock held
+    through the solve would make the report wait out the busy timeout and fail."""
+    from service.plans import solver
+
+    plan = qingshuihe.post(
+        "/plans",
+        json={"squad": "west", "date": NOW.date().isoformat(), "shift": "early", "time_limit_s": 2},
+        headers=as_(qingshuihe, "squad-west"),
+    )
+    assert plan.status_code == 201, plan.text
+    metro = _metro()
+    unit(qingshuihe, "west-car-1", point=metro)
+    iid = incident(qingshuihe, metro, by="dispatch")
+    filed: list[int] = []
+    real_solve = solver.solve
+
+    def solve_after_a_report(graph, **options):
+        occurred = NOW.isoformat()
+        report = qingshuihe.post(
+            "/incidents",
+            json=body(metro, occurred_at=occurred, reported_at=occurred),
+            headers=as_(qingshuihe, "dispatch"),
+        )
+        filed.append(report.status_code)
+        return real_solve(graph, **options)
+
+    monkeypatch.setattr(solver, "solve", solve_after_a_report)
+    made = assign(qingshuihe, iid, "west-car-1")
+    assert made.status_code == 201, made.text
+    assert made.json()["replanned_plan_id"] is not None
+    assert filed == [201]
+
+
 def test_a_failed_replan_does_not_undo_the_assignment(qingshuihe):
     plan = qingshuihe.post(
         "/plans",

@@ -4,10 +4,14 @@ leader plans their own squad; the dispatcher and the leaders read plans."""
 from datetime import date, datetime, timedelta
 
 import gpxpy
+import numpy as np
 import pytest
+import shapely
+import shapely.geometry
 from fastapi.testclient import TestClient
 
 import layers
+from geo import crs as geocrs
 from service.core.timezones import BEIJING
 
 from .helpers import activate_bundled_pack, as_, audit_rows, device, metro_point
@@ -162,6 +166,68 @@ def test_a_pinned_hot_spot_goes_to_its_unit_and_an_excluded_one_is_left_out(qing
     wrong = _plan(qingshuihe, pin_hotspots={spot: "west-horse-1"})
     assert wrong.status_code == 422
     assert wrong.json()["detail"][0]["field"] == f"pin_hotspots.{spot}"
+
+
+def _square(lon, lat, half_m, *, crs="wgs84"):
+    """The corners of a square ``2 * half_m`` wide around (lon, lat), in ``crs``."""
+    x, y = geocrs.to_metric(lon, lat)
+    dx = np.array([-1, 1, 1, -1]) * half_m
+    dy = np.array([-1, -1, 1, 1]) * half_m
+    clon, clat = geocrs.from_metric(float(x) + dx, float(y) + dy)
+    if crs == "gcj02":
+        clon, clat = geocrs.wgs84_to_gcj02(clon, clat)
+    return [{"lon": float(a), "lat": float(b), "crs": crs} for a, b in zip(clon, clat, strict=True)]
+
+
+def test_a_beat_drawn_by_hand_is_planned_and_kept_on_a_replan(qingshuihe):
+    first = _plan(qingshuihe).json()
+    spot = first["hotspots"][0]
+    outline = _square(spot["lon"], spot["lat"], 300.0, crs="gcj02")  # drawn on an Amap map
+    plan = _plan(qingshuihe, beats={"west-foot-2": {"outline": outline}})
+    assert plan.status_code == 201, plan.text
+    plan = plan.json()
+    assert plan["drawn_beats"] == ["west-foot-2"]
+    drawn = shapely.Polygon(
+        [tuple(map(float, geocrs.gcj02_to_wgs84(p["lon"], p["lat"]))) for p in outline]
+    )
+    unit = next(u for u in plan["units"] if u["unit_id"] == "west-foot-2")
+    beat = shapely.geometry.shape(unit["beat"])
+    assert beat.symmetric_difference(drawn).area < 0.01 * drawn.area  # stored as WGS84
+    patrols = [s for s in unit["stops"] if s["kind"] == "patrol"]
+    assert patrols
+    assert all(drawn.buffer(1e-5).contains(shapely.Point(s["lon"], s["lat"])) for s in patrols)
+    again = _replan(qingshuihe, plan["id"], removed_units=["west-car-1"]).json()
+    kept = next(u for u in again["units"] if u["unit_id"] == "west-foot-2")
+    assert shapely.geometry.shape(kept["beat"]).symmetric_difference(drawn).area < 0.01 * drawn.area
+
+
+def test_a_beat_that_cannot_be_used_is_a_422_naming_it(qingshuihe):
+    spot = _plan(qingshuihe).json()["hotspots"][0]
+    x, y = geocrs.to_metric(spot["lon"], spot["lat"])
+    cases = {
+        "west-car-1": (_square(spot["lon"], spot["lat"], 300.0), "not a foot or e-bike"),
+        "west-foot-1": (
+            [  # a bow tie
+                {"lon": spot["lon"] - 0.003, "lat": spot["lat"] - 0.003},
+                {"lon": spot["lon"] + 0.003, "lat": spot["lat"] + 0.003},
+                {"lon": spot["lon"] + 0.003, "lat": spot["lat"] - 0.003},
+                {"lon": spot["lon"] - 0.003, "lat": spot["lat"] + 0.003},
+            ],
+            "not a simple outline",
+        ),
+        "west-foot-2": (_square(113.9, 22.4, 300.0), "outside the squad's area"),
+        "west-ebike-1": (  # a 2 m square between the streets: no street point in it
+            _square(*map(float, geocrs.from_metric(float(x) + 23.0, float(y) + 17.0)), 1.0),
+            "holds no street",
+        ),
+    }
+    for unit_id, (outline, cause) in cases.items():
+        answer = _plan(qingshuihe, beats={unit_id: {"outline": outline}})
+        assert answer.status_code == 422, (unit_id, answer.text)
+        [item] = answer.json()["detail"]
+        assert item["field"] == f"beats.{unit_id}", item
+        assert cause in item["message"], item
+        assert item["fix"]
 
 
 def test_exports_and_the_route_map(qingshuihe):

@@ -10,6 +10,7 @@
   var CSRF = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var TZ = "Asia/Shanghai";
   var LIVE_MS = 15000;
+  var PLAN_LIMIT_S = 20;  // the plan's safety cap on the search (the iteration limit comes first)
   var MODE = {foot: "步巡 foot", ebike: "电动车 e-bike", car: "巡逻车 car"};
   var MEAL = {early: ["11:30", "13:00"], late: ["17:30", "19:00"]};
   var ROSTER = [["foot", 2], ["ebike", 1], ["car", 1]];
@@ -35,7 +36,8 @@
 
   var state = {
     stations: [], squads: [], units: [], tasks: [], taskSeq: 1,
-    plan: null, previous: null, pins: {}, excluded: {}, timer: null
+    plan: null, previous: null, pins: {}, excluded: {}, timer: null,
+    beats: {}, drawing: null, stored: []
   };
 
   // -- DOM and API helpers --------------------------------------------------------------
@@ -109,6 +111,8 @@
   var spotLayer = L.layerGroup().addTo(map);
   var routeLayer = L.layerGroup().addTo(map);
   var taskLayer = L.layerGroup().addTo(map);
+  var drawnLayer = L.layerGroup().addTo(map);  // beats drawn by hand, and the one being drawn
+  var previousLayer = L.layerGroup().addTo(map);  // the previous plan's routes, to compare
   var liveLayer = L.layerGroup().addTo(map);
   var legend = L.control({position: "bottomright"});
   legend.onAdd = function () {
@@ -116,6 +120,7 @@
       el("strong", {text: "图例 Legend"}),
       el("div", {text: "彩色线 = 单元路线 coloured line = a unit's route"}),
       el("div", {text: "虚线区 = 巡区 dashed area = a unit's beat"}),
+      el("div", {text: "灰虚线 = 上一版路线 grey dashes = the previous plan's routes"}),
       el("div", {text: "橙圈 = 热点 (越深越重) orange = hot spot (darker = busier)"}),
       el("div", {text: "绿线 = 重点路段 green = key road"}),
       el("div", {text: "蓝针 = 必巡任务 blue pin = task"}),
@@ -127,6 +132,11 @@
 
   map.on("click", function (e) {
     if (!can("plans:create")) { return; }
+    if (state.drawing) {  // a beat being drawn takes the clicks
+      state.drawing.corners.push({lon: +e.latlng.lng.toFixed(6), lat: +e.latlng.lat.toFixed(6)});
+      drawBeats();
+      return;
+    }
     var task = {
       task_id: "task-" + state.taskSeq++, lon: +e.latlng.lng.toFixed(6),
       lat: +e.latlng.lat.toFixed(6), dwell: 15, start: "", end: "", note: ""
@@ -199,12 +209,77 @@
         el("td", {cls: "meal"}, [
           input("time", u.meal_start, function (v) { u.meal_start = v; }, "meal from"),
           input("time", u.meal_end, function (v) { u.meal_end = v; }, "meal until")]),
-        el("td", {}, [el("button", {type: "button", text: "×", title: "移除 remove",
-                                    onclick: function () {
-                                      state.units.splice(i, 1); drawUnits();
-                                    }})])
+        el("td", {}, [el("div", {cls: "actions"}, [
+          u.mode === "car" || !can("plans:create") ? null :
+            el("button", {type: "button", cls: "beat" + (state.beats[u.unit_id] ? " drawn" : ""),
+                          text: state.beats[u.unit_id] ? "巡区 ✓" : "✎ 巡区",
+                          title: state.beats[u.unit_id]
+                            ? "手绘巡区 beat drawn by hand: click to draw again"
+                            : "在地图上画巡区 draw this unit's beat on the map",
+                          onclick: function () { startBeat(u.unit_id); }}),
+          el("button", {type: "button", text: "×", title: "移除 remove",
+                        onclick: function () {
+                          delete state.beats[u.unit_id];
+                          state.units.splice(i, 1); drawUnits(); drawBeats();
+                        }})])])
       ]));
     });
+  }
+
+  // -- beats drawn by hand: click the corners, then finish ----------------------------------
+
+  function startBeat(unitId) {
+    state.drawing = {unit_id: unitId, corners: []};
+    $("p-draw").hidden = false;
+    $("p-draw-text").textContent = "画 " + unitId + " 的巡区：在地图上依次点击边界各点，再点完成 " +
+      "Draw " + unitId + "'s beat: click its corners on the map in order, then Finish.";
+    map.getContainer().classList.add("drawing");
+    drawBeats();
+  }
+
+  function stopBeat(keep) {
+    var drawing = state.drawing;
+    state.drawing = null;
+    $("p-draw").hidden = true;
+    map.getContainer().classList.remove("drawing");
+    if (keep && drawing) {
+      if (drawing.corners.length < 3) {
+        say("巡区至少需要三个点 A beat needs at least three corners: draw it again.", "error");
+      } else {
+        state.beats[drawing.unit_id] = drawing.corners;
+        say("已画 " + drawing.unit_id + " 的巡区，重新规划生效 Beat drawn for " + drawing.unit_id +
+            ": plan the shift to use it.");
+      }
+    }
+    drawUnits();
+    drawBeats();
+  }
+
+  function clearBeat(unitId) { delete state.beats[unitId]; drawUnits(); drawBeats(); }
+
+  function drawBeats() {
+    clear(drawnLayer);
+    Object.keys(state.beats).forEach(function (unitId) {
+      L.polygon(state.beats[unitId].map(function (c) { return [c.lat, c.lon]; }),
+                {color: "#7c3aed", weight: 2, dashArray: "6 3", fillOpacity: 0.05})
+        .bindTooltip(unitId + " 手绘巡区 beat drawn by hand").addTo(drawnLayer);
+    });
+    var list = $("p-beats");
+    clear(list);
+    Object.keys(state.beats).forEach(function (unitId) {
+      list.appendChild(el("li", {"data-beat": unitId}, [
+        "手绘巡区 beat of " + unitId + " (" + state.beats[unitId].length + " 点 corners) ",
+        el("button", {type: "button", text: "×", title: "恢复自动 back to automatic",
+                      onclick: function () { clearBeat(unitId); }})
+      ]));
+    });
+    if (state.drawing && state.drawing.corners.length) {
+      var line = state.drawing.corners.map(function (c) { return [c.lat, c.lon]; });
+      L.polyline(line, {color: "#7c3aed", weight: 2}).addTo(drawnLayer);
+      line.forEach(function (p) {
+        L.circleMarker(p, {radius: 4, color: "#7c3aed", fillOpacity: 1}).addTo(drawnLayer);
+      });
+    }
   }
 
   function drawTasks() {
@@ -256,8 +331,20 @@
                 window_start: t.start || null, window_end: t.end || null, note: t.note};
       }),
       pin_hotspots: state.pins,
-      exclude_hotspots: Object.keys(state.excluded)
+      exclude_hotspots: Object.keys(state.excluded),
+      beats: beatsOnDuty(),
+      time_limit_s: PLAN_LIMIT_S
     };
+  }
+
+  function beatsOnDuty() {
+    var out = {};
+    state.units.forEach(function (u) {
+      if (state.beats[u.unit_id] && u.mode !== "car") {
+        out[u.unit_id] = {outline: state.beats[u.unit_id]};
+      }
+    });
+    return out;
   }
 
   function busy(on, what) {
@@ -268,8 +355,11 @@
     var began = Date.now();
     var tick = function () {
       var s = (Date.now() - began) / 1000;
-      box.querySelector(".fill").style.width = Math.min(95, 100 * (1 - Math.exp(-s / 4))) + "%";
-      $("p-progress-text").textContent = what + " " + s.toFixed(0) + " s";
+      // The search stops at its iteration limit, at most at PLAN_LIMIT_S: the bar runs to
+      // the cap, and the plan usually arrives well before it.
+      box.querySelector(".fill").style.width = Math.min(100, 100 * s / PLAN_LIMIT_S) + "%";
+      $("p-progress-text").textContent = what + " " + s.toFixed(0) + " s / ≤" + PLAN_LIMIT_S +
+        " s";
     };
     tick();
     state.timer = setInterval(tick, 250);
@@ -293,7 +383,8 @@
       document.querySelectorAll("#r-remove input:checked")).map(function (c) { return c.value; });
     var now = state.plan.date + "T" + ($("r-now").value || "12:00") + ":00+08:00";
     busy(true, "重排中 re-planning…");
-    api("/plans/" + state.plan.id + "/replan", {now: now, removed_units: removed})
+    api("/plans/" + state.plan.id + "/replan",
+        {now: now, removed_units: removed, time_limit_s: PLAN_LIMIT_S})
       .then(function (doc) { busy(false); show(doc, state.plan); refreshStored(); })
       .catch(function (e) { busy(false); say(e.message, "error"); });
   }
@@ -338,6 +429,19 @@
                        (KIND[s.kind] || s.kind) + " " + (s.label || ""))
           .addTo(routeLayer);
       });
+    });
+  }
+
+  // The previous plan's routes under this one's, grey and dashed: what changed, on the map.
+  function drawPrevious(previous) {
+    clear(previousLayer);
+    if (!previous) { return; }
+    previous.units.forEach(function (u) {
+      if (u.path && u.path.length > 1) {
+        L.polyline(u.path.map(function (p) { return [p[1], p[0]]; }),
+                   {color: "#64748b", weight: 2, opacity: 0.7, dashArray: "2 6"})
+          .bindTooltip("上一版 #" + previous.id + " previous: " + u.unit_id).addTo(previousLayer);
+      }
     });
   }
 
@@ -475,6 +579,7 @@
       (doc.shift === "early" ? "早班 early" : "晚班 late") +
       (doc.replanned_at ? " · 重排于 re-planned at " + clock(doc.replanned_at) : "");
     drawResult(doc);
+    drawPrevious(previous);
     drawFigures(doc, previous);
     drawGantt(doc);
     drawUnitsList(doc);
@@ -488,15 +593,27 @@
     api("/plans?squad=" + encodeURIComponent($("p-squad").value) + "&date=" + $("p-date").value +
         "&limit=20").then(function (rows) {
       clear(list);
+      state.stored = rows;
       rows.forEach(function (r) {
         list.appendChild(el("li", {}, [el("a", {href: "#", text: "#" + r.id + " " + r.shift +
           (r.replan_of ? " (重排 re-plan of #" + r.replan_of + ")" : "") + " " + clock(r.created_at),
-          onclick: function (e) {
-            e.preventDefault();
-            api("/plans/" + r.id).then(function (doc) { show(doc, null); });
-          }})]));
+          onclick: function (e) { e.preventDefault(); openStored(r); }})]));
       });
     }).catch(function () { clear(list); });
+  }
+
+  // A stored plan, compared with the one before it: the plan it re-plans, or else the newest
+  // older plan of the same shift.
+  function openStored(row) {
+    var older = state.stored.filter(function (r) {
+      return r.shift === row.shift && r.date === row.date && r.id < row.id;
+    })[0];
+    var before = row.replan_of || (older ? older.id : null);
+    api("/plans/" + row.id).then(function (doc) {
+      if (!before) { show(doc, null); return; }
+      api("/plans/" + before).then(function (previous) { show(doc, previous); })
+        .catch(function () { show(doc, null); });
+    }).catch(function (e) { say(e.message, "error"); });
   }
 
   // The units' live positions over their planned routes (the dosage follows from them).
@@ -551,6 +668,10 @@
     $("p-roster").addEventListener("click", loadRoster);
     if ($("p-plan")) { $("p-plan").addEventListener("click", plan); }
     if ($("r-replan")) { $("r-replan").addEventListener("click", replan); }
+    if ($("p-draw-done")) {
+      $("p-draw-done").addEventListener("click", function () { stopBeat(true); });
+      $("p-draw-cancel").addEventListener("click", function () { stopBeat(false); });
+    }
     setInterval(live, LIVE_MS);
   }
   start();
