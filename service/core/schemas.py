@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from geo.crs import parse_crs
@@ -26,6 +27,7 @@ __all__ = [
     "LocationRead",
     "Longitude",
     "Mode",
+    "RowId",
     "ShiftName",
     "ShortText",
 ]
@@ -45,6 +47,9 @@ Latitude = Annotated[
     ),
 ]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+# A stored row's id in a URL: both databases keep 64-bit signed integers, so a larger number
+# can name no row and is refused here rather than overflowing the driver.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A stored id (1 to 2^63-1).")]
 
 
 class Input(BaseModel):

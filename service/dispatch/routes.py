@@ -24,7 +24,7 @@ from ..auth import service as auth_service
 from ..auth.service import Principal, require
 from ..core.deps import NowDep, ReadSessionDep, SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES, InvalidInputError, NotFoundError, errors
-from ..core.schemas import FeatureCollection, ShiftName
+from ..core.schemas import FeatureCollection, RowId, ShiftName
 from ..core.timezones import BEIJING
 from ..incidents import service as incidents_service
 from ..incidents.service import Incident, IntakeDep
@@ -454,7 +454,7 @@ def list_assignments(
 )
 def cancel_assignment(
     incident_id: str,
-    assignment_id: int,
+    assignment_id: RowId,
     session: SessionDep,
     intake: IntakeDep,
     principal: Annotated[Principal, _as("dispatch:assign")],
@@ -594,7 +594,7 @@ def request_backup(
 
 @backup_router.post("/{backup_id}/ack", response_model=BackupRead, responses=errors(404, 409))
 def acknowledge(
-    backup_id: int,
+    backup_id: RowId,
     session: SessionDep,
     principal: Annotated[Principal, _as("backup:ack")],
     now: NowDep,

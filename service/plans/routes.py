@@ -17,7 +17,7 @@ from ..auth import service as auth_service
 from ..auth.service import Principal, require
 from ..core.deps import ReadSessionDep, SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES, NotFoundError, errors
-from ..core.schemas import FeatureCollection
+from ..core.schemas import FeatureCollection, RowId
 from ..layers import service as layers_service
 from ..layers.service import LayerDep, NetworkDep
 from ..pages.service import with_demo_banner
@@ -34,7 +34,7 @@ _Reader = Annotated[Principal, Depends(require("plans:read"))]
 _Planner = Annotated[Principal, Depends(require("plans:create"))]
 
 
-def _plan(session: SessionDep, plan_id: int, principal: Principal) -> PatrolPlanRecord:
+def _plan(session: SessionDep, plan_id: RowId, principal: Principal) -> PatrolPlanRecord:
     """The plan, if the principal's squad (for a squad leader) is the plan's."""
     row = planning.get_plan(session=session, plan_id=plan_id)
     auth_service.ensure_squad(principal, row.squad, field="plan_id")
@@ -138,7 +138,7 @@ def list_plans(
 
 
 @router.get("/{plan_id}", response_model=PlanRead, responses=_NOT_FOUND)
-def read_plan(plan_id: int, session: SessionDep, principal: _Reader) -> dict[str, Any]:
+def read_plan(plan_id: RowId, session: SessionDep, principal: _Reader) -> dict[str, Any]:
     """One stored plan with its routes, stops and times."""
     return _read(session, _plan(session, plan_id, principal))
 
@@ -146,7 +146,7 @@ def read_plan(plan_id: int, session: SessionDep, principal: _Reader) -> dict[str
 @router.post("/{plan_id}/replan", status_code=201, response_model=PlanRead, responses=_NOT_FOUND)
 def replan(
     principal: _Planner,
-    plan_id: int,
+    plan_id: RowId,
     replan_in: ReplanCreate,
     read: ReadSessionDep,
     session: SessionDep,
@@ -171,7 +171,7 @@ def replan(
 
 @router.get("/{plan_id}/dosage", response_model=Dosage, responses=_NOT_FOUND)
 def plan_dosage(
-    plan_id: int,
+    plan_id: RowId,
     session: SessionDep,
     principal: _Reader,
     radius_m: float = Query(50.0, gt=0, le=500),
@@ -186,7 +186,7 @@ def plan_dosage(
     response_model=FeatureCollection,
     responses={200: {"content": {"application/geo+json": {}}}, **_NOT_FOUND},
 )
-def plan_geojson(plan_id: int, session: SessionDep, principal: _Reader) -> JSONResponse:
+def plan_geojson(plan_id: RowId, session: SessionDep, principal: _Reader) -> JSONResponse:
     """The plan's routes and stops as GeoJSON."""
     row = _plan(session, plan_id, principal)
     return JSONResponse(
@@ -200,7 +200,7 @@ def plan_geojson(plan_id: int, session: SessionDep, principal: _Reader) -> JSONR
     responses={200: {"content": {"application/gpx+xml": {}}}, **_NOT_FOUND},
 )
 def plan_gpx(
-    plan_id: int, session: SessionDep, principal: _Reader, unit: str | None = None
+    plan_id: RowId, session: SessionDep, principal: _Reader, unit: str | None = None
 ) -> Response:
     """GPX 1.1 for handheld devices: a track and waypoints per unit (or one ``unit``)."""
     row = _plan(session, plan_id, principal)
@@ -215,7 +215,7 @@ def plan_gpx(
 
 @router.get("/{plan_id}/briefing", response_class=HTMLResponse, responses=_NOT_FOUND)
 def plan_briefing(
-    plan_id: int,
+    plan_id: RowId,
     session: SessionDep,
     settings: SettingsDep,
     principal: _Reader,
@@ -233,7 +233,7 @@ def plan_briefing(
 
 @router.get("/{plan_id}/map", response_class=HTMLResponse, responses=_NOT_FOUND)
 def plan_map(
-    plan_id: int,
+    plan_id: RowId,
     session: SessionDep,
     principal: _Reader,
     layer: LayerDep,
