@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -27,19 +27,20 @@ from .auth import routes as auth_routes
 from .auth.service import PUBLIC, allow
 from .core.config import Settings, get_settings
 from .core.db import make_engine, make_sessionmaker, migrate, unit_of_work
-from .core.errors import BodySizeLimit, UnavailableError, install_error_handlers
+from .core.errors import BodySizeLimit, UnavailableError, errors, install_error_handlers
 from .dispatch import routes as dispatch_routes
 from .hotspots import routes as hotspots_routes
 from .incidents import routes as incidents_routes
 from .layers import routes as layers_routes
 from .layers import service as layers_service
+from .layers.service import LayerDep
 from .open311 import routes as open311_routes
 from .pages import routes as pages_routes
 from .pages.service import STATIC_DIR
 from .plans import routes as plans_routes
 from .plans import solver as plans_solver
 
-__all__ = ["Health", "api_router", "create_app"]
+__all__ = ["Health", "Readiness", "api_router", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,15 @@ class Health(BaseModel):
     """The process answers."""
 
     status: str
+
+
+class Readiness(BaseModel):
+    """The service can do its work: the database answers, a layer version is active and its
+    road graph is built."""
+
+    status: str
+    layer_version: str
+    road_nodes: int | None
 
 
 api_router = APIRouter()
@@ -79,8 +89,30 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
+@api_router.get(
+    "/readyz",
+    tags=["health"],
+    response_model=Readiness,
+    responses=errors(503),
+    dependencies=[PUBLIC],
+)
+def readyz(request: Request, layer: LayerDep) -> Readiness:
+    """Readiness, for a load balancer: 503 (with the cause) while the database is away, no
+    layer version is active or its road graph cannot be built. A layer version without roads
+    is ready for intake (``road_nodes`` is null: dispatch and plans answer 503)."""
+    try:
+        nodes: int | None = len(layers_service.get_network(request, layer).node_ids)
+    except UnavailableError:
+        nodes = None
+    return Readiness(status="ready", layer_version=layer.label, road_nodes=nodes)
+
+
 def _startup(app: FastAPI, settings: Settings) -> Engine:
-    engine = make_engine(settings.database_url, spatialite_library=settings.spatialite_library)
+    engine = make_engine(
+        settings.database_url,
+        spatialite_library=settings.spatialite_library,
+        busy_timeout_s=settings.sqlite_busy_timeout_s,
+    )
     migrate(engine)
     factory = make_sessionmaker(engine)
     label = None

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Default: the SpatiaLite file jiedao.sqlite in data_dir.
     database_url: str = ""
     spatialite_library: str = "mod_spatialite"
+    # How long a SpatiaLite write waits for another writer before it is answered 503.
+    sqlite_busy_timeout_s: float = Field(30.0, gt=0, le=600)
     # A layer pack folder imported when the database has no layer version; None = bundled pack.
     layer_pack: Path | None = None
     key_road_m: float = Field(15.0, ge=0)

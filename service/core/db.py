@@ -36,6 +36,8 @@ __all__ = [
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parents[1] / "migrations"
 _INSTALL_HINT: Final = "apt-get install libsqlite3-mod-spatialite"
 _BUSY_TIMEOUT_S: Final = 30.0
+_POOL_TIMEOUT_S: Final = 5.0
+_CONNECT_TIMEOUT_S: Final = 3
 READONLY_OPTION: Final = "jiedao_readonly"
 
 
@@ -78,7 +80,11 @@ def _begin(conn: Any) -> None:
 
 
 def make_engine(
-    url: str, *, spatialite_library: str = "mod_spatialite", echo: bool = False
+    url: str,
+    *,
+    spatialite_library: str = "mod_spatialite",
+    busy_timeout_s: float = _BUSY_TIMEOUT_S,
+    echo: bool = False,
 ) -> Engine:
     """Create an engine for a SpatiaLite file (``sqlite:///...``) or PostGIS server.
 
@@ -88,6 +94,8 @@ def make_engine(
         ``sqlite:///path.sqlite`` or ``postgresql+psycopg://user@host/db``.
     spatialite_library
         Name or path of the SpatiaLite extension for sqlite URLs.
+    busy_timeout_s
+        How long a SpatiaLite transaction waits for the writer lock before it fails.
     echo
         Log every SQL statement.
     """
@@ -104,7 +112,7 @@ def make_engine(
             url,
             module=sqlean,
             echo=echo,
-            connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False},
+            connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
         )
         event.listen(engine, "connect", _load_spatialite(spatialite_library))
         event.listen(engine, "begin", _begin)
@@ -112,7 +120,15 @@ def make_engine(
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        # Bounded waits when PostgreSQL is away: a request fails over to a 503 within
+        # seconds (no connection in the pool, or none made) instead of hanging its worker.
+        return create_engine(
+            parsed,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_timeout=_POOL_TIMEOUT_S,
+            connect_args={"connect_timeout": _CONNECT_TIMEOUT_S},
+        )
     msg = (
         f"Unsupported database {parsed.get_backend_name()!r}: use a sqlite:/// file "
         "(SpatiaLite) or a postgresql:// URL (PostGIS)."

@@ -5,7 +5,9 @@ each names the input field at fault, what is wrong and how to fix it, and carrie
 :data:`ERROR_STATUS` maps every domain error to its status in one place, and the handlers
 installed by :func:`install_error_handlers` answer each in one shape, :class:`ErrorResponse`
 (``{"detail": [{"field": "location.lat", "message": "...", "fix": "..."}]}``), which every route
-declares in the OpenAPI schema. Open311 routes answer the GeoReport v2 format instead
+declares in the OpenAPI schema. A database that cannot be reached (or, on SpatiaLite, stays
+locked past the busy timeout) is a 503 with ``Retry-After``: the unit of work was rolled back,
+so the request can be sent again. Open311 routes answer the GeoReport v2 format instead
 (``[{"code": 400, "description": "..."}]`` or its XML), whatever raised the error. Request
 bodies larger than ``max_body_bytes`` are refused with 413 before they are read in full.
 """
@@ -23,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -250,6 +253,41 @@ def error_items(exc: Exception) -> list[dict[str, Any]]:
     return [_item(None, "Internal error.", "retry later; the error is logged.")]
 
 
+# A database that cannot be reached, is restarting, or is busy past its timeout: the request's
+# unit of work was rolled back, so the client may safely send it again.
+DATABASE_RETRY_AFTER_S: Final = 5
+DATABASE_DOWN: Final[tuple[type[Exception], ...]] = (
+    sa_exc.OperationalError,  # connection refused or lost; SQLite "database is locked"
+    sa_exc.InterfaceError,  # a connection closed under the driver
+    sa_exc.TimeoutError,  # no pooled connection within pool_timeout
+)
+
+
+def _database_down_items() -> list[dict[str, Any]]:
+    return [
+        _item(
+            None,
+            "The database cannot be reached just now; nothing of this request was stored.",
+            f"send the same request again in {DATABASE_RETRY_AFTER_S} seconds (with its "
+            "Idempotency-Key, if it had one).",
+        )
+    ]
+
+
+def _database_down_page() -> HTMLResponse:
+    """What a person sees instead of a page while the database is away: it reloads itself."""
+    body = (
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="{DATABASE_RETRY_AFTER_S}">'
+        "<title>数据库暂不可用 Database unavailable · jiedao</title></head>"
+        '<body style="font-family:sans-serif;max-width:40em;margin:3em auto">'
+        "<h1>数据库暂不可用 <small>Database unavailable</small></h1>"
+        "<p>The database cannot be reached just now. This page reloads itself every "
+        f"{DATABASE_RETRY_AFTER_S} seconds and opens as soon as it is back.</p></body></html>"
+    )
+    return HTMLResponse(body, status_code=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+
+
 OPEN311_PREFIX: Final = "/open311/"
 _TIME_EXAMPLE: Final = "2026-11-27T09:30:00+08:00"
 _GENERIC_FIX: Final = {
@@ -382,15 +420,21 @@ def xml_response(root: ET.Element, status: int = 200) -> Response:
     )
 
 
-def open311_error(request: Request, code: int, description: str) -> Response:
+def open311_error(
+    request: Request, code: int, description: str, headers: dict[str, str] | None = None
+) -> Response:
     """The GeoReport v2 error body, as JSON or XML by the URL's format suffix."""
     if _wants_xml(request):
         root = ET.Element("errors")
         error = ET.SubElement(root, "error")
         ET.SubElement(error, "code").text = str(code)
         ET.SubElement(error, "description").text = description
-        return xml_response(root, code)
-    return JSONResponse([{"code": code, "description": description}], status_code=code)
+        response = xml_response(root, code)
+        response.headers.update(headers or {})
+        return response
+    return JSONResponse(
+        [{"code": code, "description": description}], status_code=code, headers=headers
+    )
 
 
 def _is_open311(request: Request) -> bool:
@@ -415,7 +459,7 @@ def _respond(
         # the rest onto 400.
         code = 403 if status in (401, 403) else status
         code = code if code in (403, 404, 413) or code >= 500 else 400
-        return open311_error(request, code, describe(items))
+        return open311_error(request, code, describe(items), headers)
     return error_response(status, items, headers=headers)
 
 
@@ -522,6 +566,20 @@ def install_error_handlers(app: FastAPI) -> None:
             ],
             headers=getattr(exc, "headers", None),
         )
+
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        log.warning("Database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        if _wants_page(request) and not _is_open311(request):
+            return _database_down_page()
+        return _respond(
+            request,
+            503,
+            _database_down_items(),
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
+
+    for error_class in DATABASE_DOWN:
+        app.add_exception_handler(error_class, _database_down)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -77,8 +77,8 @@ def test_every_route_declares_exactly_one_rule(bare_app):
     assert unknown == []
 
 
-# What answers without credentials: sign-in, the Open311 reads, the health check, the login
-# page. Nothing else.
+# What answers without credentials: sign-in, the Open311 reads, the health and readiness
+# checks, the login page. Nothing else.
 PUBLIC_ROUTES = {
     ("POST", "/auth/token"),
     ("POST", "/auth/refresh"),
@@ -86,6 +86,7 @@ PUBLIC_ROUTES = {
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("GET", "/open311/discovery.{fmt}"),
     ("GET", "/open311/v2/services.{fmt}"),
     ("GET", "/open311/v2/services/{service_code}.{fmt}"),

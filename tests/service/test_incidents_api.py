@@ -743,6 +743,9 @@ def test_unknown_route_uses_error_format(client):
 
 def test_healthz_and_docs(client):
     assert client.get("/healthz").json() == {"status": "ok"}
+    # The test pack has no roads: ready for intake, with no road graph to report.
+    ready = client.get("/readyz", headers={"Authorization": ""})
+    assert ready.json() == {"status": "ready", "layer_version": "squares@1", "road_nodes": None}
     assert client.get("/docs").status_code == 200
     page = client.get("/")  # the map page, from routes/map.py
     assert page.status_code == 200
