@@ -11,7 +11,9 @@
     any open state -> parked (挂账, a reason is required) -> unparked (back where it was)
 
 A step is the name recorded in the timeline; :func:`apply` returns the status it leads to
-(``reopened`` leads to ``dispatched``, ``unparked`` to the status before ``parked``).
+(``reopened`` leads to ``dispatched``, ``unparked`` to the status before ``parked``, except that
+a case parked while a unit was on it returns to ``accepted``: parking released the unit, so the
+case waits in the queue for a new assignment).
 ``dispatched`` is recorded by an assignment (POST /incidents/{id}/assignments), not by hand.
 The earlier status names are read as their lifecycle equivalents: filed = accepted,
 in_progress = on_scene, on_hold = parked; closed is final.
@@ -49,6 +51,8 @@ MANUAL_STEPS: Final = tuple(s for s in STEPS if s != "dispatched")
 FINAL: Final = frozenset({"rejected", "duplicate", "verified_closed", "closed"})
 _ALIASES: Final = {"filed": "accepted", "in_progress": "on_scene", "on_hold": "parked"}
 _OPEN: Final = ("reported", "accepted", "dispatched", "on_scene", "handled")
+# Statuses in which a unit is on the case: parking ends its assignment (see the module doc).
+_NEEDS_UNIT: Final = frozenset({"dispatched", "on_scene"})
 TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     "reported": frozenset({"accepted", "rejected", "duplicate", "dispatched", "parked"}),
     "accepted": frozenset({"dispatched", "parked"}),
@@ -128,7 +132,8 @@ def apply(status: str, step: str, context: Context) -> str:
     if step == "reopened":
         return "dispatched"
     if step == "unparked":
-        return canonical(context.parked_from or "reported")
+        before = canonical(context.parked_from or "reported")
+        return "accepted" if before in _NEEDS_UNIT else before
     return step
 
 

@@ -252,8 +252,17 @@ def _set_incident_status(
 
 
 def _free_unit(session: Session, unit_id: int, *, actor: str, at: datetime, reason: str) -> None:
+    """Make the unit of an assignment that just ended available, unless it is on another case
+    (sent on from this one) or not on a case at all (on a break, off duty)."""
     unit = session.get(Unit, unit_id)
-    if unit is not None and unit.status in ("en_route", "on_scene"):
+    if unit is None or unit.status not in ("en_route", "on_scene", "returning"):
+        return
+    elsewhere = session.scalar(
+        select(Assignment.id)
+        .where(Assignment.unit_id == unit_id, Assignment.status == "active")
+        .limit(1)
+    )
+    if elsewhere is None:
         change_status(session, unit, "available", actor=actor, now=at, reason=reason)
 
 
@@ -583,10 +592,16 @@ def record_step(
         session, incident, step, actor=actor, at=now, status=status, note=note, detail=detail
     )
     active = active_assignment(session, incident.id)
-    if active is not None and lifecycle.canonical(status) in lifecycle.FINAL:
-        # The case is closed: its assignment is done (cancelled_at/by record when it ended).
-        active.status, active.cancelled_at, active.cancelled_by = "completed", now, actor
-        active.reason = active.reason or f"case {step}"
+    if active is not None and (step == "parked" or lifecycle.canonical(status) in lifecycle.FINAL):
+        # Closed, the assignment is done; parked (挂账), it is called off until the case comes
+        # back. Either way the unit is free for the next case (cancelled_at/by: when it ended).
+        on_hold = step == "parked"
+        active.status = "cancelled" if on_hold else "completed"
+        active.cancelled_at, active.cancelled_by = now, actor
+        active.reason = f"case parked: {note}" if on_hold else active.reason or f"case {step}"
+        _free_unit(
+            session, active.unit_id, actor=actor, at=now, reason=f"incident {incident.id} {step}"
+        )
     elif active is not None and step in ("on_scene", "handled"):
         unit = session.get(Unit, active.unit_id)
         wanted = "on_scene" if step == "on_scene" else "returning"

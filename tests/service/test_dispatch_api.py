@@ -219,6 +219,51 @@ def test_the_case_lifecycle_with_its_timeline(clocked):
     assert clocked.get(f"/open311/v2/requests/{number}.json").json()[0]["status"] == "closed"
 
 
+# Each path by which a case leaves its unit: (steps after the assignment, the assignment's
+# end). Parked while a unit is on it, the case goes back to the queue when unparked.
+UNIT_RELEASES = {
+    "parked en route": (("parked",), "cancelled"),
+    "parked on scene": (("on_scene", "parked"), "cancelled"),
+    "parked once handled": (("on_scene", "handled", "parked"), "cancelled"),
+    "verified and closed": (("on_scene", "handled", "verified_closed"), "completed"),
+}
+
+
+@pytest.mark.parametrize("path", UNIT_RELEASES)
+def test_a_case_that_leaves_its_unit_frees_it(clocked, path):
+    steps, ended = UNIT_RELEASES[path]
+    unit(clocked, "west-car-1")
+    iid = incident(clocked)
+    assert assign(clocked, iid, "west-car-1").status_code == 201
+    for name in steps:
+        answer = step(clocked, iid, name, note="等待业主到场" if name == "parked" else None)
+        assert answer.status_code == 201, answer.text
+    assert clocked.get("/units/west-car-1").json()["status"] == "available"
+    [assignment] = clocked.get(f"/incidents/{iid}/assignments").json()
+    assert assignment["status"] == ended
+    # The freed unit takes the next case at once.
+    other = incident(clocked, offset_m(MEIYUAN, 120))
+    assert assign(clocked, other, "west-car-1").status_code == 201
+    if steps[-1] == "parked":
+        back = step(clocked, iid, "unparked").json()["status"]
+        assert back == ("handled" if "handled" in steps else "accepted")
+
+
+def test_closing_a_case_leaves_its_unit_on_the_next_one(clocked):
+    unit(clocked, "west-car-1")
+    first = incident(clocked)
+    second = incident(clocked, offset_m(MEIYUAN, 150))
+    assert assign(clocked, first, "west-car-1").status_code == 201
+    assert step(clocked, first, "on_scene").status_code == 201
+    assert step(clocked, first, "handled").status_code == 201  # the car is returning
+    free = clocked.post("/units/west-car-1/status", json={"status": "available"})
+    assert free.status_code == 200, free.text
+    assert assign(clocked, second, "west-car-1").status_code == 201
+    # The first case is verified while the car is on its way to the second.
+    assert step(clocked, first, "verified_closed").status_code == 201
+    assert clocked.get("/units/west-car-1").json()["status"] == "en_route"
+
+
 def _handled(client, by):
     """An incident on scene and then handled by ``t-<by>``."""
     unit(client, "west-car-1")
