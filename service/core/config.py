@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     boundary_search_m: float = Field(100.0, ge=0)
     duplicate_radius_m: float = Field(50.0, gt=0)
     duplicate_window_hours: float = Field(24.0, gt=0)
+    # How many possible duplicates a new report lists (the nearest; the total is counted).
+    duplicate_limit: int = Field(5, ge=0, le=100)
     max_body_bytes: int = Field(1_000_000, gt=0)
     incident_id_prefix: str = Field("QSH", pattern=r"^[A-Z]{2,8}$")
     # Dispatch: a unit with no ping for this long is shown as stale.

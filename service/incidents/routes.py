@@ -82,15 +82,11 @@ def create_incident(
         layer_version_id=layer.version_id,
         params=intake,
         idempotency_key=idempotency_key,
+        # Near a boundary, a duplicate may lie next door: not an officer's to see.
+        duplicates_in=auth_service.incident_scope(principal).community,
     )
     # Checked after the resolution, inside the unit of work: a refusal rolls it all back.
     auth_service.ensure_community(principal, created.resolution.community_code)
-    scope = auth_service.incident_scope(principal)
-    if scope.community is not None:
-        # Near a boundary, a duplicate may lie next door: not the officer's to see.
-        created.possible_duplicates = [
-            d for d in created.possible_duplicates if d.community_code == scope.community
-        ]
     response.headers["Location"] = f"/incidents/{created.id}"
     if not new:
         response.status_code = 200

@@ -147,9 +147,13 @@ class IncidentRead(BaseModel):
 
 
 class IncidentCreated(IncidentRead):
-    """The response to a new incident: the incident plus possible duplicates."""
+    """The response to a new incident: the incident plus its nearest possible duplicates."""
 
-    possible_duplicates: list[DuplicateCandidate]
+    possible_duplicates: list[DuplicateCandidate] = Field(
+        description="The nearest open reports of the same category within the duplicate "
+        "radius and window (JIEDAO_DUPLICATE_LIMIT of them at most, nearest first)."
+    )
+    possible_duplicates_total: int = Field(description="How many such reports there are in all.")
 
 
 class IncidentList(BaseModel):

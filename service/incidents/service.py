@@ -88,6 +88,7 @@ class IntakeParams:
     id_prefix: str = "QSH"
     duplicate_radius_m: float = 50.0
     duplicate_window_hours: float = 24.0
+    duplicate_limit: int = 5
 
 
 def public_id(incident: Incident, *, prefix: str) -> str:
@@ -135,38 +136,42 @@ def request_fingerprint(payload: Mapping[str, Any], actor: str) -> str:
 
 
 def find_duplicates(
-    *, session: Session, incident: Incident, params: IntakeParams
-) -> list[DuplicateCandidate]:
-    """Open incidents of the same category, reported before this one, within
-    ``duplicate_radius_m`` (EPSG:4547 metres) and ``duplicate_window_hours`` of occurred_at."""
+    *, session: Session, incident: Incident, params: IntakeParams, community: str | None = None
+) -> tuple[list[DuplicateCandidate], int]:
+    """The nearest ``duplicate_limit`` open incidents of the same category, reported before
+    this one, within ``duplicate_radius_m`` (EPSG:4547 metres) and ``duplicate_window_hours``
+    of occurred_at (in ``community`` only, when given), and how many there are in all."""
     window = timedelta(hours=params.duplicate_window_hours)
-    candidates = store.open_before(
+    rows = store.open_before(
         session,
         incident,
         window=window,
         bbox=geocrs.degree_box(incident.lon, incident.lat, params.duplicate_radius_m),
+        community=community,
     )
-    if not candidates:
-        return []
+    if not rows:
+        return [], 0
     x0, y0 = geocrs.to_metric([incident.lon], [incident.lat])
-    xs, ys = geocrs.to_metric([c.lon for c in candidates], [c.lat for c in candidates])
+    xs, ys = geocrs.to_metric([r.lon for r in rows], [r.lat for r in rows])
     distances = np.hypot(xs - x0[0], ys - y0[0])
+    within = np.flatnonzero(distances <= params.duplicate_radius_m)
+    # Nearest first, then the older report (the smaller id) of two at one distance.
+    nearest = sorted(within, key=lambda i: (round(float(distances[i]), 1), rows[i].id))
     found = [
         DuplicateCandidate(
-            id=public_id(c, prefix=params.id_prefix),
-            category=c.category,
-            status=c.status,
-            occurred_at=_utc(c.occurred_at),
-            distance_m=round(float(d), 1),
+            id=public_id(rows[i], prefix=params.id_prefix),
+            category=rows[i].category,
+            status=rows[i].status,
+            occurred_at=_utc(rows[i].occurred_at),
+            distance_m=round(float(distances[i]), 1),
             hours_apart=round(
-                abs((c.occurred_at - incident.occurred_at).total_seconds()) / 3600.0, 2
+                abs((rows[i].occurred_at - incident.occurred_at).total_seconds()) / 3600.0, 2
             ),
-            community_code=c.community_code,
+            community_code=rows[i].community_code,
         )
-        for c, d in zip(candidates, distances, strict=True)
-        if d <= params.duplicate_radius_m
+        for i in nearest[: params.duplicate_limit]
     ]
-    return sorted(found, key=lambda d: (d.distance_m, d.id))
+    return found, len(within)
 
 
 # -- conversion -----------------------------------------------------------------------------
@@ -367,6 +372,7 @@ def create_incident(
     params: IntakeParams | None = None,
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
+    duplicates_in: str | None = None,
 ) -> tuple[IncidentCreated, bool]:
     """Resolve and store one incident with its audit row, in the caller's unit of work.
 
@@ -376,7 +382,8 @@ def create_incident(
     the actor; give one when the input holds server-made values, such as Open311's receive
     time). Raises :class:`geo.errors.OutsideJurisdictionError` for a point outside the
     jurisdiction, :class:`InvalidInputError` for a time in the future, :class:`ConflictError`
-    for a reused key.
+    for a reused key. ``duplicates_in`` limits the possible duplicates to one community (what
+    an information officer may see).
     """
     params = params or IntakeParams()
     if fingerprint is None:
@@ -384,7 +391,7 @@ def create_incident(
             incident_in.model_dump(mode="json", exclude={"actor"}), actor
         )
     if idempotency_key is not None:
-        replay = _replay(session, idempotency_key, fingerprint, params)
+        replay = _replay(session, idempotency_key, fingerprint, params, duplicates_in)
         if replay is not None:
             return replay, False
 
@@ -421,7 +428,7 @@ def create_incident(
         # A concurrent request with the same key won the race: answer as its replay.
         if idempotency_key is None or not store.is_idempotency_conflict(exc):
             raise
-        replay = _replay(session, idempotency_key, fingerprint, params)
+        replay = _replay(session, idempotency_key, fingerprint, params, duplicates_in)
         if replay is None:
             raise
         return replay, False
@@ -443,19 +450,27 @@ def create_incident(
         },
         detail={"idempotency_key": idempotency_key},
     )
-    return _created(session, incident, params), True
+    return _created(session, incident, params, duplicates_in), True
 
 
-def _created(session: Session, incident: Incident, params: IntakeParams) -> IncidentCreated:
+def _created(
+    session: Session, incident: Incident, params: IntakeParams, duplicates_in: str | None
+) -> IncidentCreated:
     read = incident_reads(session=session, incidents=[incident], prefix=params.id_prefix)[0]
+    nearest, total = find_duplicates(
+        session=session, incident=incident, params=params, community=duplicates_in
+    )
     return IncidentCreated(
-        **read.model_dump(),
-        possible_duplicates=find_duplicates(session=session, incident=incident, params=params),
+        **read.model_dump(), possible_duplicates=nearest, possible_duplicates_total=total
     )
 
 
 def _replay(
-    session: Session, key: str, fingerprint: str, params: IntakeParams
+    session: Session,
+    key: str,
+    fingerprint: str,
+    params: IntakeParams,
+    duplicates_in: str | None,
 ) -> IncidentCreated | None:
     stored = store.by_idempotency_key(session, key)
     if stored is None:
@@ -467,7 +482,7 @@ def _replay(
             f"{public_id(stored, prefix=params.id_prefix)} with a different request.",
             "send a new key for a new report; reuse a key only to retry the identical request.",
         )
-    return _created(session, stored, params)
+    return _created(session, stored, params, duplicates_in)
 
 
 def create_incidents_bulk(
@@ -687,6 +702,7 @@ def get_intake(settings: SettingsDep) -> IntakeParams:
         id_prefix=settings.incident_id_prefix,
         duplicate_radius_m=settings.duplicate_radius_m,
         duplicate_window_hours=settings.duplicate_window_hours,
+        duplicate_limit=settings.duplicate_limit,
     )
 
 

@@ -61,24 +61,48 @@ def _bbox_clause(session: Session, bbox: tuple[float, float, float, float]) -> A
     return Incident.geom.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326))
 
 
+# Rows read for one duplicate check at most: far more than any real spot holds within the
+# radius and window, and a bound on the work when a load test files thousands at one point.
+DUPLICATE_SCAN_LIMIT = 5000
+
+
 def open_before(
     session: Session,
     incident: Incident,
     *,
     window: timedelta,
     bbox: tuple[float, float, float, float],
-) -> list[Incident]:
+    community: str | None = None,
+) -> list[Any]:
     """Open incidents of ``incident``'s category reported before it, within ``window`` of its
-    occurred_at and inside ``bbox`` (WGS84 degrees, by the spatial index)."""
-    query = select(Incident).where(
-        Incident.category == incident.category,
-        Incident.status.not_in(sorted(CLOSED_STATUSES)),
-        Incident.id < incident.id,
-        Incident.occurred_at >= incident.occurred_at - window,
-        Incident.occurred_at <= incident.occurred_at + window,
-        _bbox_clause(session, bbox),
+    occurred_at and inside ``bbox`` (WGS84 degrees, by the spatial index); in ``community``
+    only, when given. Plain rows (id, received_at, category, status, occurred_at, lon, lat,
+    community_code), the latest :data:`DUPLICATE_SCAN_LIMIT` at most."""
+    query = (
+        select(
+            Incident.id,
+            Incident.received_at,
+            Incident.category,
+            Incident.status,
+            Incident.occurred_at,
+            Incident.lon,
+            Incident.lat,
+            Incident.community_code,
+        )
+        .where(
+            Incident.category == incident.category,
+            Incident.status.not_in(sorted(CLOSED_STATUSES)),
+            Incident.id < incident.id,
+            Incident.occurred_at >= incident.occurred_at - window,
+            Incident.occurred_at <= incident.occurred_at + window,
+            _bbox_clause(session, bbox),
+        )
+        .order_by(Incident.id.desc())
+        .limit(DUPLICATE_SCAN_LIMIT)
     )
-    return list(session.scalars(query))
+    if community is not None:
+        query = query.where(Incident.community_code == community)
+    return list(session.execute(query))
 
 
 def get(session: Session, number: int) -> Incident | None:

@@ -222,7 +222,8 @@ def test_console_queue_detail_and_assign(server, browser):
         ("verified_closed", "demo-case"),
     ]
     assert timeline["next_steps"] == []
-    assert httpx.get(f"{server}/units/{first}", headers=leader).json()["status"] == "returning"
+    # Closed, the case lets its unit go: available for the next one.
+    assert httpx.get(f"{server}/units/{first}", headers=leader).json()["status"] == "available"
 
     # Signing out ends the session: the console asks for a login again.
     case.click("#logout")

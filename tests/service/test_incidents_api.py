@@ -417,6 +417,19 @@ def test_duplicate_rule(client, east_m, hours, category, expected):
     assert len(data["possible_duplicates"]) == expected
 
 
+def test_duplicates_list_the_nearest_five_and_count_all(client):
+    # Eight earlier reports 40, 35, ... 5 m west of the spot, the farthest filed first.
+    earlier = [
+        _post(client, offset_m(MEIYUAN, -5.0 * k), occurred_at=hours_ago(2))["id"]
+        for k in range(8, 0, -1)
+    ]
+    data = _post(client, MEIYUAN, occurred_at=hours_ago(1))
+    assert data["possible_duplicates_total"] == 8
+    listed = data["possible_duplicates"]
+    assert [d["id"] for d in listed] == earlier[::-1][:5]  # 5, 10, ... 25 m
+    assert [d["distance_m"] for d in listed] == pytest.approx([5, 10, 15, 20, 25], abs=0.2)
+
+
 def test_closed_incidents_are_not_duplicates(client):
     first = _post(client, MEIYUAN)
     factory = client.app.state.sessionmaker

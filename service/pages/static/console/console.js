@@ -417,6 +417,11 @@
         label(STATUS, p.status) + " · " + Math.round(p.distance_m) + " m · " +
         p.hours_apart.toFixed(1) + " h"}));
     });
+    var more = (inc.possible_duplicates_total || 0) - dups.length;
+    if (more > 0) {
+      dupList.appendChild(el("li", {cls: "more", text: "另有 " + more + " 件 · " + more +
+        " more within the duplicate radius"}));
+    }
 
     var tl = $("d-timeline");
     clear(tl);
@@ -582,6 +587,7 @@
       // Keep the duplicates that came with the report if the stored payload lacks them.
       if (!inc.possible_duplicates && previous && previous.incident.possible_duplicates) {
         inc.possible_duplicates = previous.incident.possible_duplicates;
+        inc.possible_duplicates_total = previous.incident.possible_duplicates_total;
       }
       var active = (parts[3] || []).filter(function (a) { return a.status === "active"; });
       if (parts[4]) { state.clocks[id] = {data: parts[4], at: Date.now()}; }
