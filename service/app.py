@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -28,6 +28,8 @@ from .auth.service import PUBLIC, allow
 from .core.config import Settings, get_settings
 from .core.db import make_engine, make_sessionmaker, migrate, unit_of_work
 from .core.errors import BodySizeLimit, UnavailableError, errors, install_error_handlers
+from .core.slots import RequestSlots
+from .core.textguard import refuse_nul
 from .dispatch import routes as dispatch_routes
 from .hotspots import routes as hotspots_routes
 from .incidents import routes as incidents_routes
@@ -112,6 +114,10 @@ def _startup(app: FastAPI, settings: Settings) -> Engine:
         settings.database_url,
         spatialite_library=settings.spatialite_library,
         busy_timeout_s=settings.sqlite_busy_timeout_s,
+        # Two connections a request, kept open (a new PostgreSQL connection costs a process);
+        # a third at most for the audit of a refusal.
+        pool_size=2 * settings.request_slots,
+        max_overflow=settings.request_slots,
     )
     migrate(engine)
     factory = make_sessionmaker(engine)
@@ -186,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
         # The API's description is for signed-in people too: served below, behind the rule.
         docs_url=None,
         redoc_url=None,
@@ -206,5 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
+    # Outermost last: a body is read (and refused when too big) before the request takes a slot.
+    app.add_middleware(RequestSlots, slots=settings.request_slots)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -7,17 +7,14 @@ prints. Long steps show a progress bar.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import layers
@@ -26,51 +23,26 @@ from geo.jurisdiction import Jurisdiction
 from service import tables as tables
 from service.auth import people as auth_people
 from service.auth.cli import users_app
+from service.core import backup as backup_service
+from service.core.cli_support import DEFAULT_ACTOR, ActorOption, console, err, fail, open_engine
 from service.core.config import Settings, get_settings
-from service.core.db import make_engine, make_sessionmaker, migrate, unit_of_work
+from service.core.db import make_sessionmaker, migrate, unit_of_work
 from service.core.errors import ServiceError
 from service.core.timezones import BEIJING
 from service.incidents import service as incidents_service
 from service.incidents.demo import generate_demo_incidents
 from service.incidents.schemas import IncidentCreate
 from service.layers import service as layers_service
+from service.layers.cli import layers_app
 
 app = typer.Typer(
     help="jiedao: GIS dispatch for the sub-district law-enforcement team.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-layers_app = typer.Typer(
-    help="Validate, import, list and activate jurisdiction layer versions.", no_args_is_help=True
-)
 app.add_typer(layers_app, name="layers")
 app.add_typer(users_app, name="users")
-console = Console()
-err = Console(stderr=True)
-
-ActorOption = Annotated[str, typer.Option(help="Who makes this write (recorded in the audit).")]
-
-
-def _default_actor() -> str:
-    # getpass fails in containers with neither USER nor a passwd entry; the CLI must not.
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
-
-
-_DEFAULT_ACTOR = _default_actor()
 _DEMO_CHUNK = 500
-
-
-def _engine(settings: Settings) -> Engine:
-    # Say which database: a command run from another folder or with other settings must not
-    # quietly work on another (empty) one.
-    # soft_wrap: a path split over two lines cannot be copied.
-    err.print(f"database: {settings.database_label}", highlight=False, soft_wrap=True)
-    engine = make_engine(settings.database_url, spatialite_library=settings.spatialite_library)
-    migrate(engine)
-    return engine
 
 
 def _warn_if_empty(session: Session, what: str) -> None:
@@ -81,13 +53,6 @@ def _warn_if_empty(session: Session, what: str) -> None:
             "JIEDAO_DATABASE_URL.",
             highlight=False,
         )
-
-
-def _fail(message: str, fix: str | None = None) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    if fix:
-        err.print(f"[bold]fix:[/] {fix}")
-    return typer.Exit(code=1)
 
 
 @app.command()
@@ -121,13 +86,13 @@ def serve(
     port = port or settings.port
     # Migrate and import the layers once, here: several workers starting on a fresh database
     # would otherwise race to create the same tables.
-    with unit_of_work(make_sessionmaker(_engine(settings))) as session:
+    with unit_of_work(make_sessionmaker(open_engine(settings))) as session:
         _ensure_layer(session, settings, actor="system:startup")
         enabled = [u.username for u in auth_people.enabled_demo_users(session)]
         if settings.demo:
             _print_demo_users(session, settings)
         elif enabled:
-            raise _fail(
+            raise fail(
                 f"demo users are enabled ({', '.join(enabled)}) and this is not demo mode.",
                 "disable each (jiedao users disable NAME) before serving real cases, or "
                 "serve the demo with --demo.",
@@ -208,7 +173,7 @@ def demo(
             else dt.datetime.now(BEIJING).date() - dt.timedelta(days=days)
         )
     except ValueError:
-        raise _fail(f"--start {start!r} is not a date.", "give it as YYYY-MM-DD.") from None
+        raise fail(f"--start {start!r} is not a date.", "give it as YYYY-MM-DD.") from None
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -217,7 +182,7 @@ def demo(
         console=console,
     ) as progress:
         step = progress.add_task("database and migrations", total=None)
-        engine = _engine(settings)
+        engine = open_engine(settings)
         factory = make_sessionmaker(engine)
         with unit_of_work(factory) as session:
             existing = incidents_service.incident_count(session)
@@ -275,13 +240,13 @@ def _ensure_layer(session: Session, settings: Settings, *, actor: str) -> None:
     try:
         layers_service.ensure_layers(session, settings, actor=actor)
     except FileNotFoundError as exc:
-        raise _fail(
+        raise fail(
             str(exc),
             "set JIEDAO_LAYER_PACK to a layer pack folder, or unset it to "
             "use the bundled Qingshuihe pack.",
         ) from None
     except LayerValidationError as exc:
-        raise _fail(str(exc), "fix the listed features of the layer pack.") from None
+        raise fail(str(exc), "fix the listed features of the layer pack.") from None
 
 
 @app.command()
@@ -304,21 +269,21 @@ def resolve(
     try:
         wlon, wlat = geocrs.to_wgs84([lon], [lat], source=crs)
     except (UnknownCRSError, CoordinateError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if pack is not None:
         try:
             layer = layers.read_pack(pack)
             layers.ensure_valid(layer)
         except (FileNotFoundError, ValueError) as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         jurisdiction = Jurisdiction.build(
             layer.communities, layer.key_roads, params=settings.resolve_params()
         )
         label = layer.label
     else:
-        factory = make_sessionmaker(_engine(settings))
+        factory = make_sessionmaker(open_engine(settings))
         with unit_of_work(factory) as session:
-            _ensure_layer(session, settings, actor=_DEFAULT_ACTOR)
+            _ensure_layer(session, settings, actor=DEFAULT_ACTOR)
         with factory() as session:
             active = layers_service.JurisdictionCache(settings.resolve_params()).get(session)
         jurisdiction, label = active.jurisdiction, active.label
@@ -379,12 +344,12 @@ def hotspots(
         )
         first = dt.date.fromisoformat(start) if start else last - dt.timedelta(days=27)
     except ValueError:
-        raise _fail(
+        raise fail(
             f"--start {start!r} / --end {end!r} is not a date.", "give dates as YYYY-MM-DD."
         ) from None
     if shift not in (None, "early", "late"):
-        raise _fail(f"--shift {shift!r} is not a shift.", "use early or late.")
-    factory = make_sessionmaker(_engine(settings))
+        raise fail(f"--shift {shift!r} is not a shift.", "use early or late.")
+    factory = make_sessionmaker(open_engine(settings))
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -410,7 +375,7 @@ def hotspots(
                 )
                 result = analysis_of.analyse(session, layer, query)
             except ServiceError as exc:
-                raise _fail(exc.message, exc.fix) from None
+                raise fail(exc.message, exc.fix) from None
         progress.update(task, advance=2, description="map")
         # One standalone page serves both the file and the snapshot (it needs no server).
         page = (
@@ -425,7 +390,7 @@ def hotspots(
             try:
                 png.write_bytes(png_snapshot(page))
             except ServiceError as exc:
-                raise _fail(exc.message, exc.fix) from None
+                raise fail(exc.message, exc.fix) from None
             progress.update(task, advance=1, description="targets")
         table_frame = targets_table(
             result.targets, categories=analysis_of.CATEGORY_NAMES, squads=layer.squad_names
@@ -490,7 +455,7 @@ def plan(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the stored plan document as JSON.")
     ] = False,
-    actor: ActorOption = _DEFAULT_ACTOR,
+    actor: ActorOption = DEFAULT_ACTOR,
 ) -> None:
     """Plan a squad's shift on the active layer and store it; print the routes and figures."""
     from concurrent.futures import ThreadPoolExecutor
@@ -507,10 +472,10 @@ def plan(
             squad=squad, shift=shift, date=date, time_limit_s=time_limit, seed=seed, **limits
         )
     except ValueError as exc:
-        raise _fail(
+        raise fail(
             str(exc), "check --squad, --shift (early|late) and --date (YYYY-MM-DD)."
         ) from None
-    engine = _engine(settings)
+    engine = open_engine(settings)
     factory = make_sessionmaker(engine)
     with unit_of_work(factory) as session:
         _ensure_layer(session, settings, actor=actor)
@@ -535,7 +500,7 @@ def plan(
             try:
                 network = NetworkCache().get(layer)
             except ServiceError as exc:
-                raise _fail(str(exc)) from None
+                raise fail(str(exc)) from None
             started = time.monotonic()
             job = pool.submit(
                 planning.create_plan,
@@ -557,7 +522,7 @@ def plan(
             try:
                 row = job.result()
             except (ServiceError, ValueError) as exc:
-                raise _fail(str(exc)) from None
+                raise fail(str(exc)) from None
             document = {"id": row.id, "layer_version": layer.label, **row.plan}
     if as_json:
         typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
@@ -611,107 +576,57 @@ def plan(
         console.print(f"briefing written to {briefing}")
 
 
-@layers_app.command("validate")
-def layers_validate(
-    path: Annotated[Path, typer.Argument(help="Layer pack folder.")],
-    source_crs: Annotated[
-        str | None,
-        typer.Option(help="Declare the layers' coordinates: wgs84, gcj02, bd09 or EPSG:xxxx."),
-    ] = None,
-) -> None:
-    """Check a layer pack; every problem names the feature and the fix."""
-    try:
-        pack = layers.read_pack(path, source_crs=source_crs)
-    except (FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
-    issues = layers.validate_pack(pack)
-    for issue in issues:
-        colour = "red" if issue.severity == "error" else "yellow"
-        console.print(f"[{colour}]{issue.severity}[/] {issue}")
-    errors = sum(issue.severity == "error" for issue in issues)
-    console.print(
-        f"{pack.label}: {len(pack.communities)} communities, "
-        f"{len(pack.key_roads)} key roads, {len(pack.stations)} stations; "
-        f"{errors} error(s), {len(issues) - errors} warning(s)."
-    )
-    if errors:
-        raise typer.Exit(code=1)
+_COUNTED = (
+    "incidents",
+    "incident_events",
+    "assignments",
+    "units",
+    "patrol_plans",
+    "users",
+    "audit_log",
+)
 
 
-@layers_app.command("import")
-def layers_import(
-    path: Annotated[Path, typer.Argument(help="Layer pack folder.")],
-    activate: Annotated[
-        bool, typer.Option(help="Make it the active version for new incidents.")
-    ] = False,
-    version: Annotated[
-        str | None, typer.Option(help="Store under this version instead of pack.json's.")
-    ] = None,
-    source_crs: Annotated[str | None, typer.Option(help="wgs84, gcj02, bd09 or EPSG:xxxx.")] = None,
-    actor: ActorOption = _DEFAULT_ACTOR,
+def _print_rows(rows: dict[str, int]) -> None:
+    console.print(", ".join(f"{name} {count:,}" for name, count in rows.items() if count))
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The backup file to write (replaced if it exists).")],
 ) -> None:
-    """Validate a layer pack and store it as a new layer version."""
+    """Back up the database, safely while the service runs (SpatiaLite or PostGIS)."""
     settings = get_settings()
     try:
-        pack = layers.read_pack(path, source_crs=source_crs)
-        if version:
-            pack = pack.with_version(version)
-        with unit_of_work(make_sessionmaker(_engine(settings))) as session:
-            stored = layers_service.import_pack(session, pack, actor=actor, activate=activate)
-            label, active = stored.label, stored.active
-    except LayerValidationError as exc:
-        raise _fail(
-            str(exc), "fix the listed features and import again; nothing was stored."
-        ) from None
-    except (ServiceError, FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
-    console.print(
-        f"Imported {label}"
-        + (
-            " and activated it."
-            if active
-            else f"; activate it with: jiedao layers activate {label}"
+        summary = backup_service.backup_database(
+            open_engine(settings, upgrade=False), path, tables=sorted(tables.metadata.tables)
         )
-    )
-
-
-@layers_app.command("list")
-def layers_list() -> None:
-    """List the stored layer versions; * marks the active one."""
-    with unit_of_work(make_sessionmaker(_engine(get_settings()))) as session:
-        versions = layers_service.list_versions(session)
-        table = Table("", "id", "label", "title", "created", "by")
-        for v in versions:
-            table.add_row(
-                "*" if v.active else "",
-                str(v.id),
-                v.label,
-                v.title or "",
-                f"{v.created_at:%Y-%m-%d %H:%M}",
-                v.created_by,
-            )
+    except backup_service.BackupError as exc:
+        raise fail(str(exc), exc.fix) from None
     console.print(
-        table
-        if versions
-        else "No layer versions yet: run jiedao demo or jiedao layers import PATH."
+        f"Backed up to {summary.path} ({summary.size_bytes / 1e6:.1f} MB, "
+        f"{summary.seconds:.1f} s); restore with: jiedao restore {summary.path}",
+        soft_wrap=True,
     )
+    _print_rows({name: summary.rows.get(name, 0) for name in _COUNTED})
 
 
-@layers_app.command("activate")
-def layers_activate(
-    label: Annotated[str, typer.Argument(help="Label (name@version) or id.")],
-    actor: ActorOption = _DEFAULT_ACTOR,
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="A file written by jiedao backup.")],
+    replace: Annotated[
+        bool, typer.Option(help="Overwrite a database that already holds jiedao data.")
+    ] = False,
 ) -> None:
-    """Make a stored layer version the active one; stored incidents keep their resolution."""
+    """Restore a backup into the configured database (stop the service first)."""
+    settings = get_settings()
+    engine = open_engine(settings, upgrade=False)
     try:
-        with unit_of_work(make_sessionmaker(_engine(get_settings()))) as session:
-            version = layers_service.activate_version(
-                session, int(label) if label.isdigit() else label, actor=actor
-            )
-            activated = version.label
-    except ServiceError as exc:
-        raise _fail(str(exc)) from None
-    console.print(
-        f"Active layer version: {activated}. New incidents resolve on it; stored "
-        "incidents keep the version they were resolved on."
-    )
+        summary = backup_service.restore_database(
+            engine, path, replace=replace, tables=sorted(tables.metadata.tables)
+        )
+    except backup_service.BackupError as exc:
+        raise fail(str(exc), exc.fix) from None
+    migrate(engine)  # a backup of an older version comes up to date
+    console.print(f"Restored {summary.path} in {summary.seconds:.1f} s.", soft_wrap=True)
+    _print_rows({name: summary.rows.get(name, 0) for name in _COUNTED})

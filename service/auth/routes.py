@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import AwareDatetime
 
 from ..core.deps import SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES, error_response, errors
+from ..core.schemas import RowId
 from ..dispatch import service as dispatch_service
 from . import people, store
 from .roles import permissions_of
@@ -199,7 +200,7 @@ def create_api_key(body: ApiClientCreate, session: SessionDep, admin: _KeyAdmin)
 
 @users_router.delete("/api-keys/{client_id}", response_model=ApiClientRead, responses=errors(404))
 def revoke_api_key(
-    client_id: Annotated[int, Path(ge=1, le=2**31)],
+    client_id: RowId,
     session: SessionDep,
     admin: _KeyAdmin,
 ) -> dict[str, Any]:

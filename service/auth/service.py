@@ -179,7 +179,9 @@ def csrf_ok(request: Request, principal: Principal, sent: str | None) -> bool:
     """Whether a page's write comes from this site with its session's CSRF token (sent in
     the header, or in a form field)."""
     expected = csrf_of(principal, key=_signing_key(request))
-    return same_origin(request) and secrets.compare_digest(sent or "", expected)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    given = (sent or "").encode("utf-8", "replace")
+    return same_origin(request) and secrets.compare_digest(given, expected.encode())
 
 
 def _check_csrf(request: Request, principal: Principal) -> None:

@@ -49,7 +49,7 @@ class AuditLog(Base):
     address: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(50))
     entity: Mapped[str] = mapped_column(String(50))
-    entity_id: Mapped[str | None] = mapped_column(String(50))
+    entity_id: Mapped[str | None] = mapped_column(String(200))
     before: Mapped[dict[str, Any] | None] = mapped_column()
     after: Mapped[dict[str, Any] | None] = mapped_column()
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

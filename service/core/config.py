@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # How many possible duplicates a new report lists (the nearest; the total is counted).
     duplicate_limit: int = Field(5, ge=0, le=100)
     max_body_bytes: int = Field(1_000_000, gt=0)
+    # Requests each worker process serves at once (more wait their turn, in order). Each holds
+    # up to three database connections (its unit of work, its read session, an audit of a
+    # refusal), and the pool is sized for that, so a burst never leaves requests waiting on
+    # each other for connections.
+    request_slots: int = Field(8, ge=1, le=64)
     incident_id_prefix: str = Field("QSH", pattern=r"^[A-Z]{2,8}$")
     # Dispatch: a unit with no ping for this long is shown as stale.
     stale_after_s: float = Field(120.0, gt=0)

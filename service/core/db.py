@@ -84,6 +84,8 @@ def make_engine(
     *,
     spatialite_library: str = "mod_spatialite",
     busy_timeout_s: float = _BUSY_TIMEOUT_S,
+    pool_size: int = 5,
+    max_overflow: int = 10,
     echo: bool = False,
 ) -> Engine:
     """Create an engine for a SpatiaLite file (``sqlite:///...``) or PostGIS server.
@@ -96,6 +98,8 @@ def make_engine(
         Name or path of the SpatiaLite extension for sqlite URLs.
     busy_timeout_s
         How long a SpatiaLite transaction waits for the writer lock before it fails.
+    pool_size, max_overflow
+        Connections kept open, and made beyond them at busy times (SQLAlchemy's QueuePool).
     echo
         Log every SQL statement.
     """
@@ -113,6 +117,8 @@ def make_engine(
             module=sqlean,
             echo=echo,
             connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
+            pool_size=pool_size,
+            max_overflow=max_overflow,
         )
         event.listen(engine, "connect", _load_spatialite(spatialite_library))
         event.listen(engine, "begin", _begin)
@@ -126,6 +132,8 @@ def make_engine(
             parsed,
             echo=echo,
             pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
             pool_timeout=_POOL_TIMEOUT_S,
             connect_args={"connect_timeout": _CONNECT_TIMEOUT_S},
         )

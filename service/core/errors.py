@@ -155,6 +155,7 @@ class ErrorResponse(BaseModel):
 
 
 _DESCRIPTIONS: Final = {
+    400: "A body that cannot be parsed (not JSON, or not a form).",
     401: "Not signed in.",
     403: "Not allowed.",
     404: "Not found: the field names what to check.",
@@ -167,16 +168,26 @@ _DESCRIPTIONS: Final = {
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` of a route: each error status it can answer, with the error model."""
+    """The ``responses=`` of a route: each error status it can answer, with the error model.
+
+    Always as JSON, whatever the route's own media type: FastAPI would otherwise declare a
+    page's errors as text/html only (a browser does get an HTML page for some of them).
+    """
+    json_error = {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
     return {
-        code: {"model": ErrorResponse, "description": _DESCRIPTIONS.get(code, "Error.")}
+        code: {
+            "model": ErrorResponse,
+            "description": _DESCRIPTIONS.get(code, "Error."),
+            "content": {"application/json": json_error},
+        }
         for code in codes
     }
 
 
-# The statuses any route can answer: bad input (422), an oversized body (413), and no database
+# The statuses any route can answer: a body that does not parse (400), bad input (422), an
+# oversized body (413), not signed in or not allowed (401, 403), and no database
 # or no active layer (503). Routes add 404, 409 where they can happen.
-ERROR_RESPONSES: Final = errors(401, 403, 413, 422, 503)
+ERROR_RESPONSES: Final = errors(400, 401, 403, 413, 422, 503)
 
 
 # -- the table: domain error -> status ------------------------------------------------------
@@ -502,7 +513,7 @@ def _audit_refusal(request: Request, exc: PermissionDeniedError) -> None:
                 actor=getattr(principal, "name", None) or "anonymous",
                 action="refused",
                 entity="route",
-                entity_id=where[:50],
+                entity_id=where[:200],
                 detail={
                     "permission": exc.permission,
                     "path": request.url.path,

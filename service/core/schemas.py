@@ -47,9 +47,9 @@ Latitude = Annotated[
     ),
 ]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-# A stored row's id in a URL: both databases keep 64-bit signed integers, so a larger number
-# can name no row and is refused here rather than overflowing the driver.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A stored id (1 to 2^63-1).")]
+# A stored row's id in a URL. The id columns are INTEGER, 32-bit signed on PostgreSQL, so a
+# larger number can name no row and is refused here rather than failing in the database.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A stored id (1 to 2^31-1).")]
 
 
 class Input(BaseModel):

@@ -50,6 +50,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "model": list[Open311ErrorItem],
         "description": "A GeoReport v2 error list (or "
         "<errors> in XML): 400 for bad input, 404 for an unknown id.",
+        "content": {"application/xml": {"schema": {"type": "string"}}},
     }
 }
 router = APIRouter(prefix=ROUTE_PREFIX, tags=["open311"], responses=_ERRORS)

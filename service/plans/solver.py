@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -39,10 +40,29 @@ def _executor() -> ProcessPoolExecutor:
             # spawn, never fork: the service has threads, and a forked child could inherit a
             # held lock.
             _pool = ProcessPoolExecutor(
-                max_workers=_workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=_workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
             )
             atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
         return _pool
+
+
+def _exit_with_parent() -> None:
+    """In the solver process: exit as soon as the service worker that started it is gone.
+
+    A worker killed (or stopped by its supervisor without running atexit) would otherwise
+    leave its solver behind, idle and holding a road graph's memory, one more per restart.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # waits on the parent's sentinel: returns once it has exited
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _ready() -> bool:

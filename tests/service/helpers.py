@@ -102,6 +102,28 @@ def api_routes(app: Any) -> list[tuple[str, Any]]:
     return found
 
 
+def _rules(dependant: Any) -> list[str]:
+    from service.auth.service import rule_of
+
+    found = []
+    for sub in dependant.dependencies:
+        rule = rule_of(sub.call) if sub.call is not None else None
+        if rule is not None:
+            found.append(rule)
+        found.extend(_rules(sub))
+    return found
+
+
+def route_rules(app: Any) -> list[tuple[str, str, str]]:
+    """(method, path, rule) of every route and method; the rule is '' when none is declared."""
+    table = []
+    for path, route in api_routes(app):
+        rules = _rules(route.dependant)
+        for method in sorted(route.methods - {"HEAD"}):
+            table.append((method, path, ",".join(sorted(set(rules)))))
+    return table
+
+
 def count_rows(client: Any, model: type) -> int:
     """Rows in a table, read through the app's own database."""
     factory = client.app.state.sessionmaker

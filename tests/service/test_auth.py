@@ -19,7 +19,6 @@ from service.app import create_app
 from service.auth import people
 from service.auth.models import User
 from service.auth.roles import DEVICE, PERMISSIONS, ROLE_PERMISSIONS, ROLES, permissions_of
-from service.auth.service import rule_of
 from service.core.audit import AuditLog
 from service.core.config import Settings
 from service.incidents.models import Incident
@@ -27,34 +26,14 @@ from tests.conftest import TEST_PACK, TEST_PASSWORD
 from tests.service.helpers import (
     QINGSHUIHE,
     anonymous,
-    api_routes,
     as_,
     audit_rows,
     body,
     count_rows,
+    route_rules,
 )
 
 # -- the route table ------------------------------------------------------------------------
-
-
-def _rules(dependant: Any) -> list[str]:
-    found = []
-    for sub in dependant.dependencies:
-        rule = rule_of(sub.call) if sub.call is not None else None
-        if rule is not None:
-            found.append(rule)
-        found.extend(_rules(sub))
-    return found
-
-
-def _route_rules(app: Any) -> list[tuple[str, str, str]]:
-    """(method, path, rule) of every route and method; the rule is '' when none is declared."""
-    table = []
-    for path, route in api_routes(app):
-        rules = _rules(route.dependant)
-        for method in sorted(route.methods - {"HEAD"}):
-            table.append((method, path, ",".join(sorted(set(rules)))))
-    return table
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +42,7 @@ def bare_app() -> Any:
 
 
 def test_every_route_declares_exactly_one_rule(bare_app):
-    table = _route_rules(bare_app)
+    table = route_rules(bare_app)
     assert len(table) > 60
     undeclared = [f"{m} {p}" for m, p, rule in table if not rule]
     several = [f"{m} {p}: {rule}" for m, p, rule in table if "," in rule]
@@ -96,7 +75,7 @@ PUBLIC_ROUTES = {
 
 
 def test_only_sign_in_open311_reads_health_and_login_are_public(bare_app):
-    public = {(m, p) for m, p, rule in _route_rules(bare_app) if rule == "public"}
+    public = {(m, p) for m, p, rule in route_rules(bare_app) if rule == "public"}
     assert public == PUBLIC_ROUTES
 
 
@@ -120,7 +99,7 @@ def test_the_rule_checker_sees_a_route_without_a_rule():
     def open_route() -> dict[str, str]:
         return {}
 
-    assert _route_rules(app) == [("GET", "/open", "")]
+    assert route_rules(app) == [("GET", "/open", "")]
 
 
 # -- the role matrix ------------------------------------------------------------------------
@@ -179,7 +158,7 @@ def test_role_matrix(client):
     device_token = client.post(
         "/units/matrix-car/device-token", headers=as_(client, "admin")
     ).json()["token"]
-    table = _route_rules(client.app)
+    table = route_rules(client.app)
     principals: list[str | None] = [None, *one_per_role, DEVICE]
 
     def sign_in_all() -> dict[str, str]:
@@ -475,6 +454,13 @@ def test_a_page_write_needs_the_csrf_token_and_this_site(client):
         headers={"X-CSRF-Token": token, "Origin": "https://evil.example"},
     )
     assert cross.status_code == 403
+    # A token that is not ASCII is a wrong token (it was a TypeError, a 500).
+    foreign = browser.post(
+        "/incidents",
+        json=body(),
+        headers={"X-CSRF-Token": "tok\u00e9n".encode()},
+    )
+    assert foreign.status_code == 403, foreign.text
     # A form on another site posting to the API with the victim's cookie.
     form = browser.post(
         "/incidents",
@@ -489,9 +475,24 @@ def test_a_page_write_needs_the_csrf_token_and_this_site(client):
     assert ok.status_code == 201, ok.text
     assert ok.json()["created_by"] == "t-dispatch"
     refusals = audit_rows(client, action="refused")
-    assert len(refusals) == 3
+    assert len(refusals) == 4
     assert {r.actor for r in refusals} == {"t-dispatch"}
     assert {r.detail["permission"] for r in refusals} == {"csrf"}
+
+
+def test_a_sign_out_form_with_a_foreign_token_signs_nobody_out(client):
+    browser, token = _page_session(client)
+    cookies = dict(browser.cookies)
+
+    def console_with_the_old_cookie() -> int:
+        browser.cookies.update(cookies)
+        return browser.get("/console", headers={"Accept": "text/html"}).status_code
+
+    answer = browser.post("/logout", data={"csrf_token": "\u4ee4\u724c"})
+    assert answer.status_code == 303  # was a TypeError in the token comparison, a 500
+    assert console_with_the_old_cookie() == 200, "a forged sign-out revokes nothing"
+    assert browser.post("/logout", data={"csrf_token": token}).status_code == 303
+    assert console_with_the_old_cookie() == 303, "the page's own sign-out revokes the session"
 
 
 def test_a_cross_site_login_form_is_refused(client):

@@ -8,10 +8,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from service.core.errors import ErrorResponse
+from service.incidents.models import Incident
 
-from .helpers import as_
+from .helpers import as_, body, count_rows
 
-HOSTILE = (2**63, -(2**63), "1e308", "nan", "-1")
+# 2^31: one past PostgreSQL's INTEGER, the type of every id column.
+HOSTILE = (2**31, 2**63, -(2**63), "1e308", "nan", "-1")
 # Roles tried in turn until one may use the route (a 403 says nothing about its numbers).
 ROLES = ("dispatch", "squad-west", "leader", "case", "admin")
 # Routes that would end the test users' sessions.
@@ -66,9 +68,34 @@ def test_no_number_in_a_url_gives_a_server_error(client: TestClient) -> None:
     assert not failures, failures
 
 
-def test_an_id_beyond_64_bits_is_a_422_naming_it(client: TestClient) -> None:
-    answer = client.get(f"/plans/{2**63}", headers=as_(client, "squad-west"))
-    assert answer.status_code == 422, answer.text
-    [item] = answer.json()["detail"]
-    assert item["field"] == "plan_id"
-    assert "2^63" in item["message"] + item["fix"] or "9223372036854775807" in item["message"]
+def test_an_id_beyond_an_integer_column_is_a_422_naming_it(client: TestClient) -> None:
+    for plan_id in (2**31, 2**63):
+        answer = client.get(f"/plans/{plan_id}", headers=as_(client, "squad-west"))
+        assert answer.status_code == 422, answer.text
+        [item] = answer.json()["detail"]
+        assert item["field"] == "plan_id"
+        assert "2147483647" in item["message"]
+
+
+def test_a_nul_character_is_a_422_naming_the_field(client: TestClient) -> None:
+    # PostgreSQL cannot store one: it was a 500 there, and stored on SpatiaLite.
+    before = count_rows(client, Incident)
+    refused = {
+        "query": client.get("/units", params={"squad": "west\x00"}),
+        "json": client.post("/incidents", json=body(description="a\x00b")),
+        "nested json": client.post("/incidents", json=body(photo_urls=["https://x/\x00"])),
+        "form": client.post("/auth/token", data={"username": "t-\x00", "password": "x"}),
+    }
+    fields = {}
+    for where, answer in refused.items():
+        assert answer.status_code == 422, (where, answer.text)
+        [item] = answer.json()["detail"]
+        assert "NUL" in item["message"], where
+        fields[where] = item["field"]
+    assert fields == {
+        "query": "squad",
+        "json": "description",
+        "nested json": "photo_urls.0",
+        "form": "username",
+    }
+    assert count_rows(client, Incident) == before
