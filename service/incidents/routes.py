@@ -84,6 +84,8 @@ def create_incident(
         idempotency_key=idempotency_key,
         # Near a boundary, a duplicate may lie next door: not an officer's to see.
         duplicates_in=auth_service.incident_scope(principal).community,
+        layer_label=layer.label,
+        squad_names=layer.squad_names,
     )
     # Checked after the resolution, inside the unit of work: a refusal rolls it all back.
     auth_service.ensure_community(principal, created.resolution.community_code)

@@ -373,6 +373,8 @@ def create_incident(
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
     duplicates_in: str | None = None,
+    layer_label: str | None = None,
+    squad_names: Mapping[str, str] | None = None,
 ) -> tuple[IncidentCreated, bool]:
     """Resolve and store one incident with its audit row, in the caller's unit of work.
 
@@ -383,7 +385,8 @@ def create_incident(
     time). Raises :class:`geo.errors.OutsideJurisdictionError` for a point outside the
     jurisdiction, :class:`InvalidInputError` for a time in the future, :class:`ConflictError`
     for a reused key. ``duplicates_in`` limits the possible duplicates to one community (what
-    an information officer may see).
+    an information officer may see). ``layer_label`` and ``squad_names`` (code to Chinese
+    name) of the layer version, when the caller has them, spare the answer two queries.
     """
     params = params or IntakeParams()
     if fingerprint is None:
@@ -418,20 +421,24 @@ def create_incident(
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint if idempotency_key is not None else None,
     )
-    try:
-        # A savepoint: when the key's unique index refuses the row, only it is undone and the
-        # unit of work carries on to answer with the stored incident.
-        with session.begin_nested():
-            session.add(incident)
-            session.flush()
-    except IntegrityError as exc:
-        # A concurrent request with the same key won the race: answer as its replay.
-        if idempotency_key is None or not store.is_idempotency_conflict(exc):
-            raise
-        replay = _replay(session, idempotency_key, fingerprint, params, duplicates_in)
-        if replay is None:
-            raise
-        return replay, False
+    if idempotency_key is None:
+        session.add(incident)
+        session.flush()
+    else:
+        try:
+            # A savepoint: when the key's unique index refuses the row, only it is undone and
+            # the unit of work carries on to answer with the stored incident.
+            with session.begin_nested():
+                session.add(incident)
+                session.flush()
+        except IntegrityError as exc:
+            # A concurrent request with the same key won the race: answer as its replay.
+            if not store.is_idempotency_conflict(exc):
+                raise
+            replay = _replay(session, idempotency_key, fingerprint, params, duplicates_in)
+            if replay is None:
+                raise
+            return replay, False
     record(
         session,
         actor=actor,
@@ -450,13 +457,25 @@ def create_incident(
         },
         detail={"idempotency_key": idempotency_key},
     )
-    return _created(session, incident, params, duplicates_in), True
+    known = None
+    if layer_label is not None and squad_names is not None:
+        known = _Names(
+            {layer_version_id: layer_label},
+            {(layer_version_id, code): name for code, name in squad_names.items()},
+        )
+    return _created(session, incident, params, duplicates_in, known=known), True
 
 
 def _created(
-    session: Session, incident: Incident, params: IntakeParams, duplicates_in: str | None
+    session: Session,
+    incident: Incident,
+    params: IntakeParams,
+    duplicates_in: str | None,
+    *,
+    known: _Names | None = None,
 ) -> IncidentCreated:
-    read = incident_reads(session=session, incidents=[incident], prefix=params.id_prefix)[0]
+    names = known or _names(session, {incident.layer_version_id})
+    read = _read(incident, names, params.id_prefix)
     nearest, total = find_duplicates(
         session=session, incident=incident, params=params, community=duplicates_in
     )
