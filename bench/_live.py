@@ -41,6 +41,7 @@ class Sample:
     latency_ms: np.ndarray  # from when it was due to its answer
     errors: Counter[str]  # by HTTP status or exception name
     seconds: float  # the phase's wall time
+    first_error: dict[str, str]  # the first answer of each kind of error: what went wrong
 
 
 def _free_port() -> int:
@@ -177,6 +178,7 @@ async def _open_loop(
     due_at: list[float] = []
     latencies: list[float] = []
     errors: Counter[str] = Counter()
+    first_error: dict[str, str] = {}
     timeout = aiohttp.ClientTimeout(total=30)
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(
@@ -192,12 +194,13 @@ async def _open_loop(
                 else:
                     answer = await session.post(path, json=body)
                 async with answer:
-                    await answer.read()
+                    text = await answer.text()
                     kind = "" if answer.status < 400 else str(answer.status)
             except (aiohttp.ClientError, TimeoutError) as error:
-                kind = type(error).__name__
+                kind, text = type(error).__name__, str(error)
             if kind:
                 errors[kind] += 1
+                first_error.setdefault(kind, text[:300])
             else:
                 due_at.append(due - begin)
                 latencies.append((loop.time() - due) * 1000)
@@ -212,7 +215,7 @@ async def _open_loop(
             tasks.append(asyncio.create_task(one(due, path, body)))
         await asyncio.gather(*tasks)
         seconds = loop.time() - begin
-    return Sample(np.asarray(due_at), np.asarray(latencies), errors, seconds)
+    return Sample(np.asarray(due_at), np.asarray(latencies), errors, seconds, first_error)
 
 
 HEADER = (
@@ -235,4 +238,5 @@ def row(name: str, sample: Sample) -> str:
         f"{len(latency) / sample.seconds:8.1f} {p50} {p99(latency)} "
         f"{p99(latency[first], 9)} {p99(latency[last], 10)}"
         + (f"  errors: {dict(sample.errors)}" if sample.errors else "")
+        + "".join(f"\n    first {kind}: {text}" for kind, text in sample.first_error.items())
     )
