@@ -3,7 +3,6 @@ default password; a generated password is printed once and never stored in clear
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +13,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from ..core.cli_support import DEFAULT_ACTOR, open_engine
 from ..core.config import get_settings
-from ..core.db import make_engine, make_sessionmaker, migrate, unit_of_work
+from ..core.db import make_sessionmaker, unit_of_work
 from ..core.errors import ServiceError
 from . import people, store
 from .roles import ROLE_TITLES, ROLES
@@ -29,20 +29,10 @@ _out = Console()
 _err = Console(stderr=True)
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no USER and no passwd entry (containers)
-        return "cli"
-
-
 @contextmanager
 def _session() -> Iterator[Session]:
-    settings = get_settings()
-    _err.print(f"database: {settings.database_label}", highlight=False, soft_wrap=True)
-    engine = make_engine(settings.database_url, spatialite_library=settings.spatialite_library)
+    engine = open_engine(get_settings())
     try:
-        migrate(engine)
         with unit_of_work(make_sessionmaker(engine)) as session:
             yield session
     except ServiceError as exc:
@@ -95,7 +85,7 @@ def create(
             community=community,
             squad=squad,
             password=password,
-            actor=_actor(),
+            actor=DEFAULT_ACTOR,
         )
         name, shown_role = user.username, user.role
     _out.print(f"Created {name} ({shown_role}).")
@@ -125,7 +115,7 @@ def list_users() -> None:
 def disable(username: Annotated[str, typer.Argument(help="The user to disable.")]) -> None:
     """Disable a user: their tokens and page sessions stop working at once."""
     with _session() as session:
-        people.disable_user(session, username, actor=_actor())
+        people.disable_user(session, username, actor=DEFAULT_ACTOR)
     _out.print(f"Disabled {username}; their sign-ins are revoked.")
 
 
@@ -138,7 +128,9 @@ def set_password(
     are revoked."""
     password = _password_from_stdin(password_stdin)
     with _session() as session:
-        _user, generated = people.set_password(session, username, actor=_actor(), password=password)
+        _user, generated = people.set_password(
+            session, username, actor=DEFAULT_ACTOR, password=password
+        )
     _out.print(f"New password set for {username}; earlier sign-ins are revoked.")
     if generated:
         _out.print(f"One-time password (shown once): [bold]{generated}[/]")

@@ -85,11 +85,33 @@ def _sqlite_copy(source: Path, destination: Path) -> None:
         src.close()
 
 
-def _sqlite_check(path: Path) -> None:
+def _format_of(path: Path) -> str | None:
+    """``sqlite`` or ``pgdump`` by the file's first bytes; None for anything else."""
     with path.open("rb") as handle:
-        if handle.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
-            msg = f"{path} is not a SpatiaLite backup."
-            raise BackupError(msg, _which_backup_fix(path))
+        head = handle.read(len(_SQLITE_MAGIC))
+    if head == _SQLITE_MAGIC:
+        return "sqlite"
+    return "pgdump" if head.startswith(_PGDUMP_MAGIC) else None
+
+
+# What to do with a backup that does not suit the target, by the format it has.
+_WRONG_KIND_FIX: Final = {
+    "sqlite": "a SpatiaLite backup restores into a sqlite:/// database (JIEDAO_DATABASE_URL).",
+    "pgdump": "it is a PostGIS backup: restore it with JIEDAO_DATABASE_URL set to a "
+    "postgresql:// database.",
+}
+_NOT_A_BACKUP_FIX: Final = "give a file written by jiedao backup."
+
+
+def _refuse_unless(path: Path, wanted: str, what: str) -> None:
+    found = _format_of(path)
+    if found != wanted:
+        msg = f"{path} is not a {what} backup."
+        raise BackupError(msg, _WRONG_KIND_FIX.get(found or "", _NOT_A_BACKUP_FIX))
+
+
+def _sqlite_check(path: Path) -> None:
+    _refuse_unless(path, "sqlite", "SpatiaLite")
     conn = sqlean.connect(f"file:{path}?mode=ro", uri=True)
     try:
         verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -104,17 +126,7 @@ def _sqlite_check(path: Path) -> None:
         raise BackupError(msg, "restore an earlier backup.")
     if not marked:
         msg = f"{path} is an SQLite file but not a jiedao database (no {_SCHEMA_MARK} table)."
-        raise BackupError(msg, "give a file written by jiedao backup.")
-
-
-def _which_backup_fix(path: Path) -> str:
-    with path.open("rb") as handle:
-        if handle.read(len(_PGDUMP_MAGIC)) == _PGDUMP_MAGIC:
-            return (
-                "it is a PostGIS backup: restore it with JIEDAO_DATABASE_URL set to a "
-                "postgresql:// database."
-            )
-    return "give a file written by jiedao backup."
+        raise BackupError(msg, _NOT_A_BACKUP_FIX)
 
 
 def _pg_tool(name: str) -> str:
@@ -227,15 +239,7 @@ def restore_database(
         engine.dispose()  # no pooled connection of ours may hold the file during the copy
         _sqlite_copy(source, _sqlite_file(url))
     else:
-        with source.open("rb") as handle:
-            if handle.read(len(_PGDUMP_MAGIC)) != _PGDUMP_MAGIC:
-                msg = f"{source} is not a PostGIS backup."
-                raise BackupError(
-                    msg,
-                    "a SpatiaLite backup restores into a sqlite:/// database (JIEDAO_DATABASE_URL)."
-                    if _is_sqlite(source)
-                    else "give a file written by jiedao backup.",
-                )
+        _refuse_unless(source, "pgdump", "PostGIS")
         uri, env = _libpq(url)
         restore = [_pg_tool("pg_restore"), "--single-transaction", "--exit-on-error"]
         restore += ["--no-owner", "--no-privileges", f"--dbname={uri}"]
@@ -249,8 +253,3 @@ def restore_database(
         rows=_count_rows(engine, tables),
         seconds=time.perf_counter() - started,
     )
-
-
-def _is_sqlite(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC

@@ -24,7 +24,7 @@ def _in_json(value: Any, path: str) -> Iterator[str]:
             yield path
     elif isinstance(value, dict):
         for key, item in value.items():
-            if _NUL in str(key):
+            if _NUL in key:
                 yield f"{path}.{key!r}" if path else repr(key)
             yield from _in_json(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
