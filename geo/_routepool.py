@@ -4,9 +4,10 @@ Private to :mod:`geo._toptw`. Every descent of the iterated local search ends in
 routes are each feasible for their unit on their own (windows, shift, meal break: nothing ties
 two routes together but the one-visit rule). Kept in a pool, they can be recombined: CP-SAT
 (OR-Tools) picks at most one route per unit, no target twice, the mandatory targets once,
-maximising the collected prize and then, at that prize, the travel saved. A known strong last
-step for team orienteering (the set-packing phase of route-pool methods): it finds the plan
-that takes the best route of one search basin and the best of another. Routes move between
+maximising the collected prize and then, at that prize, the travel saved (weighted per unit, as
+the routing objective weighs it). A known strong last step for team orienteering (the
+set-packing phase of route-pool methods): it finds the plan that takes the best route of one
+search basin and the best of another. Routes move between
 units that share a start, an end, a shift, a mode and a break, when the unit may visit every
 target on it.
 """
@@ -14,6 +15,7 @@ target on it.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
@@ -64,10 +66,13 @@ class RoutePool:
         return sum(len(p) for p in self._routes)
 
     def _travel(self, u: int, route: tuple[int, ...]) -> int:
+        """The route's travel as the routing model prices it: ticks times the unit's weight."""
         data = self._data
         travel = data.transit[data.unit_mode[u]]
+        weight = data.weight_of(u)
         path = [2 * u, *route, 2 * u + 1]
-        return int(sum(int(travel[a, b]) for a, b in itertools.pairwise(path)))
+        # Rounded up per arc, as the model's weighted cost matrices are (geo._toptw._build).
+        return int(sum(math.ceil(int(travel[a, b]) * weight) for a, b in itertools.pairwise(path)))
 
     def best(self, *, deterministic_s: float, seed: int) -> list[list[int]] | None:
         """The best set of pooled routes, one route at most per unit, or None (no answer)."""

@@ -29,6 +29,7 @@ from service.core.config import Settings, get_settings
 from service.core.db import make_sessionmaker, migrate, unit_of_work
 from service.core.errors import ServiceError
 from service.core.timezones import BEIJING
+from service.dispatch.demo import MonthParams, play_month
 from service.incidents import service as incidents_service
 from service.incidents.demo import generate_demo_incidents
 from service.incidents.schemas import IncidentCreate
@@ -161,19 +162,43 @@ def demo(
     if_empty: Annotated[
         bool, typer.Option(help="Do nothing when the database already holds incidents.")
     ] = False,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="The moment the month ends, ISO 8601 with zone (default: now); "
+            "for a demo that is the same on every run.",
+        ),
+    ] = None,
     actor: ActorOption = "demo",
 ) -> None:
-    """Create the embedded database, load the bundled layers and a seeded demo month."""
+    """Create the embedded database, load the bundled layers and a seeded demo month.
+
+    The month is worked as the team would have worked it, up to now: the squads' units and
+    roster, and each case accepted, dispatched, handled and verified, rejected or parked
+    (:mod:`service.dispatch.demo`).
+    """
     settings = get_settings()
+    now = dt.datetime.now(dt.UTC)
+    if until is not None:
+        try:
+            moment = dt.datetime.fromisoformat(until)
+        except ValueError:
+            raise fail(
+                f"--now {until!r} is not a time.", "give it as 2026-11-04T10:30+08:00."
+            ) from None
+        if moment.tzinfo is None:
+            raise fail(f"--now {until!r} has no zone.", "add one, e.g. +08:00 for Beijing.")
+        if moment > now:
+            raise fail(f"--now {until!r} is in the future.", "give a moment before now.")
+        now = moment.astimezone(dt.UTC)
     try:
-        # The demo month ends today in Beijing, whatever the machine's zone.
-        first_day = (
-            dt.date.fromisoformat(start)
-            if start
-            else dt.datetime.now(BEIJING).date() - dt.timedelta(days=days)
-        )
+        # The demo month ends now in Beijing, whatever the machine's zone: DAYS days and today.
+        today = now.astimezone(BEIJING).date()
+        first_day = dt.date.fromisoformat(start) if start else today - dt.timedelta(days=days)
     except ValueError:
         raise fail(f"--start {start!r} is not a date.", "give it as YYYY-MM-DD.") from None
+    drawn = days if start else days + 1
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -196,13 +221,14 @@ def demo(
             active = layers_service.JurisdictionCache(settings.resolve_params()).get(session)
         progress.update(step, completed=1)
 
-        draw = progress.add_task(f"drawing {days} days of incidents (seed {seed})", total=1)
+        draw = progress.add_task(f"drawing {drawn} days of incidents (seed {seed})", total=1)
         frame = generate_demo_incidents(
-            active.pack, start=first_day, days=days, seed=seed, daily_mean=daily_mean
+            active.pack, start=first_day, days=drawn, seed=seed, daily_mean=daily_mean, until=now
         )
         progress.update(draw, completed=1)
         store = progress.add_task("storing incidents", total=len(frame))
         items = [IncidentCreate.model_validate(_demo_item(row)) for row in frame.to_dict("records")]
+        work = progress.add_task("working the month's cases", total=len(frame))
         # One transaction for the whole month: a failed demo leaves no partial month behind.
         with unit_of_work(factory) as session:
             for i in range(0, len(items), _DEMO_CHUNK):
@@ -215,10 +241,21 @@ def demo(
                     layer_version_id=active.version_id,
                 )
                 progress.advance(store, len(chunk))
+            summary = play_month(
+                session,
+                active,
+                first_day=first_day,
+                days=drawn,
+                now=now,
+                params=MonthParams(seed=seed),
+                progress=lambda done: progress.advance(work, done),
+            )
+    statuses = ", ".join(f"{n:,} {s}" for s, n in sorted(summary.statuses.items()))
     console.print(
         f"Stored {len(items):,} demo incidents from {first_day} on layer "
-        f"{active.label}. Run [bold]jiedao serve[/] and open http://"
-        f"{settings.host}:{settings.port}/"
+        f"{active.label} ({statuses}); units {', '.join(summary.units)}, on duty now: "
+        f"{', '.join(summary.on_duty) or 'none (between shifts)'}. Run [bold]jiedao serve[/] "
+        f"and open http://{settings.host}:{settings.port}/"
     )
 
 

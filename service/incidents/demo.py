@@ -689,7 +689,13 @@ def _report_delay(
 
 
 def generate_demo_incidents(
-    pack: LayerPack, *, start: dt.date, days: int = 30, seed: int = 0, daily_mean: float = 60.0
+    pack: LayerPack,
+    *,
+    start: dt.date,
+    days: int = 30,
+    seed: int = 0,
+    daily_mean: float = 60.0,
+    until: dt.datetime | None = None,
 ) -> pd.DataFrame:
     """Draw a seeded month (or ``days``) of demo incidents over ``pack``'s jurisdiction.
 
@@ -705,6 +711,9 @@ def generate_demo_incidents(
         Seed of ``numpy.random.default_rng``: the same arguments give an identical frame.
     daily_mean
         Mean number of incidents on an average day (weekends differ by category).
+    until
+        Keep only reports before this moment (tz-aware), when it falls inside the days drawn:
+        a month that ends today ends now.
 
     Returns
     -------
@@ -780,6 +789,8 @@ def generate_demo_incidents(
             )
         )
     end = pd.Timestamp(start + dt.timedelta(days=days)).tz_localize(TIMEZONE)
+    if until is not None:
+        end = min(end, pd.Timestamp(until).tz_convert(TIMEZONE))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(frame):
         frame = frame[frame["reported_at"] < end]

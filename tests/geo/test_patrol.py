@@ -327,3 +327,28 @@ def test_the_route_pool_recombines_the_routes_of_different_plans() -> None:
     best = pool.best(deterministic_s=1.0, seed=0)
     assert best is not None
     assert sorted(best) == [[4, 5], [6]]
+
+
+def test_the_route_pool_weighs_travel_as_the_search_does() -> None:
+    from geo._routepool import RoutePool
+    from geo._toptw import EngineInput
+
+    # A foot unit (weight 0.3) and a car (1.0) at the same place; three targets of equal prize.
+    transit = np.full((7, 7), 10, dtype=np.int64)
+    transit[4, 6] = transit[6, 5] = 20  # the foot unit's order is the longer one
+    data = EngineInput(
+        transit=[transit],
+        dwell=np.zeros(7, dtype=np.int64),
+        windows=[[] for _ in range(7)],
+        unit_mode=[0, 0],
+        unit_start=[0, 0],
+        unit_end=[1000, 1000],
+        breaks=[None, None],
+        groups=[([4], 1), ([5], 1), ([6], 1)],
+        travel_weight=[0.3, 1.0],
+    )
+    pool = RoutePool(data)
+    pool.add([[4, 6, 5], []])  # 60 ticks on foot: weighted 18
+    pool.add([[], [4, 5, 6]])  # 40 ticks by car: weighted 40
+    # At equal prize the cheaper plan in the objective's terms is the walk, not the shorter ride.
+    assert pool.best(deterministic_s=1.0, seed=0) == [[4, 6, 5], []]

@@ -674,7 +674,10 @@
         clear(counts);
         var urgent = incidents.filter(function (i) { return i.urgent; }).length;
         var free = state.units.filter(function (u) { return u.status === "available"; }).length;
-        counts.appendChild(el("span", {text: "待办 open " + incidents.length}));
+        // The queue shows at most the first 1000; the count is the stored total.
+        var total = parts[0].total;
+        counts.appendChild(el("span", {text: "待办 open " + total +
+          (total > incidents.length ? " (显示 showing " + incidents.length + ")" : "")}));
         counts.appendChild(el("span", {cls: urgent ? "tag urgent" : "",
                                        text: "紧急 urgent " + urgent}));
         if (can("units:read")) {
