@@ -28,6 +28,7 @@ from .auth.service import PUBLIC, allow
 from .core.config import Settings, get_settings
 from .core.db import make_engine, make_sessionmaker, migrate, unit_of_work
 from .core.errors import BodySizeLimit, UnavailableError, errors, install_error_handlers
+from .core.ratelimit import RateLimits
 from .core.slots import RequestSlots
 from .core.textguard import refuse_nul
 from .dispatch import routes as dispatch_routes
@@ -209,6 +210,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="jiedao API")
 
     app.state.settings = settings
+    app.state.rate_limits = RateLimits(
+        per_user=settings.intake_rate_per_user, per_address=settings.intake_rate_per_address
+    )
     app.include_router(api_router)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -229,6 +229,9 @@ def settings(db_url: str) -> Settings:
         _env_file=None,
         secret_key="test-signing-key-of-at-least-32-bytes-0123456789",
         access_token_minutes=12 * 60,  # the test session outlives the default 15 minutes
+        # One app serves the whole session from one address; test_rate_limits sets its own.
+        intake_rate_per_user="1000000/minute",
+        intake_rate_per_address="1000000/minute",
     )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from geo.jurisdiction import ResolveParams
 
 from .calendar import WorkingCalendar, read_overrides
+from .ratelimit import parse_rates
 
 __all__ = ["Settings", "get_settings"]
 
@@ -88,6 +89,10 @@ class Settings(BaseSettings):
     login_window_s: int = Field(900, gt=0)
     login_failures_per_user: int = Field(5, ge=1)
     login_failures_per_address: int = Field(20, ge=1)
+    # Intake (POST /incidents, Open311 requests) per person or API client and per address, in
+    # each worker; `limits` notation, several joined by ";".
+    intake_rate_per_user: str = "120/minute; 3000/hour"
+    intake_rate_per_address: str = "600/minute"
     # Demo mode: the demo users exist and every page says so; never in production.
     demo: bool = False
 
@@ -108,6 +113,12 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("intake_rate_per_user", "intake_rate_per_address")
+    @classmethod
+    def _rates(cls, value: str) -> str:
+        parse_rates(value)  # raises naming the form
+        return value
 
     @field_validator("database_url")
     @classmethod

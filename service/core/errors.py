@@ -467,9 +467,10 @@ def _respond(
 ) -> Response:
     if _is_open311(request):
         # Open311 knows 400, 403 (a missing or bad api_key) and 404 (and server errors); map
-        # the rest onto 400.
+        # the rest onto 400, except what a client must act on differently: too large, and too
+        # many (429, wait for Retry-After and send again).
         code = 403 if status in (401, 403) else status
-        code = code if code in (403, 404, 413) or code >= 500 else 400
+        code = code if code in (403, 404, 413, 429) or code >= 500 else 400
         return open311_error(request, code, describe(items), headers)
     return error_response(status, items, headers=headers)
 

@@ -14,6 +14,7 @@ from ..auth import service as auth_service
 from ..auth.service import Principal, require
 from ..core.deps import SessionDep
 from ..core.errors import ERROR_RESPONSES, InvalidInputError, errors
+from ..core.ratelimit import ThrottleDep
 from ..layers import service as layers_service
 from ..layers.service import LayerDep
 from . import service
@@ -48,7 +49,7 @@ GEOJSON = "application/geo+json"
             "model": IncidentCreated,
             "description": "An idempotent replay: the stored incident.",
         },
-        **errors(409),
+        **errors(409, 429),
     },
 )
 def create_incident(
@@ -57,6 +58,7 @@ def create_incident(
     session: SessionDep,
     layer: LayerDep,
     intake: IntakeDep,
+    throttle: ThrottleDep,
     principal: Annotated[Principal, Depends(require("incidents:create"))],
     idempotency_key: Annotated[
         str | None,
@@ -72,8 +74,10 @@ def create_incident(
 
     201 when stored now; 200 with the same body when ``Idempotency-Key`` repeats an earlier
     identical request (header ``Idempotent-Replayed: true``). An information officer files
-    incidents of their own community only (403 otherwise, and nothing is stored).
+    incidents of their own community only (403 otherwise, and nothing is stored). Over the
+    intake rate limit per person or address: 429 with ``Retry-After``.
     """
+    throttle.hit(principal.name)
     created, new = service.create_incident(
         session=session,
         incident_in=incident_in,

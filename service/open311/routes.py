@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from ..auth.service import PUBLIC, ApiClient, open311_client
 from ..core.deps import SessionDep
 from ..core.errors import NotFoundError, Open311Error, xml_response
+from ..core.ratelimit import ThrottleDep
 from ..incidents import service as incidents_service
 from ..incidents.service import CATEGORIES, CLOSED_STATUSES, IntakeDep, request_fingerprint
 from ..layers.service import LayerDep
@@ -49,7 +50,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     "4XX": {
         "model": list[Open311ErrorItem],
         "description": "A GeoReport v2 error list (or "
-        "<errors> in XML): 400 for bad input, 404 for an unknown id.",
+        "<errors> in XML): 400 for bad input, 404 for an unknown id, 429 over the "
+        "intake rate limit (with Retry-After).",
         "content": {"application/xml": {"schema": {"type": "string"}}},
     }
 }
@@ -154,6 +156,7 @@ def create_request(
     session: SessionDep,
     layer: LayerDep,
     intake: IntakeDep,
+    throttle: ThrottleDep,
     client: Annotated[ApiClient, Depends(open311_client)],
     service_code: FormText = None,
     lat: FormText = None,
@@ -191,8 +194,9 @@ def create_request(
         )
         if value is not None
     }
-    incident_in = incident_from_form(form)
     actor = f"open311:{client.name}"
+    throttle.hit(actor)
+    incident_in = incident_from_form(form)
     created, _ = incidents_service.create_incident(
         session=session,
         incident_in=incident_in,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -151,3 +153,15 @@ def metro_point(pack: Any) -> tuple[float, float]:
     """The first metro station of a pack's places (泥岗 in the bundled pack)."""
     metro = pack.places[pack.places["kind"] == "metro"].geometry.iloc[0]
     return float(metro.x), float(metro.y)
+
+
+@contextmanager
+def limits_of(client: Any, limits: Any) -> Iterator[None]:
+    """The app's intake rate limits replaced for a block (Starlette's State is not one that
+    pytest's monkeypatch restores: it deletes the attribute instead)."""
+    before = client.app.state.rate_limits
+    client.app.state.rate_limits = limits
+    try:
+        yield
+    finally:
+        client.app.state.rate_limits = before

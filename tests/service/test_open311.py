@@ -24,6 +24,7 @@ from .helpers import (
     as_,
     audit_rows,
     count_rows,
+    limits_of,
 )
 
 BASE = "/open311/v2"
@@ -700,3 +701,17 @@ def test_reads_never_show_the_reporter_or_contact(client, public, key):
         check_xml(public.get(f"{BASE}/requests/{request_id}.xml"))
     # Signed in changes nothing: the Open311 reads are the same for everyone.
     check_json(client.get(f"{BASE}/requests.json"))
+
+
+def test_a_client_over_the_intake_limit_gets_a_georeport_429(client, public, key):
+    from service.core.ratelimit import RateLimits
+
+    with limits_of(client, RateLimits(per_user="2/minute", per_address="50/minute")):
+        for _ in range(2):
+            assert public.post(f"{BASE}/requests.json", data=_form(key=key)).status_code == 201
+        refused = public.post(f"{BASE}/requests.xml", data=_form(key=key))
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    error = _xml(refused).find("error")
+    assert error.findtext("code") == "429"
+    assert "at most 2 per minute" in error.findtext("description")
