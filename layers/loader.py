@@ -13,12 +13,13 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 import shapely
 from numpy.typing import NDArray
 
 from geo import crs as geocrs
 from geo.errors import UnknownCRSError
+
+from .limits import ReadLimits, check_coordinates, check_lonlat, read_limited
 
 __all__ = ["SUPPORTED_SUFFIXES", "read_layer", "read_metadata"]
 
@@ -34,7 +35,11 @@ def _transform_coords(source: str) -> Any:
 
 
 def read_layer(
-    path: str | Path, *, layer: str | None = None, source_crs: str | None = None
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    source_crs: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a vector layer and return it in EPSG:4326.
 
@@ -48,6 +53,10 @@ def read_layer(
         Declares the coordinates: ``wgs84``/``gcj02``/``bd09`` for lon/lat files, or any CRS
         pyproj knows (``EPSG:4547``). Needed when the file has no CRS; overrides the file's CRS
         when given, since GCJ-02 and BD-09 files always claim to be WGS84.
+    limits
+        Size, feature and vertex limits (:class:`layers.limits.ReadLimits`; default its
+        defaults); over one, or with coordinates that are not finite lon/lat once converted,
+        :class:`layers.limits.LayerLimitError` names the feature and the fix.
     """
     path = Path(path)
     if not path.exists():
@@ -59,7 +68,7 @@ def read_layer(
             f"{', '.join(SUPPORTED_SUFFIXES)} (e.g. with ogr2ogr)."
         )
         raise ValueError(msg)
-    frame = pyogrio.read_dataframe(path, layer=layer)
+    frame = read_limited(path, layer=layer, limits=limits or ReadLimits())
     declared = None
     if source_crs is not None:
         try:
@@ -68,6 +77,7 @@ def read_layer(
             declared = None
             frame = frame.set_crs(source_crs, allow_override=True)
     if declared in ("gcj02", "bd09"):
+        check_lonlat(frame, path=path, declared=declared)
         frame = frame.set_crs(geocrs.STORAGE_CRS, allow_override=True)
         frame["geometry"] = shapely.transform(frame.geometry.values, _transform_coords(declared))
     elif declared == "wgs84":
@@ -80,6 +90,9 @@ def read_layer(
         raise ValueError(msg)
     if not frame.crs.equals(geocrs.STORAGE_CRS):
         frame = frame.to_crs(geocrs.STORAGE_CRS)
+        # A projected coordinate far out of range converts to infinity.
+        check_coordinates(frame, path=path, what="coordinate out of range once converted")
+    check_lonlat(frame, path=path, declared=None)
     return frame
 
 

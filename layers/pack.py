@@ -50,6 +50,7 @@ import shapely
 
 from geo.crs import STORAGE_CRS
 
+from .limits import ReadLimits
 from .loader import read_layer, read_metadata
 
 __all__ = [
@@ -168,18 +169,30 @@ def _with_columns(frame: gpd.GeoDataFrame, columns: tuple[str, ...]) -> gpd.GeoD
 
 
 def _read_optional(
-    folder: Path, files: dict[str, str], key: str, columns: tuple[str, ...], source_crs: str | None
+    folder: Path,
+    files: dict[str, str],
+    key: str,
+    columns: tuple[str, ...],
+    source_crs: str | None,
+    limits: ReadLimits | None = None,
 ) -> gpd.GeoDataFrame | None:
     if key not in files:
         return None
-    return _with_columns(read_layer(folder / files[key], source_crs=source_crs), columns)
+    frame = read_layer(folder / files[key], source_crs=source_crs, limits=limits)
+    return _with_columns(frame, columns)
 
 
-def read_pack(path: str | Path | None = None, *, source_crs: str | None = None) -> LayerPack:
+def read_pack(
+    path: str | Path | None = None,
+    *,
+    source_crs: str | None = None,
+    limits: ReadLimits | None = None,
+) -> LayerPack:
     """Read a layer pack folder (default: the bundled Qingshuihe pack).
 
     Codes are read as strings, aliases as lists, and every layer ends in EPSG:4326. Nothing is
-    validated here; call :func:`layers.validate_pack` or :func:`layers.ensure_valid`.
+    validated here; call :func:`layers.validate_pack` or :func:`layers.ensure_valid`. Each
+    file is read within ``limits`` (:class:`layers.limits.ReadLimits`).
     """
     folder = Path(path) if path is not None else bundled_pack_path()
     manifest_path = folder / "pack.json" if folder.is_dir() else folder
@@ -198,22 +211,23 @@ def read_pack(path: str | Path | None = None, *, source_crs: str | None = None) 
     declared = source_crs or manifest.get("source_crs")
 
     communities = _with_columns(
-        read_layer(folder / files["communities"], source_crs=declared), COMMUNITY_COLUMNS
+        read_layer(folder / files["communities"], source_crs=declared, limits=limits),
+        COMMUNITY_COLUMNS,
     )
     communities["code"] = communities["code"].map(lambda v: None if v is None else str(v))
     communities["aliases"] = communities["aliases"].map(_normalise_aliases)
     key_roads = (
-        _read_optional(folder, files, "key_roads", KEY_ROAD_COLUMNS, declared)
+        _read_optional(folder, files, "key_roads", KEY_ROAD_COLUMNS, declared, limits)
         if "key_roads" in files
         else _empty_frame(KEY_ROAD_COLUMNS)
     )
     stations = (
-        _read_optional(folder, files, "stations", STATION_COLUMNS, declared)
+        _read_optional(folder, files, "stations", STATION_COLUMNS, declared, limits)
         if "stations" in files
         else _empty_frame(STATION_COLUMNS)
     )
-    places = _read_optional(folder, files, "places", PLACE_COLUMNS, declared)
-    roads = _read_optional(folder, files, "roads", ROAD_COLUMNS, declared)
+    places = _read_optional(folder, files, "places", PLACE_COLUMNS, declared, limits)
+    roads = _read_optional(folder, files, "roads", ROAD_COLUMNS, declared, limits)
     if roads is not None:
         roads["oneway"] = roads["oneway"].map(_truthy)
     squads = pd.DataFrame(manifest.get("squads", []), columns=list(SQUAD_COLUMNS))

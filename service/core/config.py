@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from geo.jurisdiction import ResolveParams
+from layers.limits import ReadLimits
 
 from .calendar import WorkingCalendar, read_overrides
 from .ratelimit import parse_rates
@@ -93,8 +94,20 @@ class Settings(BaseSettings):
     # each worker; `limits` notation, several joined by ";".
     intake_rate_per_user: str = "120/minute; 3000/hour"
     intake_rate_per_address: str = "600/minute"
+    # What one layer file may hold (jiedao layers validate/import): see layers.limits.
+    layer_max_file_mb: float = Field(100.0, gt=0)
+    layer_max_features: int = Field(200_000, gt=0)
+    layer_max_vertices: int = Field(200_000, gt=0)
     # Demo mode: the demo users exist and every page says so; never in production.
     demo: bool = False
+
+    def layer_limits(self) -> ReadLimits:
+        """The limits a layer file is read within."""
+        return ReadLimits(
+            max_file_mb=self.layer_max_file_mb,
+            max_features=self.layer_max_features,
+            max_vertices=self.layer_max_vertices,
+        )
 
     def signing_key(self) -> str:
         """The key that signs tokens: ``secret_key``, or the one kept in the data directory."""

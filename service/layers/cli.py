@@ -10,6 +10,7 @@ from rich.table import Table
 
 import layers
 from geo.errors import LayerValidationError
+from layers.repair import DEFAULT_TOLERANCE_M2, repair_pack
 
 from ..core.cli_support import DEFAULT_ACTOR, ActorOption, console, fail, open_engine
 from ..core.config import get_settings
@@ -24,6 +25,35 @@ layers_app = typer.Typer(
 )
 
 
+RepairOption = Annotated[
+    bool,
+    typer.Option(
+        help="Repair small faults first (invalid rings; overlaps and gaps up to the tolerance) "
+        "and list every repair."
+    ),
+]
+ToleranceOption = Annotated[
+    float,
+    typer.Option(min=0.0, help="Largest overlap or gap --repair snaps away, in m²."),
+]
+
+
+def _read(
+    path: Path, *, source_crs: str | None, repair: bool, tolerance_m2: float
+) -> layers.LayerPack:
+    """Read the pack within the configured limits; repaired and the repairs printed."""
+    try:
+        pack = layers.read_pack(path, source_crs=source_crs, limits=get_settings().layer_limits())
+    except (FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if repair:
+        pack, repairs = repair_pack(pack, tolerance_m2=tolerance_m2)
+        for done in repairs:
+            console.print(f"[cyan]repaired[/] {done}")
+        console.print(f"{len(repairs)} repair(s) within {tolerance_m2:g} m².")
+    return pack
+
+
 @layers_app.command("validate")
 def layers_validate(
     path: Annotated[Path, typer.Argument(help="Layer pack folder.")],
@@ -31,12 +61,11 @@ def layers_validate(
         str | None,
         typer.Option(help="Declare the layers' coordinates: wgs84, gcj02, bd09 or EPSG:xxxx."),
     ] = None,
+    repair: RepairOption = False,
+    repair_tolerance_m2: ToleranceOption = DEFAULT_TOLERANCE_M2,
 ) -> None:
     """Check a layer pack; every problem names the feature and the fix."""
-    try:
-        pack = layers.read_pack(path, source_crs=source_crs)
-    except (FileNotFoundError, ValueError) as exc:
-        raise fail(str(exc)) from None
+    pack = _read(path, source_crs=source_crs, repair=repair, tolerance_m2=repair_tolerance_m2)
     issues = layers.validate_pack(pack)
     for issue in issues:
         colour = "red" if issue.severity == "error" else "yellow"
@@ -61,12 +90,14 @@ def layers_import(
         str | None, typer.Option(help="Store under this version instead of pack.json's.")
     ] = None,
     source_crs: Annotated[str | None, typer.Option(help="wgs84, gcj02, bd09 or EPSG:xxxx.")] = None,
+    repair: RepairOption = False,
+    repair_tolerance_m2: ToleranceOption = DEFAULT_TOLERANCE_M2,
     actor: ActorOption = DEFAULT_ACTOR,
 ) -> None:
     """Validate a layer pack and store it as a new layer version."""
     settings = get_settings()
+    pack = _read(path, source_crs=source_crs, repair=repair, tolerance_m2=repair_tolerance_m2)
     try:
-        pack = layers.read_pack(path, source_crs=source_crs)
         if version:
             pack = pack.with_version(version)
         with unit_of_work(make_sessionmaker(open_engine(settings))) as session:
