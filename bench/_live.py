@@ -129,11 +129,14 @@ def live_server(
             "JIEDAO_PORT": str(port),
             "JIEDAO_DATA_DIR": folder,
         }
+        # BENCH_SERVER_LOG=path keeps the server's log (the cause of an error answer).
+        log_path = os.environ.get("BENCH_SERVER_LOG")
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         process = subprocess.Popen(
             [Path(sys.executable).parent / "jiedao", "serve", "--workers", str(workers)],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
         base = f"http://127.0.0.1:{port}"
         try:
