@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,15 +110,25 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def live_server(
-    database: str, *, workers: int, users: dict[str, dict[str, str]], folder: str
+    database: str,
+    *,
+    workers: int,
+    users: dict[str, dict[str, str]],
+    folder: str,
+    prepare: Callable[[str], None] | None = None,
 ) -> Iterator[str]:
-    """``jiedao serve`` on a fresh PostGIS database or SpatiaLite file; yields its base URL."""
+    """``jiedao serve`` on a fresh PostGIS database or SpatiaLite file; yields its base URL.
+
+    ``prepare(url)`` fills the migrated database before the server starts.
+    """
     if database == "postgis":
         url = _fresh_postgis(f"jiedao_bench_{os.getpid()}")
     else:
         url = f"sqlite:///{folder}/bench.sqlite"
     try:
         _add_users(url, users)
+        if prepare is not None:
+            prepare(url)
         port = _free_port()
         env = {
             **os.environ,

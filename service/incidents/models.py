@@ -23,7 +23,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..core.models import Base, geometry_column, utcnow
 
-__all__ = ["CLOSED_STATUSES", "INCIDENT_SOURCES", "INCIDENT_STATUSES", "Incident"]
+__all__ = [
+    "CLOSED_STATUSES",
+    "INCIDENT_SOURCES",
+    "INCIDENT_STATUSES",
+    "OPEN_STATUSES",
+    "Incident",
+]
 
 INCIDENT_SOURCES: Final = ("daily_inspection", "complaint", "special_inspection", "patrol")
 # Statuses are plain strings, so adding one needs no schema change. The case lifecycle
@@ -47,6 +53,9 @@ INCIDENT_STATUSES: Final = (
 )
 # Open311 "closed"; every other status (parked 挂账 included) is "open".
 CLOSED_STATUSES: Final = frozenset({"closed", "verified_closed", "rejected", "duplicate"})
+# Named, not "all but closed": an IN list walks ix_incidents_status_reported_at to the few
+# open cases among a million closed ones, where NOT IN reads every row.
+OPEN_STATUSES: Final = tuple(s for s in INCIDENT_STATUSES if s not in CLOSED_STATUSES)
 
 
 class Incident(Base):
@@ -61,6 +70,7 @@ class Incident(Base):
         Index("ix_incidents_occurred_at", "occurred_at"),
         Index("ix_incidents_category_status", "category", "status"),
         Index("ix_incidents_community_code", "community_code"),
+        Index("ix_incidents_status_reported_at", "status", "reported_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

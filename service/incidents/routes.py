@@ -19,7 +19,7 @@ from ..layers import service as layers_service
 from ..layers.service import LayerDep
 from . import service
 from .categories import CATEGORIES, get_category
-from .models import CLOSED_STATUSES
+from .models import CLOSED_STATUSES, OPEN_STATUSES
 from .schemas import (
     CategoryRead,
     IncidentCreate,
@@ -224,6 +224,8 @@ def list_incidents(
     statuses: set[str] | None = set(status) if status else None
     if open is False:
         statuses = (statuses or set(CLOSED_STATUSES)) & set(CLOSED_STATUSES)
+    elif open is True:
+        statuses = (statuses or set(OPEN_STATUSES)) & set(OPEN_STATUSES)
     codes = None
     if community:
         active = layers_service.active_layer_or_none(request, session)
@@ -240,7 +242,6 @@ def list_incidents(
         ),
         categories=categories,
         statuses=statuses,
-        exclude_statuses=set(CLOSED_STATUSES) if open is True else None,
         sources={source} if source else None,
         since=since,
         until=until,

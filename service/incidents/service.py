@@ -41,13 +41,14 @@ from ..core.timezones import BEIJING
 from ..layers import service as layers_service
 from . import store
 from .categories import CATEGORIES, Category, get_category
-from .models import CLOSED_STATUSES, Incident
+from .models import CLOSED_STATUSES, OPEN_STATUSES, Incident
 from .schemas import DuplicateCandidate, IncidentCreate, IncidentCreated, IncidentRead, Resolution
 from .store import IncidentFilter, PublicId, list_incidents
 
 __all__ = [
     "CATEGORIES",
     "CLOSED_STATUSES",
+    "OPEN_STATUSES",
     "Category",
     "Incident",
     "IncidentCreate",

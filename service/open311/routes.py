@@ -15,7 +15,13 @@ from ..core.deps import SessionDep
 from ..core.errors import NotFoundError, Open311Error, xml_response
 from ..core.ratelimit import ThrottleDep
 from ..incidents import service as incidents_service
-from ..incidents.service import CATEGORIES, CLOSED_STATUSES, IntakeDep, request_fingerprint
+from ..incidents.service import (
+    CATEGORIES,
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    IntakeDep,
+    request_fingerprint,
+)
 from ..layers.service import LayerDep
 from . import service as open311_service
 from .schemas import (
@@ -252,15 +258,14 @@ def list_requests(
         wanted = {s.strip().lower() for s in status.split(",")} if status else set()
         if wanted - {"open", "closed"}:
             raise Open311Error(400, f"status {status!r}: use open or closed.")
-        statuses = exclude = None
+        statuses = None
         if wanted == {"closed"}:
             statuses = set(CLOSED_STATUSES)
         elif wanted == {"open"}:
-            exclude = set(CLOSED_STATUSES)
+            statuses = set(OPEN_STATUSES)
         flt = incidents_service.IncidentFilter(
             categories=codes,
             statuses=statuses,
-            exclude_statuses=exclude,
             since=start,
             until=until,
             time_field="reported_at",
