@@ -13,6 +13,12 @@ Printed per database: rows stored, the time to store them, p50 and p99 (target p
 
     python bench/queue_million.py [--database postgis|spatialite|both] [--rows 1000000]
         [--rate 20] [--seconds 30]
+
+Measured 2026-12-04 (10^6 rows, 38 open, 20 requests/s for 20 s, 2 workers), p50 / p99 ms:
+PostGIS queue 15 / 27, recommendations 15 / 26; SpatiaLite queue 9 / 15, recommendations
+11 / 17. Before the status index the queue was p50 97 / p99 411 ms at 10^5 rows on PostGIS;
+before the per-thread transformer fix, recommendations had p99 0.7-1.2 s in a worker's first
+seconds.
 """
 
 from __future__ import annotations

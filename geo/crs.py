@@ -260,7 +260,12 @@ def degree_box(
 
 @cache
 def _transformer(source: str, target: str) -> Transformer:
-    return Transformer.from_crs(source, target, always_xy=True)
+    # pyproj makes a transformer anew in every thread that uses it; made from the CRS codes
+    # that is a PROJ database lookup of ~80 ms, paid by the first request on each of a
+    # server's threads (recommendation p99 1.2 s while a worker warms). The same operation as
+    # a pipeline string is made in 0.3 ms and gives the same coordinates.
+    chosen = Transformer.from_crs(source, target, always_xy=True)
+    return Transformer.from_pipeline(chosen.definition)
 
 
 def to_metric(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:

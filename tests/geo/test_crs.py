@@ -103,3 +103,20 @@ def test_metric_crs_is_shenzhens_gauss_kruger():
     assert 2_480_000 < float(y) < 2_500_000
     lon, lat = crs.from_metric(x, y)
     assert (float(lon), float(lat)) == pytest.approx((114.0, 22.5), abs=1e-9)
+
+
+def test_the_cheap_per_thread_transformer_gives_pyprojs_own_answer():
+    # geo.crs makes its transformers from PROJ pipelines (cheap in each new thread); they must
+    # be the very operation pyproj picks for the CRS codes.
+    from pyproj import Transformer
+
+    rng = np.random.default_rng(0)
+    lon, lat = 113.8 + rng.random(1000) * 0.6, 22.4 + rng.random(1000) * 0.4
+    reference = Transformer.from_crs(crs.STORAGE_CRS, crs.METRIC_CRS, always_xy=True)
+    x, y = crs.to_metric(lon, lat)
+    rx, ry = reference.transform(lon, lat)
+    np.testing.assert_allclose(x, rx, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(y, ry, rtol=0, atol=1e-6)
+    back_lon, back_lat = crs.from_metric(x, y)
+    np.testing.assert_allclose(back_lon, lon, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(back_lat, lat, rtol=0, atol=1e-9)
