@@ -21,6 +21,7 @@ from geo.shiftplan import HotSpot, PlannedStop, ShiftPlan, Sweep
 
 from . import basemaps
 from ._templating import render
+from .labels import MODES, STOP_KINDS, bilingual
 
 __all__ = ["UNIT_COLOURS", "clock", "render_plan"]
 
@@ -36,18 +37,10 @@ UNIT_COLOURS: Final = (
 )
 _COVERED: Final = "#2f855a"
 _MISSED: Final = "#c53030"
-_KIND_TEXT: Final = {
-    "hotspot": "热点 hot spot",
-    "revisit": "热点复巡 hot-spot revisit",
-    "task": "任务 task",
-    "sweep": "重点路段巡查 key-road sweep",
-    "break": "用餐 meal break",
-    "patrol": "巡逻 patrol",
-    "transfer": "车辆接送 ride to or from the beat",
-}
+_KIND_TEXT: Final = {kind: bilingual(pair) for kind, pair in STOP_KINDS.items()}
 # Patrol legs are drawn by the path; numbering each waypoint would bury the targets.
 _UNNUMBERED: Final = ("patrol",)
-_MODE_TEXT: Final = {"foot": "步巡 foot", "ebike": "电动车 e-bike", "car": "巡逻车 car"}
+_MODE_TEXT: Final = {mode: bilingual(pair) for mode, pair in MODES.items()}
 
 
 def clock(seconds: float) -> str:

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from maps import render_jurisdiction
 from maps.assets import offline_html
+from maps.labels import page_labels
 
 from ..auth import service as auth_service
 from ..auth.service import COOKIE_NAME, PUBLIC, Principal, permissions_of, require
@@ -209,6 +210,7 @@ def console(
         "console.html.j2",
         me=me,
         me_json=_script_json(me),
+        labels_json=_script_json(page_labels()),
         csrf=auth_service.csrf_of(principal, key=request.app.state.signing_key),
         demo=settings.demo or principal.demo,
     )
@@ -235,6 +237,7 @@ def planning(
         "plan.html.j2",
         me=me,
         me_json=_script_json(me),
+        labels_json=_script_json(page_labels()),
         csrf=auth_service.csrf_of(principal, key=request.app.state.signing_key),
         demo=settings.demo or principal.demo,
     )

@@ -18,26 +18,16 @@ from typing import Any, Final
 
 import gpxpy.gpx
 
+from maps.labels import MODES, SHIFTS, STOP_KINDS
+
 from ..core.timezones import BEIJING
 from ..pages.service import render
 
 __all__ = ["plan_briefing_html", "plan_geojson", "plan_gpx"]
 
-_KIND_TEXT: Final = {
-    "hotspot": ("热点", "hot spot"),
-    "revisit": ("热点复巡", "hot-spot revisit"),
-    "task": ("任务", "task"),
-    "sweep": ("重点路段巡查", "key-road sweep"),
-    "break": ("用餐", "meal break"),
-    "patrol": ("巡逻", "patrol"),
-    "transfer": ("车辆接送", "ride to or from the beat"),
-}
-_MODE_TEXT: Final = {
-    "foot": ("步巡", "foot"),
-    "ebike": ("电动车", "e-bike"),
-    "car": ("巡逻车", "car"),
-}
-_SHIFT_TEXT: Final = {"early": ("早班", "early"), "late": ("晚班", "late")}
+_KIND_TEXT: Final = STOP_KINDS
+_MODE_TEXT: Final = MODES
+_SHIFT_TEXT: Final = SHIFTS
 # Garmin-style symbol names, which most handhelds and OsmAnd understand.
 _GPX_SYMBOLS: Final = {
     "hotspot": "Flag, Red",

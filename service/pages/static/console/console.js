@@ -31,7 +31,7 @@
     available: "#16a34a", en_route: "#2563eb", on_scene: "#ea580c", on_break: "#6b7280",
     returning: "#7c3aed", off_duty: "#9ca3af"
   };
-  var MODE = {foot: "步巡 foot", ebike: "电动车 e-bike", car: "巡逻车 car"};
+  var MODE = JSON.parse(document.getElementById("labels").textContent).modes;
   var MODE_GLYPH = {foot: "步", ebike: "电", car: "车"};
   var STEP = {
     reported: "上报 reported", accepted: "立案 accepted", rejected: "不予立案 rejected",

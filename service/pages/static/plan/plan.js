@@ -11,15 +11,13 @@
   var TZ = "Asia/Shanghai";
   var LIVE_MS = 15000;
   var PLAN_LIMIT_S = 20;  // the plan's safety cap on the search (the iteration limit comes first)
-  var MODE = {foot: "步巡 foot", ebike: "电动车 e-bike", car: "巡逻车 car"};
+  // Names of modes, stops and shifts: one table (maps/labels.py) for maps, exports and pages.
+  var LABELS = JSON.parse(document.getElementById("labels").textContent);
+  var MODE = LABELS.modes;
   var MEAL = {early: ["11:30", "13:00"], late: ["17:30", "19:00"]};
   var ROSTER = [["foot", 2], ["ebike", 1], ["car", 1]];
   var COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"];
-  var KIND = {
-    hotspot: "热点 hot spot", revisit: "热点复巡 revisit", sweep: "重点路段 key road",
-    task: "任务 task", patrol: "巡逻 patrol", transfer: "车辆接送 ride", "break": "用餐 meal",
-    travel: "行进 travel", wait: "等候 waiting"
-  };
+  var KIND = LABELS.kinds;
   var GANTT = {
     travel: "#94a3b8", patrol: "#86efac", hotspot: "#dc2626", revisit: "#dc2626",
     sweep: "#15803d", task: "#2563eb", "break": "#a16207", transfer: "#475569", wait: "#f1f5f9"
@@ -576,7 +574,7 @@
     $("r-empty").hidden = true;
     $("result").hidden = false;
     $("r-title").textContent = "规划 #" + doc.id + " · " + doc.squad_name + " · " + doc.date + " " +
-      (doc.shift === "early" ? "早班 early" : "晚班 late") +
+      (LABELS.shifts[doc.shift] || doc.shift) +
       (doc.replanned_at ? " · 重排于 re-planned at " + clock(doc.replanned_at) : "");
     drawResult(doc);
     drawPrevious(previous);
