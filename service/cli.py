@@ -215,6 +215,13 @@ def demo(
                 progress.update(step, total=1, completed=1)
                 console.print(f"The database already holds {existing:,} incidents; nothing to do.")
                 return
+            if existing:
+                # The month is worked with its own units and roster: a second one cannot be.
+                raise fail(
+                    f"The database already holds {existing:,} incidents.",
+                    "make the demo in a new database (another JIEDAO_DATA_DIR or "
+                    "JIEDAO_DATABASE_URL), or pass --if-empty to keep this one as it is.",
+                )
             progress.update(step, description="layers", total=1, completed=0)
             _ensure_layer(session, settings, actor=actor)
         with factory() as session:

@@ -179,7 +179,10 @@ def _fleet(
     # The backup team (后援队) supports the squads when enforcement meets resistance; its car
     # is on call at the team base at any hour (the replay does not send it).
     squad = str(layer.pack.squads["code"].iloc[0])
-    team_base = layer.pack.stations[layer.pack.stations["squad"].fillna("").astype(str) == ""]
+    stations = layer.pack.stations
+    team_base = stations[
+        (stations["kind"] == "enforcement_base") & (stations["squad"].fillna("").astype(str) == "")
+    ]
     base = str(team_base["code"].iloc[0]) if not team_base.empty else None
     create_unit(
         session,

@@ -141,3 +141,13 @@ def test_now_must_be_a_past_moment_with_a_zone(month, tmp_path):
         result = runner.invoke(app, ["demo", "--now", value])
         assert result.exit_code == 1
         assert says in result.stderr
+
+
+def test_a_second_month_is_refused_with_the_fix(month):
+    engine, _ = month("twice", "--days", "1", "--seed", "1", "--now", END.isoformat())
+    engine.dispose()
+    again = CliRunner().invoke(app, ["demo", "--days", "1"])
+    assert again.exit_code == 1
+    said = " ".join(again.stderr.split())
+    assert "already holds" in said
+    assert "--if-empty" in said
