@@ -23,12 +23,20 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
-__all__ = ["LayerLimitError", "ReadLimits", "check_coordinates", "check_lonlat", "read_limited"]
+__all__ = [
+    "CHINA_BOUNDS",
+    "LayerLimitError",
+    "ReadLimits",
+    "check_coordinates",
+    "check_lonlat",
+    "read_limited",
+]
 
 # Identifier columns of the pack's layers, in the order a feature is best named by.
 _ID_COLUMNS: Final = ("code", "road_id", "place_id", "name_zh", "name")
-# A generous box around China (lon/lat): GCJ-02 and BD-09 exist only inside it.
-_CHINA: Final = (73.0, 3.0, 136.0, 54.0)
+# A generous box around China (lon/lat): GCJ-02 and BD-09 exist only inside it, and a layer's
+# coordinates outside it mean a wrong CRS or swapped axes (layers.validation).
+CHINA_BOUNDS: Final = (73.0, 3.0, 136.0, 54.0)
 
 
 class LayerLimitError(ValueError):
@@ -163,7 +171,7 @@ def check_lonlat(frame: gpd.GeoDataFrame, *, path: Path, declared: str | None) -
             "EPSG:4547 for projected metres), or fix swapped or scaled coordinates."
         )
     if declared in ("gcj02", "bd09"):
-        lon_min, lat_min, lon_max, lat_max = _CHINA
+        lon_min, lat_min, lon_max, lat_max = CHINA_BOUNDS
         abroad = (lon < lon_min) | (lon > lon_max) | (lat < lat_min) | (lat > lat_max)
         if abroad.any():
             k = int(np.flatnonzero(abroad)[0])

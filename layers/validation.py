@@ -18,12 +18,11 @@ from geo.crs import METRIC_CRS
 from geo.errors import LayerIssue, LayerValidationError
 from geo.roadgraph import ROAD_CLASSES
 
+from .limits import CHINA_BOUNDS
 from .pack import LayerPack
 
 __all__ = ["CHINA_BOUNDS", "ensure_valid", "validate_pack"]
 
-# A generous box around China: a coordinate outside it means a wrong CRS or swapped axes.
-CHINA_BOUNDS: Final = (73.0, 3.0, 136.0, 54.0)
 CODE_PATTERN: Final = re.compile(r"^\d{6,15}$")
 STATION_KINDS: Final = frozenset({"enforcement_base", "police_station", "backup_base"})
 MAX_OVERLAP_M2: Final = 1.0

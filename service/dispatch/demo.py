@@ -39,9 +39,8 @@ from service.incidents.service import Incident, get_category
 from service.layers.service import ActiveLayer
 
 from . import service as dispatch
-from .models import Unit
 from .schemas import Ping, UnitCreate
-from .units import add_pings, change_status, create_unit, put_roster
+from .units import add_pings, change_status, create_unit, get_unit, put_roster
 
 __all__ = ["BACKUP_UNIT", "FLEET", "MonthParams", "MonthSummary", "play_month"]
 
@@ -138,14 +137,23 @@ def _desk_time(moment: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(7), BEIJING)
 
 
-def _station_point(layer: ActiveLayer, squad: str) -> tuple[float, float]:
-    pack = layer.pack
-    base = pack.squads.set_index("code")["base_station"].get(squad)
-    stations = pack.stations[pack.stations["code"].astype(str) == str(base)]
-    if base and not stations.empty:
-        point = stations.geometry.iloc[0]
-        return float(point.x), float(point.y)
-    areas = pack.communities[pack.communities["squad"].astype(str) == squad]
+def _station(layer: ActiveLayer, code: object) -> tuple[float, float] | None:
+    """The lon/lat of station ``code`` in the layer, or None when it has no such station."""
+    stations = layer.pack.stations
+    match = stations[stations["code"].astype(str) == str(code)]
+    if not code or match.empty:
+        return None
+    point = match.geometry.iloc[0]
+    return float(point.x), float(point.y)
+
+
+def _squad_home(layer: ActiveLayer, squad: str) -> tuple[float, float]:
+    """The squad's base station, else a point inside its communities."""
+    base = layer.pack.squads.set_index("code")["base_station"].get(squad)
+    home = _station(layer, base)
+    if home is not None:
+        return home
+    areas = layer.pack.communities[layer.pack.communities["squad"].astype(str) == squad]
     point = areas.union_all().representative_point()
     return float(point.x), float(point.y)
 
@@ -158,7 +166,7 @@ def _fleet(
     for row in layer.pack.squads.itertuples(index=False):
         squad = str(row.code)
         base = row.base_station if isinstance(row.base_station, str) and row.base_station else None
-        home = _station_point(layer, squad)
+        home = _squad_home(layer, squad)
         for suffix, mode in FLEET:
             code = f"{squad}-{suffix}"
             create_unit(
@@ -239,7 +247,7 @@ def play_month(
     for k, incident in enumerate(incidents):
         case = _case(session, incident, crews.get(incident.squad, []), rng=rng, params=params)
         heapq.heappush(queue, (next(case), not incident.urgent, k, case))
-    done = 0
+    done = told = 0
     while queue:
         at, routine, k, case = heapq.heappop(queue)
         if at <= now:
@@ -249,8 +257,9 @@ def play_month(
                 continue
         # This case's work is done, or its next step lies after now.
         done += 1
-        if progress is not None and (done % 50 == 0 or not queue):
-            progress(50 if done % 50 == 0 else done % 50)
+        if progress is not None and (done - told >= 50 or not queue):
+            progress(done - told)
+            told = done
     summary = MonthSummary(units=[c.code for cs in crews.values() for c in cs])
     _end_of_replay(session, layer, crews, now=now, params=params, summary=summary)
     for (status,) in session.execute(select(Incident.status)):
@@ -340,8 +349,8 @@ def _case(
     step("handled", at, params.handler)
     at = crew.free_at
     yield at
-    unit = session.scalar(select(Unit).where(Unit.code == crew.code))
-    if unit is not None and unit.status == "returning":
+    unit = get_unit(session, crew.code)
+    if unit.status == "returning":
         change_status(session, unit, "available", actor=params.handler, now=at, reason="back")
     crew.busy = False
     at = _desk_time(at + verify_after)
@@ -372,8 +381,7 @@ def _end_of_replay(
     """Units on the current shift report where they are; the others go off duty."""
     on_shift = dispatch.current_shift(now) is not None
     for crew in (c for cs in crews.values() for c in cs):
-        unit = session.scalar(select(Unit).where(Unit.code == crew.code))
-        assert unit is not None
+        unit = get_unit(session, crew.code)
         if not on_shift and unit.status == "available":
             change_status(
                 session, unit, "off_duty", actor=params.handler, now=now, reason="shift end"
@@ -382,16 +390,8 @@ def _end_of_replay(
         summary.on_duty.append(crew.code)
         lon, lat = crew.where if unit.status in ("on_scene", "returning") else crew.home
         add_pings(session, unit, [Ping(lon=lon, lat=lat, crs="wgs84", at=now)], now=now)
-    backup = session.scalar(select(Unit).where(Unit.code == BACKUP_UNIT))
-    assert backup is not None
-    stations = layer.pack.stations
-    at_base = stations[stations["code"].astype(str) == str(backup.home_station)]
-    point = at_base.geometry.iloc[0] if not at_base.empty else None
-    lon, lat = (
-        (float(point.x), float(point.y))
-        if point is not None
-        else _station_point(layer, backup.squad)
-    )
+    backup = get_unit(session, BACKUP_UNIT)
+    lon, lat = _station(layer, backup.home_station) or _squad_home(layer, backup.squad)
     add_pings(session, backup, [Ping(lon=lon, lat=lat, crs="wgs84", at=now)], now=now)
     summary.units.append(BACKUP_UNIT)
     summary.on_duty.append(BACKUP_UNIT)

@@ -212,7 +212,6 @@ class IncidentFilter:
     either_squad: str | None = None
     categories: set[str] | None = None
     statuses: set[str] | None = None
-    exclude_statuses: set[str] | None = None
     sources: set[str] | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -253,8 +252,6 @@ def _filtered(session: Session, query: Select[Any], flt: IncidentFilter) -> Sele
         conditions.append(Incident.category.in_(sorted(flt.categories)))
     if flt.statuses is not None:
         conditions.append(Incident.status.in_(sorted(flt.statuses)))
-    if flt.exclude_statuses is not None:
-        conditions.append(Incident.status.not_in(sorted(flt.exclude_statuses)))
     if flt.sources is not None:
         conditions.append(Incident.source.in_(sorted(flt.sources)))
     if flt.since is not None:

@@ -25,9 +25,6 @@ from ..pages.service import render
 
 __all__ = ["plan_briefing_html", "plan_geojson", "plan_gpx"]
 
-_KIND_TEXT: Final = STOP_KINDS
-_MODE_TEXT: Final = MODES
-_SHIFT_TEXT: Final = SHIFTS
 # Garmin-style symbol names, which most handhelds and OsmAnd understand.
 _GPX_SYMBOLS: Final = {
     "hotspot": "Flag, Red",
@@ -315,7 +312,7 @@ def _timed_track(unit: Mapping[str, Any]) -> list[tuple[float, float, datetime |
 
 
 def _stop_text(unit_id: str, stop: Mapping[str, Any]) -> str:
-    zh, en = _KIND_TEXT.get(str(stop.get("kind")), (str(stop.get("kind")), ""))
+    zh, en = STOP_KINDS.get(str(stop.get("kind")), (str(stop.get("kind")), ""))
     parts = [f"{unit_id} · {zh} {en}".strip()]
     if stop.get("category_name"):
         parts.append(str(stop["category_name"]))
@@ -577,7 +574,7 @@ def _stop_rows(stops: Sequence[Mapping[str, Any]]) -> list[_StopRow]:
                 seq=str(stop.get("seq")),
                 start=_clock(stop["start"]),
                 stay=f"{stay:.0f}",
-                kind=_KIND_TEXT.get(str(stop.get("kind")), (str(stop.get("kind")), "")),
+                kind=STOP_KINDS.get(str(stop.get("kind")), (str(stop.get("kind")), "")),
                 detail=" ".join(str(stop[k]) for k in ("label", "category_name") if stop.get(k)),
                 # A place name reads faster on the street than coordinates; both are given.
                 near=str(stop.get("near") or ""),
@@ -595,10 +592,10 @@ def _unit_page(plan: Mapping[str, Any], unit: Mapping[str, Any]) -> _UnitPage:
         unit_id=str(unit["unit_id"]),
         squad=str(plan.get("squad_name") or plan.get("squad") or ""),
         date=str(plan.get("date")),
-        shift=_SHIFT_TEXT.get(str(plan.get("shift")), (str(plan.get("shift")), "")),
+        shift=SHIFTS.get(str(plan.get("shift")), (str(plan.get("shift")), "")),
         shift_start=_clock(plan["shift_start"]),
         shift_end=_clock(plan["shift_end"]),
-        mode=_MODE_TEXT.get(str(unit.get("mode")), (str(unit.get("mode")), "")),
+        mode=MODES.get(str(unit.get("mode")), (str(unit.get("mode")), "")),
         layers=layers,
         approximate="approx" in layers,
         plan_id=str(plan.get("id")),
