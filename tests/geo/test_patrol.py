@@ -253,7 +253,8 @@ def test_a_soft_floor_gives_every_unit_some_of_the_work() -> None:
 
 
 def test_the_fill_step_never_adds_a_sweeps_other_direction() -> None:
-    from geo._toptw import EngineInput, _fill
+    from geo._ils import _fill
+    from geo._toptw import EngineInput
 
     # One unit; node 2 and 3 are the two directions of one sweep, node 4 a plain target.
     transit = np.ones((5, 5), dtype=np.int64)
