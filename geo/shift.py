@@ -58,7 +58,9 @@ class HotSpot:
 
     ``profile`` holds its incidents per hour of the day (24 values from midnight): it decides
     the periods the spot is hot. ``count`` and ``categories`` (name and count, most first) say
-    why it is a hot spot.
+    why it is a hot spot. ``label`` is its main category's code; ``name`` what a squad leader
+    calls it (:func:`geo.spotnames.name_hotspots`, e.g. ``梅园 · 泥岗西路 · 违法建设``), its
+    stops' label when given; ``spot_id`` stays the stable key.
     """
 
     spot_id: str
@@ -71,6 +73,7 @@ class HotSpot:
     profile: tuple[float, ...] = ()
     count: float = 0.0
     categories: tuple[tuple[str, float], ...] = ()
+    name: str = ""
 
     def __post_init__(self) -> None:
         if self.profile and len(self.profile) != 24:

@@ -349,7 +349,7 @@ def plan_shift(
     left_out = []
     presence: list[str] = []
     for rank, (spot, spot_periods) in enumerate(zip(ranked, hot, strict=True)):
-        labels[spot.spot_id] = ("hotspot", spot.label, spot.lon, spot.lat)
+        labels[spot.spot_id] = ("hotspot", spot.name or spot.label, spot.lon, spot.lat)
         if rank >= fit:
             left_out.append(
                 (spot.spot_id, "hotspot", "patrol legs only: more hot spots than units to stay")
@@ -375,7 +375,7 @@ def plan_shift(
                     spot=spot.spot_id,
                 )
             )
-            labels[tid] = ("hotspot", spot.label, spot.lon, spot.lat)
+            labels[tid] = ("hotspot", spot.name or spot.label, spot.lon, spot.lat)
             presence.append(tid)
     for task in tasks:
         if task.task_id in skip:

@@ -145,8 +145,8 @@ def render_plan(
                 fill=True,
                 fill_color="#dd6b20",
                 fill_opacity=0.15 + 0.55 * spot.priority / top,
-                tooltip=f"{escape(spot.label or spot.spot_id)} · "
-                f"priority {spot.priority:g} · {windows}",
+                tooltip=f"{escape(spot.name or spot.label or spot.spot_id)} · "
+                f"priority {spot.priority:g} · {windows} · {escape(spot.spot_id)}",
             ).add_to(spots)
         spots.add_to(m)
 

@@ -30,6 +30,7 @@ from geo.getisord import GiParams, compare_periods, getis_ord
 from geo.hotspots import RankParams, gi_hotspots, rank_hotspots
 from geo.incidentfilter import IncidentFilter
 from geo.shiftplan import SHIFTS, HotSpot
+from geo.spotnames import name_hotspots
 from maps.assets import offline_html, standalone_html
 from maps.hotspots import render_hotspots
 
@@ -375,14 +376,40 @@ def planning_hotspots(
         labels=incidents["category"],
         params=rank,
     )
-    if spots:
-        return spots, "gi*"
-    return rank_hotspots(
-        incidents["lon"],
-        incidents["lat"],
-        seconds,
-        shift=window,
-        weights=weights,
-        labels=incidents["category"],
-        params=rank,
-    ), "ranking"
+    source = "gi*"
+    if not spots:
+        source = "ranking"
+        spots = rank_hotspots(
+            incidents["lon"],
+            incidents["lat"],
+            seconds,
+            shift=window,
+            weights=weights,
+            labels=incidents["category"],
+            params=rank,
+        )
+    return _named(spots, layer), source
+
+
+def _streets(layer: ActiveLayer) -> gpd.GeoDataFrame:
+    """The named lines of the layer: the road network's pieces and the key roads."""
+    key_roads = layer.pack.key_roads
+    frames = [
+        frame[["name_zh", "geometry"]].to_crs(key_roads.crs)
+        for frame in (layer.pack.roads, key_roads)
+        if frame is not None and len(frame)
+    ]
+    if not frames:
+        return key_roads[["name_zh", "geometry"]]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=key_roads.crs)
+
+
+def _named(spots: list[HotSpot], layer: ActiveLayer) -> list[HotSpot]:
+    """``spots`` named for a squad leader: community · nearest named street · main category
+    (:func:`geo.spotnames.name_hotspots`); the cell id stays their key."""
+    return name_hotspots(
+        spots,
+        jurisdiction=layer.jurisdiction,
+        streets=_streets(layer),
+        category_names=CATEGORY_NAMES,
+    )

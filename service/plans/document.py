@@ -4,6 +4,8 @@ What ``GET /plans/{id}`` returns and the exports read (:mod:`service.plans.expor
 the stops with clock times (ISO 8601, Beijing time, the squads' clock), what to check at each,
 the place it is near, the path, the beat, the return time and the utilisation; the key-road
 coverage, the plan's figures, the targets left out and the hot spots with why they are there.
+A hot spot is called by its ``name`` (community · street · category) wherever it is listed, its
+stops and the targets left out included; its ``spot_id`` (the grid cell) stays the key.
 """
 
 from __future__ import annotations
@@ -101,25 +103,28 @@ def plan_document(
 ) -> dict[str, Any]:
     """The plan as stored and returned (see service.plans.exports for its consumers)."""
     names = {s.sweep_id: (s.road_id, s.name) for s in sweeps}
+    # A hot-spot stop's label is the spot's name; what to check there follows its category.
+    category_of = {h.spot_id: h.label for h in hotspots}
     near = _namer(layer)
     units = []
     for unit in plan.units:
         stops = list((kept or {}).get(unit.unit_id, []))
         for stop in unit.stops:
+            category = category_of.get(stop.target_id.split("#")[0], stop.label)
             stops.append(
                 {
                     "seq": len(stops) + 1,
                     "target_id": stop.target_id,
                     "kind": stop.kind,
                     "label": stop.label,
-                    "category_name": _category_name(stop.label),
+                    "category_name": _category_name(category),
                     "lon": stop.lon,
                     "lat": stop.lat,
                     "arrival": iso(day, stop.arrival_s),
                     "start": iso(day, stop.start_s),
                     "departure": iso(day, stop.departure_s),
                     "priority": stop.priority,
-                    "check": _check(stop.kind, stop.label),
+                    "check": _check(stop.kind, category),
                     "near": near(stop.lon, stop.lat),
                     "done": False,
                 }
@@ -145,7 +150,7 @@ def plan_document(
                 "note": _idle_note(unit, plan),
             }
         )
-    labels = {h.spot_id: h.label for h in hotspots}
+    labels = {h.spot_id: h.name or h.label for h in hotspots}
     return {
         "squad": squad,
         "squad_name": squad_name,
@@ -185,6 +190,8 @@ def plan_document(
                 "lat": h.lat,
                 "priority": h.priority,
                 "label": h.label,
+                "name": h.name,
+                "category_name": _category_name(h.label),
                 "count": h.count,
                 "categories": [[name, count] for name, count in h.categories],
                 "hours": list(h.profile),
@@ -255,6 +262,7 @@ def from_document(
             h["priority"],
             windows=tuple((seconds_of(day, a), seconds_of(day, b)) for a, b in h["windows"]),
             label=h["label"],
+            name=h.get("name") or "",
         )
         for h in document["hotspots"]
     ]

@@ -131,6 +131,13 @@ def _what(stop: Mapping[str, Any]) -> str:
     return str(stop.get("label") or stop.get("kind") or "")
 
 
+def _detail(stop: Mapping[str, Any]) -> str:
+    """The label and the category's name, the latter once: a hot spot's name holds it."""
+    label = str(stop.get("label") or "")
+    category = str(stop.get("category_name") or "")
+    return label if category in label else " ".join(p for p in (label, category) if p)
+
+
 def _local_xy(
     points: Sequence[tuple[float, float]], lon0: float, lat0: float
 ) -> list[tuple[float, float]]:
@@ -575,7 +582,7 @@ def _stop_rows(stops: Sequence[Mapping[str, Any]]) -> list[_StopRow]:
                 start=_clock(stop["start"]),
                 stay=f"{stay:.0f}",
                 kind=STOP_KINDS.get(str(stop.get("kind")), (str(stop.get("kind")), "")),
-                detail=" ".join(str(stop[k]) for k in ("label", "category_name") if stop.get(k)),
+                detail=_detail(stop),
                 # A place name reads faster on the street than coordinates; both are given.
                 near=str(stop.get("near") or ""),
                 position=f"{float(stop['lon']):.5f}, {float(stop['lat']):.5f}",

@@ -88,6 +88,15 @@ def test_a_late_shift_plan_visits_the_stall_hot_spot_and_sweeps_the_key_roads(qi
         and s["target_id"].startswith(plan["hotspots"][0]["spot_id"])
     ]
     assert visits
+    # Called by community, street and category; the cell id stays the key.
+    top = plan["hotspots"][0]
+    community, street, category = top["name"].split(" · ")
+    assert community in set(layers.read_pack().communities["name_zh"])
+    assert street
+    assert not street.startswith("g150m")
+    assert category == top["category_name"]
+    assert {s["label"] for s in visits} == {top["name"]}
+    assert {s["category_name"] for s in visits} == {top["category_name"]}
     places = layers.read_pack().places
     metro_name = places[places["kind"] == "metro"]["name_zh"].iloc[0]
     assert visits[0]["near"] == f"{metro_name} 附近 near"  # named for the street, not lon/lat

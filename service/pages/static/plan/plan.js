@@ -397,6 +397,10 @@
     return top.length ? " · 高发 busiest " + top.join(", ") : "";
   }
 
+  // A hot spot by its name (community · street · category); its cell id is the key, shown
+  // only as a tooltip. Plans stored before spots had names fall back to category and cell.
+  function spotName(h) { return h.name || ((h.label || "") + " " + h.spot_id).trim(); }
+
   function drawResult(doc) {
     clear(beatLayer); clear(spotLayer); clear(routeLayer);
     var top = Math.max.apply(null, doc.hotspots.map(function (h) { return h.priority; }).concat([1]));
@@ -404,8 +408,8 @@
       var cats = (h.categories || []).slice(0, 3).map(function (c) { return c[0] + "×" + c[1]; });
       L.circle([h.lat, h.lon], {radius: 70, color: "#b45309", weight: 1, fillColor: "#f97316",
                                 fillOpacity: 0.15 + 0.55 * h.priority / top})
-        .bindTooltip((h.label || h.spot_id) + " · " + (h.count || 0) + " 起 incidents · " +
-                     cats.join(" ") + hours(h.hours))
+        .bindTooltip(spotName(h) + " · " + (h.count || 0) + " 起 incidents · " +
+                     cats.join(" ") + hours(h.hours) + " · " + h.spot_id)
         .addTo(spotLayer);
     });
     doc.units.forEach(function (u, i) {
@@ -522,7 +526,8 @@
     var dropped = $("r-dropped");
     clear(dropped);
     doc.dropped.forEach(function (d) {
-      dropped.appendChild(el("li", {text: d.target_id + " " + (d.label || "") + ": " + d.reason}));
+      dropped.appendChild(el("li", {text: (d.label || d.target_id) + ": " + d.reason,
+                                    title: d.target_id}));
     });
     if (!doc.dropped.length) { dropped.appendChild(el("li", {text: "无 none"})); }
   }
@@ -535,15 +540,15 @@
       .map(function (u) { return [u.unit_id, u.unit_id]; }));
     doc.hotspots.forEach(function (h) {
       var box = el("input", {type: "checkbox", checked: !!state.excluded[h.spot_id],
-                             "aria-label": "exclude " + h.spot_id});
+                             "aria-label": "exclude " + spotName(h)});
       box.addEventListener("change", function () {
         if (box.checked) { state.excluded[h.spot_id] = true; } else { delete state.excluded[h.spot_id]; }
       });
       list.appendChild(el("li", {"data-spot": h.spot_id}, [
-        el("span", {text: (h.label || "") + " " + h.spot_id + " "}),
+        el("span", {cls: "spot-name", text: spotName(h) + " ", title: h.spot_id}),
         select(units, state.pins[h.spot_id] || "", function (v) {
           if (v) { state.pins[h.spot_id] = v; } else { delete state.pins[h.spot_id]; }
-        }, "pin " + h.spot_id),
+        }, "pin " + spotName(h)),
         el("label", {}, [box, "不巡 exclude"])
       ]));
     });
