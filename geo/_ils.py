@@ -18,6 +18,7 @@ tried at checkpoints and at the end.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -235,8 +236,10 @@ class _Search:
         deadline: float,
         solution_limit: int | None,
         seed: int,
+        on_progress: Callable[[float], None] | None = None,
     ) -> None:
         self.data, self.knobs = data, knobs
+        self.on_progress = on_progress
         self.manager, self.routing, self.descent = manager, routing, descent
         self.units = len(data.unit_mode)
         self.factor = prize_factor
@@ -270,6 +273,11 @@ class _Search:
         if self.solution_limit is not None:
             return self.iterations / self.solution_limit
         return (time.perf_counter() - self.began) / self.span
+
+    def share_done(self) -> float:
+        """For a progress bar: the budget used, whichever of steps and clock ends it first."""
+        clock = (time.perf_counter() - self.began) / self.span
+        return min(1.0, max(self.progress(), clock))
 
     def accepts(self, objective: int) -> bool:
         """Threshold acceptance in prize units, the threshold falling over the budget."""
@@ -351,6 +359,8 @@ class _Search:
             routes = self.recreate(_ruin(self.current, self.near, self.rng, self.knobs))
             if routes is not None:
                 self.descend(routes)
+            if self.on_progress is not None:
+                self.on_progress(self.share_done())
         if self.pool is not None and len(self.pool):
             packed = _packed(
                 self.routing,
@@ -379,10 +389,12 @@ def iterated_search(
     deadline: float,
     solution_limit: int | None,
     seed: int,
+    on_progress: Callable[[float], None] | None = None,
 ) -> SearchOutcome:
     """Improve ``first`` (an assignment of ``routing``) until the deadline or the step budget.
 
-    ``descent`` holds the greedy-descent search parameters every step's descent uses.
+    ``descent`` holds the greedy-descent search parameters every step's descent uses;
+    ``on_progress`` is told the share of the budget used after every step.
     """
     return _Search(
         data,
@@ -395,4 +407,5 @@ def iterated_search(
         deadline=deadline,
         solution_limit=solution_limit,
         seed=seed,
+        on_progress=on_progress,
     ).run()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -386,7 +387,12 @@ def _parameters(
 
 
 def _search(
-    data: EngineInput, knobs: SearchKnobs, deadline: float, solution_limit: int | None, seed: int
+    data: EngineInput,
+    knobs: SearchKnobs,
+    deadline: float,
+    solution_limit: int | None,
+    seed: int,
+    on_progress: Callable[[float], None] | None = None,
 ) -> EngineResult:
     manager, routing, _, intervals = _build(data, knobs)
     units = len(data.unit_mode)
@@ -421,6 +427,7 @@ def _search(
             deadline=deadline,
             solution_limit=solution_limit,
             seed=seed,
+            on_progress=on_progress,
         )
         solution, objective, steps = outcome.assignment, outcome.objective, outcome.iterations
     return EngineResult(
@@ -432,6 +439,12 @@ def _search(
     )
 
 
+def _restart_share(
+    on_progress: Callable[[float], None], *, done: int, of: int
+) -> Callable[[float], None]:
+    return lambda share: on_progress((done + share) / of)
+
+
 def solve_engine(
     data: EngineInput,
     *,
@@ -439,8 +452,12 @@ def solve_engine(
     time_limit_s: float,
     solution_limit: int | None,
     seed: int,
+    on_progress: Callable[[float], None] | None = None,
 ) -> EngineResult:
-    """Build and solve the model; restarts split the budget and the best plan wins."""
+    """Build and solve the model; restarts split the budget and the best plan wins.
+
+    ``on_progress`` is told the share of the whole budget used, after each search step.
+    """
     deadline = time.perf_counter() + time_limit_s
     best: EngineResult | None = None
     restarts = max(1, knobs.restarts)
@@ -448,12 +465,16 @@ def solve_engine(
         left = deadline - time.perf_counter()
         if left <= 0.05 and best is not None:
             break
+        report = None
+        if on_progress is not None:
+            report = _restart_share(on_progress, done=r, of=restarts)
         result = _search(
             data,
             knobs,
             time.perf_counter() + left / (restarts - r),
             solution_limit,
             seed * 7919 + r,
+            report,
         )
         if best is None or best.objective < 0 or 0 <= result.objective < best.objective:
             best = result

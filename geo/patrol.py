@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -434,7 +434,12 @@ def _engine_input(problem: PatrolProblem, scale: float) -> tuple[EngineInput, _N
     return data, _Nodes(target_of, loc)
 
 
-def _run(data: EngineInput, params: PlanParams, seed: int) -> EngineResult:
+def _run(
+    data: EngineInput,
+    params: PlanParams,
+    seed: int,
+    on_progress: Callable[[float], None] | None = None,
+) -> EngineResult:
     knobs = replace(
         params.knobs,
         first_solution=params.first_solution,
@@ -447,12 +452,16 @@ def _run(data: EngineInput, params: PlanParams, seed: int) -> EngineResult:
         time_limit_s=params.time_limit_s,
         solution_limit=params.solution_limit,
         seed=seed,
+        on_progress=on_progress,
     )
 
 
-def _solve(data: EngineInput, params: PlanParams) -> EngineResult:
+def _solve(
+    data: EngineInput, params: PlanParams, on_progress: Callable[[float], None] | None
+) -> EngineResult:
     if params.threads == 1:
-        return _run(data, params, params.seed)
+        return _run(data, params, params.seed, on_progress)
+    # Two searches in child processes: they cannot call back, so no progress is told.
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=2) as pool:
@@ -577,7 +586,12 @@ def _extract(
 # ----------------------------------------------------------------------------- public
 
 
-def plan_patrols(problem: PatrolProblem, *, params: PlanParams | None = None) -> PatrolPlan:
+def plan_patrols(
+    problem: PatrolProblem,
+    *,
+    params: PlanParams | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> PatrolPlan:
     """Plan one shift: which unit visits which targets, in what order and when.
 
     Parameters
@@ -586,6 +600,9 @@ def plan_patrols(problem: PatrolProblem, *, params: PlanParams | None = None) ->
         Units, targets and travel matrices.
     params
         Search settings; defaults to ``PlanParams()`` (10 s, seed 0, one thread).
+    on_progress
+        Told the share of the search budget used (0-1) after every search step, for a progress
+        bar; not called with ``threads=2``.
 
     Returns
     -------
@@ -603,7 +620,7 @@ def plan_patrols(problem: PatrolProblem, *, params: PlanParams | None = None) ->
     _check_feasible(problem)
     scale = params.time_scale or _auto_scale(problem)
     data, nodes = _engine_input(problem, scale)
-    result = _solve(data, params)
+    result = _solve(data, params, on_progress)
     if result.objective < 0:
         msg = f"OR-Tools found no plan ({result.status}); check shifts and mandatory targets."
         raise InfeasiblePlanError(msg)

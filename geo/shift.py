@@ -7,6 +7,7 @@ frozen dataclasses. Times are seconds from midnight of the plan's day; places ar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -17,8 +18,11 @@ from .roadgraph import MODES
 
 __all__ = [
     "HOUR",
+    "PLAN_PHASES",
     "SHIFTS",
     "HotSpot",
+    "PhaseProgress",
+    "PlanProgress",
     "PlannedStop",
     "ShiftPlan",
     "Sweep",
@@ -169,3 +173,28 @@ class ShiftPlan:
         if not self.coverage:
             return 1.0
         return sum(v >= SWEPT_SHARE for v in self.coverage.values()) / len(self.coverage)
+
+
+# The phases of a plan in order, with the share of the work each ends at: the inputs (beats,
+# travel matrices) take about a tenth of a default plan's time, the search most of the rest.
+PLAN_PHASES: Final = {"inputs": 0.1, "search": 0.95, "legs": 1.0, "done": 1.0}
+
+PlanProgress = Callable[[float, str], None]
+
+
+class PhaseProgress:
+    """Maps a phase's own share onto the whole plan's, never falling."""
+
+    def __init__(self, on_progress: PlanProgress | None) -> None:
+        self.on_progress = on_progress
+        self.shown = 0.0
+
+    def __call__(self, phase: str, share: float) -> None:
+        """Tell that ``phase`` is ``share`` (0-1) done."""
+        if self.on_progress is None:
+            return
+        ends = list(PLAN_PHASES.values())
+        index = list(PLAN_PHASES).index(phase)
+        begins = ends[index - 1] if index else 0.0
+        self.shown = max(self.shown, begins + (ends[index] - begins) * min(1.0, max(0.0, share)))
+        self.on_progress(self.shown, phase)

@@ -46,9 +46,12 @@ from .planmetrics import PlanMetrics
 from .roadgraph import MODES, RoadGraph
 from .shift import (
     HOUR,
+    PLAN_PHASES,
     SHIFTS,
     HotSpot,
+    PhaseProgress,
     PlannedStop,
+    PlanProgress,
     ShiftPlan,
     Sweep,
     Task,
@@ -59,10 +62,12 @@ from .shiftroutes import Location, assemble, endpoints, location_matrix
 from .shifttargets import busiest_sweeps, hot_periods, period_id, shift_periods, visits_that_fit
 
 __all__ = [
+    "PLAN_PHASES",
     "SHIFTS",
     "Beat",
     "HotSpot",
     "PlanMetrics",
+    "PlanProgress",
     "PlannedStop",
     "ShiftParams",
     "ShiftPlan",
@@ -245,6 +250,7 @@ def plan_shift(
     drawn_beats: Mapping[str, shapely.Geometry] | None = None,
     traffic: str | float = "early",
     params: ShiftParams | None = None,
+    on_progress: PlanProgress | None = None,
 ) -> ShiftPlan:
     """Plan one squad's shift on ``graph``.
 
@@ -274,6 +280,9 @@ def plan_shift(
         Shift name or factor for the road speeds (``graph.speeds.shift_factors``).
     params
         Dwell, periods, capacity, sweep rule, beats, legs and solver settings.
+    on_progress
+        Told ``(share, phase)`` as the plan proceeds: the share of the work done (0-1, never
+        falling) and the phase of :data:`PLAN_PHASES` it is in.
 
     Raises
     ------
@@ -282,6 +291,7 @@ def plan_shift(
         can do, named.
     """
     params = params or ShiftParams()
+    tell = PhaseProgress(on_progress)
     if not units:
         msg = "No unit on duty: give at least one unit for the shift."
         raise InfeasiblePlanError(msg)
@@ -294,6 +304,7 @@ def plan_shift(
         )
         raise ValueError(msg)
     seed = params.solver.seed
+    tell("inputs", 0.0)
     locations: list[Location] = []
     targets: list[Target] = []
     labels: dict[str, tuple[str, str, float, float]] = {}  # id -> kind, label, lon, lat
@@ -462,7 +473,9 @@ def plan_shift(
     )
     problem = PatrolProblem(tuple(unit_rows), tuple(targets), travel)
     solver = replace(params.solver, knobs=replace(params.solver.knobs, span_cost=params.balance))
-    plan = plan_patrols(problem, params=solver)
+    tell("search", 0.0)
+    plan = plan_patrols(problem, params=solver, on_progress=lambda share: tell("search", share))
+    tell("legs", 0.0)
     plan = add_patrol_legs(
         problem,
         plan,
@@ -488,6 +501,7 @@ def plan_shift(
         transfers=transfers,
         beats=beat_of,
     )
+    tell("done", 1.0)
     return replace(assembled, dropped=assembled.dropped + tuple(left_out), presence=tuple(presence))
 
 

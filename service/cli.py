@@ -546,27 +546,32 @@ def plan(
             except ServiceError as exc:
                 raise fail(str(exc)) from None
             started = time.monotonic()
+            title = f"planning {squad} {shift} {date}"
+
+            def tell(share: float, phase: str) -> None:
+                progress.update(task, total=1, completed=share, description=f"{title} · {phase}")
+
             job = pool.submit(
-                planning.create_plan,
+                planning.draft_plan,
                 session=session,
                 layer=layer,
                 network=network,
                 request=request,
                 actor=actor,
-                store=store,
+                on_progress=tell,
             )
             while not job.done():
                 time.sleep(0.2)
+            try:
+                row = planning.save_plan(store, job.result())
+            except (ServiceError, ValueError) as exc:
+                raise fail(str(exc)) from None
             progress.update(
                 task,
                 total=1,
                 completed=1,
                 description=f"planned in {time.monotonic() - started:.1f} s",
             )
-            try:
-                row = job.result()
-            except (ServiceError, ValueError) as exc:
-                raise fail(str(exc)) from None
             document = {"id": row.id, "layer_version": layer.label, **row.plan}
     if as_json:
         typer.echo(json.dumps(document, ensure_ascii=False, indent=2))

@@ -44,7 +44,8 @@ from service.dispatch.models import (
 from service.incidents.models import Incident
 from service.layers import service as layerstore
 from service.layers.models import LayerVersion
-from service.plans.models import PatrolPlanRecord
+from service.plans import jobs as plan_jobs
+from service.plans.models import PatrolPlanRecord, PlanJob
 
 with warnings.catch_warnings():
     # Starlette prefers httpx2 and warns when only httpx is installed; both work.
@@ -289,6 +290,8 @@ def app_client(settings: Settings) -> Iterator[TestClient]:
 
 
 def _reset(client: TestClient, pack: layers.LayerPack) -> None:
+    # A plan job left running by the test before (the fuzz queues some) finishes first.
+    assert plan_jobs.wait_idle(timeout_s=300), "a plan job is still running after 5 minutes"
     factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
     with factory() as session:
         for model in (
@@ -299,6 +302,7 @@ def _reset(client: TestClient, pack: layers.LayerPack) -> None:
             UnitStatusEvent,
             DutyRoster,
             Unit,
+            PlanJob,
             PatrolPlanRecord,
         ):
             session.execute(delete(model))

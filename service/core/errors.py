@@ -1,9 +1,9 @@
-"""Every error of the service: its exceptions, its one error model, and one table of statuses.
+"""Every error of the service, as the API answers it: one error model, and the handlers.
 
-Services and stores raise the exceptions below (or the spatial core's, from :mod:`geo.errors`);
-each names the input field at fault, what is wrong and how to fix it, and carries no HTTP status.
-:data:`ERROR_STATUS` maps every domain error to its status in one place, and the handlers
-installed by :func:`install_error_handlers` answer each in one shape, :class:`ErrorResponse`
+The exceptions that services and stores raise, and :data:`ERROR_STATUS`, the one table of
+their statuses, are in :mod:`service.core.exceptions` and re-exported here, so importers keep
+importing them from this module. The handlers installed by :func:`install_error_handlers`
+answer each in one shape, :class:`ErrorResponse`
 (``{"detail": [{"field": "location.lat", "message": "...", "fix": "..."}]}``), which every route
 declares in the OpenAPI schema. A database that cannot be reached (or, on SpatiaLite, stays
 locked past the busy timeout) is a 503 with ``Retry-After``: the unit of work was rolled back,
@@ -30,17 +30,23 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geo.errors import (
-    CoordinateError,
-    InfeasiblePlanError,
-    LayerValidationError,
-    OutsideJurisdictionError,
-    RoadGraphError,
-    UnknownCRSError,
-)
-
 from .audit import CONTEXT_KEY, AuditContext, record
 from .db import unit_of_work
+from .exceptions import (
+    ERROR_STATUS,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    NotSignedInError,
+    Open311Error,
+    PermissionDeniedError,
+    ServiceError,
+    TooManyRequestsError,
+    UnavailableError,
+    error_item,
+    error_items,
+)
+from .exceptions import status_of as status_of  # re-exported: tests import it from here
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -67,69 +73,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-# -- the exceptions -------------------------------------------------------------------------
-
-
-class ServiceError(Exception):
-    """Base class: ``field`` (dotted path, or None for the request as a whole), ``message``
-    and ``fix``."""
-
-    def __init__(self, field: str | None, message: str, fix: str) -> None:
-        self.field = field
-        self.message = message
-        self.fix = fix
-        super().__init__(f"{message} Fix: {fix}")
-
-
-class InvalidInputError(ServiceError, ValueError):
-    """The input is well-formed but cannot be accepted (e.g. a point outside the jurisdiction)."""
-
-
-class NotFoundError(ServiceError, LookupError):
-    """The thing asked for does not exist."""
-
-
-class ConflictError(ServiceError):
-    """The request conflicts with stored state (a reused idempotency key, a duplicate label)."""
-
-
-class UnavailableError(ServiceError, RuntimeError):
-    """The service cannot answer yet (e.g. no active layer version)."""
-
-
-class NotSignedInError(ServiceError):
-    """No credentials, or credentials that are expired, revoked or wrong (401)."""
-
-
-class PermissionDeniedError(ServiceError, PermissionError):
-    """Signed in, but the role (or its community or squad) does not allow this (403).
-
-    ``permission`` is the rule refused; the handler audits the refusal in a transaction of
-    its own, after the request's unit of work has been rolled back.
-    """
-
-    def __init__(self, field: str | None, message: str, fix: str, *, permission: str) -> None:
-        super().__init__(field, message, fix)
-        self.permission = permission
-
-
-class TooManyRequestsError(ServiceError):
-    """Too many attempts in a window (429); ``retry_after_s`` says when to try again."""
-
-    def __init__(self, field: str | None, message: str, fix: str, *, retry_after_s: int) -> None:
-        super().__init__(field, message, fix)
-        self.retry_after_s = retry_after_s
-
-
-class Open311Error(Exception):
-    """An Open311 error: HTTP status ``code`` and a ``description``."""
-
-    def __init__(self, code: int, description: str) -> None:
-        self.code = code
-        self.description = description
-        super().__init__(description)
 
 
 # -- the error model ------------------------------------------------------------------------
@@ -190,80 +133,6 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 ERROR_RESPONSES: Final = errors(400, 401, 403, 413, 422, 503)
 
 
-# -- the table: domain error -> status ------------------------------------------------------
-
-ERROR_STATUS: Final[dict[type[Exception], int]] = {
-    InvalidInputError: 422,
-    NotFoundError: 404,
-    ConflictError: 409,
-    UnavailableError: 503,
-    NotSignedInError: 401,
-    PermissionDeniedError: 403,
-    TooManyRequestsError: 429,
-    # The spatial core's errors.
-    OutsideJurisdictionError: 422,  # a point outside every community
-    CoordinateError: 422,  # not a finite lon/lat in range
-    UnknownCRSError: 422,  # a coordinate system jiedao does not accept
-    LayerValidationError: 422,  # a layer pack that cannot be imported: one item per feature
-    InfeasiblePlanError: 422,  # plan input that admits no plan (no unit, unreachable task)
-    RoadGraphError: 503,  # the road graph cannot be built or used
-}
-
-_OUTSIDE_FIX: Final = (
-    "check that location.crs says how the point was picked (wgs84 for GPS, gcj02 for "
-    "Amap/Tencent, bd09 for Baidu) and that lon and lat are not swapped; a problem outside the "
-    "sub-district belongs to its neighbour."
-)
-
-
-def status_of(exc: Exception) -> int:
-    """The HTTP status of a domain error, from :data:`ERROR_STATUS` (most specific class)."""
-    for cls in type(exc).__mro__:
-        if cls in ERROR_STATUS:
-            return ERROR_STATUS[cls]
-    return 500
-
-
-def error_items(exc: Exception) -> list[dict[str, Any]]:
-    """The ``{field, message, fix}`` items that describe a domain error."""
-    if isinstance(exc, ServiceError):
-        return [_item(exc.field, exc.message, exc.fix)]
-    if isinstance(exc, OutsideJurisdictionError):
-        return [_item("location", str(exc), _OUTSIDE_FIX)]
-    if isinstance(exc, CoordinateError):
-        return [
-            _item(
-                "location", str(exc), "give finite WGS84/GCJ-02/BD-09 degrees; check lon/lat order."
-            )
-        ]
-    if isinstance(exc, UnknownCRSError):
-        return [_item("crs", str(exc), "declare wgs84, gcj02 or bd09.")]
-    if isinstance(exc, LayerValidationError):
-        return [
-            _item(f"{issue.layer}[{issue.feature}]", issue.problem, issue.fix)
-            for issue in exc.issues
-        ]
-    if isinstance(exc, InfeasiblePlanError):
-        return [
-            _item(
-                None,
-                str(exc),
-                "change the plan request as the message says (units on "
-                "duty, task windows, meal windows) and plan again.",
-            )
-        ]
-    if isinstance(exc, RoadGraphError):
-        return [
-            _item(
-                "roads",
-                f"The road network cannot be used: {exc}",
-                "check the layer pack's roads layer (jiedao layers validate PATH) and "
-                "import a corrected version.",
-            )
-        ]
-    return [_item(None, "Internal error.", "retry later; the error is logged.")]
-
-
 # A database that cannot be reached, is restarting, or is busy past its timeout: the request's
 # unit of work was rolled back, so the client may safely send it again.
 DATABASE_RETRY_AFTER_S: Final = 5
@@ -276,7 +145,7 @@ DATABASE_DOWN: Final[tuple[type[Exception], ...]] = (
 
 def _database_down_items() -> list[dict[str, Any]]:
     return [
-        _item(
+        error_item(
             None,
             "The database cannot be reached just now; nothing of this request was stored.",
             f"send the same request again in {DATABASE_RETRY_AFTER_S} seconds (with its "
@@ -317,10 +186,6 @@ def error_response(
 ) -> JSONResponse:
     """The jiedao error body for ``items`` (each with field, message, fix)."""
     return JSONResponse({"detail": list(items)}, status_code=status, headers=headers)
-
-
-def _item(field: str | None, message: str, fix: str) -> dict[str, Any]:
-    return {"field": field, "message": message, "fix": fix}
 
 
 # -- FastAPI validation errors --------------------------------------------------------------
@@ -410,7 +275,7 @@ def validation_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
         if error.get("type") == "timezone_aware":
             message = f"{field} has no time zone."
         items.append(
-            _item(field, message, _fix(str(error.get("type")), field, error.get("ctx") or {}))
+            error_item(field, message, _fix(str(error.get("type")), field, error.get("ctx") or {}))
         )
     return items
 
@@ -570,7 +435,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             exc.status_code,
             [
-                _item(
+                error_item(
                     None,
                     detail,
                     _GENERIC_FIX.get(exc.status_code, "correct the request and retry."),
@@ -658,7 +523,7 @@ class BodySizeLimit:
         response = (
             open311_error(request, 413, f"{message} Fix: {fix}")
             if _is_open311(request)
-            else error_response(413, [_item(None, message, fix)])
+            else error_response(413, [error_item(None, message, fix)])
         )
         await response(scope, receive, send)
 

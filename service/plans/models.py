@@ -1,4 +1,4 @@
-"""The patrol plans table."""
+"""The patrol plans table and the plan jobs that make them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -13,9 +14,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..core.models import Base, utcnow
+from ..core.models import Base, JSONType, utcnow
 
-__all__ = ["PatrolPlanRecord"]
+__all__ = ["PatrolPlanRecord", "PlanJob"]
 
 
 class PatrolPlanRecord(Base):
@@ -38,3 +39,27 @@ class PatrolPlanRecord(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     request: Mapped[dict[str, Any]] = mapped_column(default=dict)
     plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PlanJob(Base):
+    """A plan or re-plan being solved: its request, how far it is, and how it ended.
+
+    A job is in the database, not in a worker's memory, so any worker answers for it; a running
+    job's ``updated_at`` is its heartbeat (a job whose worker died stops beating).
+    """
+
+    __tablename__ = "plan_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # plan | replan
+    squad: Mapped[str] = mapped_column(String(50))
+    replan_of: Mapped[int | None] = mapped_column(ForeignKey("patrol_plans.id"))
+    request: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    phase: Mapped[str] = mapped_column(String(20), default="queued")
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_plans.id"))
+    error: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, default=None)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from geo.dosage import DosageParams
@@ -15,16 +15,16 @@ from maps.assets import offline_html
 
 from ..auth import service as auth_service
 from ..auth.service import Principal, require
-from ..core.deps import ReadSessionDep, SessionDep, SettingsDep
+from ..core.deps import NowDep, ReadSessionDep, SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES, NotFoundError, errors
 from ..core.schemas import FeatureCollection, RowId
 from ..layers import service as layers_service
 from ..layers.service import LayerDep, NetworkDep
 from ..pages.service import with_demo_banner
-from . import exports
+from . import exports, jobs
 from . import service as planning
 from .models import PatrolPlanRecord
-from .schemas import Dosage, PlanCreate, PlanRead, PlanSummary, ReplanCreate
+from .schemas import Dosage, PlanCreate, PlanJobRead, PlanRead, PlanSummary, ReplanCreate
 
 __all__ = ["router"]
 
@@ -109,6 +109,47 @@ def create_plan(
     return _read(session, row)
 
 
+def _job_context(request: Request, layer: LayerDep, network: NetworkDep) -> jobs.JobContext:
+    state = request.app.state
+    return jobs.JobContext(state.sessionmaker, state.read_sessionmaker, layer, network)
+
+
+_JobContextDep = Annotated[jobs.JobContext, Depends(_job_context)]
+
+
+@router.post("/jobs", status_code=202, response_model=PlanJobRead)
+def create_plan_job(
+    principal: _Planner,
+    plan_in: PlanCreate,
+    read: ReadSessionDep,
+    session: SessionDep,
+    layer: LayerDep,
+    context: _JobContextDep,
+    background: BackgroundTasks,
+    now: NowDep,
+    response: Response,
+) -> dict[str, Any]:
+    """Plan a squad's shift in the background: answers at once with a job to poll for its
+    progress (GET /plans/jobs/{id}) and, once done, its plan. The request is checked first."""
+    for code in layers_service.squad_codes(read, plan_in.squad):
+        auth_service.ensure_squad(principal, code)
+    job = jobs.queue_plan(session, layer=layer, request=plan_in, actor=principal.name)
+    # Background tasks run after the response, so after the unit of work has committed the job.
+    background.add_task(jobs.start, job.id, context)
+    response.headers["Location"] = f"/plans/jobs/{job.id}"
+    return jobs.job_read(job, now=now)
+
+
+@router.get("/jobs/{job_id}", response_model=PlanJobRead, responses=_NOT_FOUND)
+def read_plan_job(
+    job_id: RowId, session: SessionDep, principal: _Reader, now: NowDep
+) -> dict[str, Any]:
+    """A plan job: queued, running (share done and phase), done (its plan) or failed (why)."""
+    job = jobs.get_job(session, job_id)
+    auth_service.ensure_squad(principal, job.squad, field="job_id")
+    return jobs.job_read(job, now=now)
+
+
 @router.get("", response_model=list[PlanSummary])
 def list_plans(
     session: SessionDep,
@@ -167,6 +208,28 @@ def replan(
     )
     response.headers["Location"] = f"/plans/{row.id}"
     return _read(session, row)
+
+
+@router.post(
+    "/{plan_id}/replan/jobs", status_code=202, response_model=PlanJobRead, responses=_NOT_FOUND
+)
+def create_replan_job(
+    principal: _Planner,
+    plan_id: RowId,
+    replan_in: ReplanCreate,
+    session: SessionDep,
+    context: _JobContextDep,
+    background: BackgroundTasks,
+    now: NowDep,
+    response: Response,
+) -> dict[str, Any]:
+    """Re-plan the rest of the shift in the background, as POST /plans/{id}/replan does: a job
+    to poll."""
+    previous = _plan(session, plan_id, principal)
+    job = jobs.queue_replan(session, previous=previous, request=replan_in, actor=principal.name)
+    background.add_task(jobs.start, job.id, context)
+    response.headers["Location"] = f"/plans/jobs/{job.id}"
+    return jobs.job_read(job, now=now)
 
 
 @router.get("/{plan_id}/dosage", response_model=Dosage, responses=_NOT_FOUND)

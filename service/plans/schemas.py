@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date as date_type
 from datetime import time
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from ..core.errors import ErrorItem
 from ..core.schemas import Input, Location, Mode, ShiftName, ShortText
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "BeatIn",
     "Dosage",
     "PlanCreate",
+    "PlanJobRead",
     "PlanRead",
     "PlanSummary",
     "ReplanCreate",
@@ -199,3 +201,26 @@ class Dosage(BaseModel):
     min_share: float
     share: float | None
     units: list[dict[str, Any]]
+
+
+class PlanJobRead(BaseModel):
+    """A plan being solved in the background: poll it until ``status`` is done or failed."""
+
+    id: int
+    kind: Literal["plan", "replan"]
+    squad: str
+    replan_of: int | None
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float = Field(description="Share of the work done, 0-1.")
+    phase: str = Field(
+        description="queued, inputs (beats, travel times), search, legs (patrol legs), done, "
+        "failed or interrupted."
+    )
+    created_by: str
+    created_at: str
+    updated_at: str
+    plan_id: int | None = Field(description="The stored plan, once done.")
+    error: list[ErrorItem] | None = Field(
+        description="Why it failed: the same items a refused POST /plans answers with."
+    )
+    links: dict[str, str]

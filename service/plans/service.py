@@ -10,47 +10,54 @@ squads' clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any, Final
 
 import numpy as np
-import shapely
 from sqlalchemy.orm import Session
 
 from geo import crs as geocrs
-from geo.beats import BEAT_MODES, BeatError
 from geo.dosage import DosageParams, PlannedVisit, patrol_dosage
-from geo.patrol import PlanParams
 from geo.roadgraph import RoadGraph
-from geo.shiftplan import (
-    SHIFTS,
-    HotSpot,
-    ShiftParams,
-    ShiftPlan,
-    Sweep,
-    Task,
-    UnitOnDuty,
-)
+from geo.shift import PlanProgress
+from geo.shiftplan import SHIFTS, HotSpot, ShiftPlan, Sweep
 
 from ..core.audit import record
 from ..core.errors import InvalidInputError, NotFoundError
 from ..core.timezones import BEIJING
 from ..dispatch import service as dispatch_service
-from ..hotspots.service import planning_hotspots, study_area
+from ..hotspots.service import planning_hotspots
 from ..layers.service import ActiveLayer
-from . import solver, store
+from . import store
 from .document import from_document, iso, plan_document, seconds_of
+from .inputs import (
+    DEFAULT_BREAKS,
+    DEFAULT_ROSTER,
+    chosen_hotspots,
+    drawn_beats,
+    key_road_sweeps,
+    shift_params,
+    solve,
+    squad_area,
+    squad_code,
+    tasks_of,
+    units_on_duty,
+)
 from .models import PatrolPlanRecord
-from .schemas import PlanCreate, ReplanCreate, UnitIn
+from .schemas import PlanCreate, ReplanCreate
 
 __all__ = [
+    "DEFAULT_BREAKS",
+    "DEFAULT_ROSTER",
     "PlanCreate",
     "PlanDraft",
     "ReplanCreate",
+    "check_plan_request",
     "create_plan",
     "dosage",
+    "draft_plan",
     "draft_replan",
     "get_plan",
     "list_plans",
@@ -60,241 +67,35 @@ __all__ = [
     "save_plan",
 ]
 
-# The standard roster of a squad's shift when the request names no units.
-DEFAULT_ROSTER: Final = (("foot", 2), ("ebike", 1), ("car", 1))
-# Meal breaks inside each shift (window, minutes).
-DEFAULT_BREAKS: Final = {"early": (time(11, 30), time(13, 0)), "late": (time(17, 30), time(19, 0))}
 # Planned stops whose visit a track can confirm (patrol legs and rides are on the way).
 _DOSAGE_KINDS: Final = ("hotspot", "revisit", "task")
 
 
-def _seconds(moment: time) -> float:
-    return moment.hour * 3600.0 + moment.minute * 60.0 + moment.second
+def check_plan_request(*, layer: ActiveLayer, request: PlanCreate) -> str:
+    """Refuse at once what a plan of ``request`` would refuse only after reading its inputs
+    (squad, units and stations, pins, drawn beats, task windows); the squad's code."""
+    squad = squad_code(layer, request.squad)
+    units = units_on_duty(layer, squad, request.shift, request.units)
+    chosen_hotspots([], units, request)
+    drawn_beats(request, units, squad_area(layer, squad))
+    tasks_of(request)
+    return squad
 
 
-def _squad_code(layer: ActiveLayer, text: str) -> str:
-    squads = layer.pack.squads
-    for row in squads.itertuples(index=False):
-        names = {str(row.code), str(row.name_zh), str(row.name_en or "")}
-        if text in names or text.lower() in {n.lower() for n in names}:
-            return str(row.code)
-    known = ", ".join(f"{r.code} ({r.name_zh})" for r in squads.itertuples(index=False))
-    raise InvalidInputError(
-        "squad", f"No squad {text!r} in layer {layer.label}.", f"use one of {known}."
-    )
-
-
-def _station(layer: ActiveLayer, code: str, field: str) -> tuple[float, float]:
-    stations = layer.pack.stations
-    match = stations[stations["code"].astype(str) == code]
-    if match.empty:
-        known = ", ".join(map(str, stations["code"]))
-        raise InvalidInputError(
-            field, f"No station {code!r} in layer {layer.label}.", f"use one of {known}."
-        )
-    point = match.geometry.iloc[0]
-    return float(point.x), float(point.y)
-
-
-def _units(
-    layer: ActiveLayer, squad: str, shift: str, units: Sequence[UnitIn] | None
-) -> list[UnitOnDuty]:
-    base_code = layer.pack.squads.set_index("code")["base_station"].get(squad)
-    if units is None:
-        units = [
-            UnitIn(unit_id=f"{squad}-{mode}-{k + 1}", mode=mode)
-            for mode, count in DEFAULT_ROSTER
-            for k in range(count)
-        ]
-        units = [
-            u.model_copy(
-                update={
-                    "break_start": DEFAULT_BREAKS[shift][0],
-                    "break_end": DEFAULT_BREAKS[shift][1],
-                }
-            )
-            for u in units
-        ]
-    result = []
-    for i, unit in enumerate(units):
-        start_code = unit.start_station or base_code
-        if not start_code:
-            raise InvalidInputError(
-                f"units[{i}].start_station",
-                f"Squad {squad} has no base station to start from.",
-                "name the unit's start_station.",
-            )
-        start = _station(layer, str(start_code), f"units[{i}].start_station")
-        end = (
-            _station(layer, unit.end_station, f"units[{i}].end_station")
-            if unit.end_station
-            else start
-        )
-        window = None
-        if unit.break_start is not None and unit.break_end is not None and unit.break_minutes:
-            window = (_seconds(unit.break_start), _seconds(unit.break_end))
-        result.append(
-            UnitOnDuty(
-                unit.unit_id,
-                unit.mode,
-                start,
-                end,
-                break_window=window,
-                break_s=unit.break_minutes * 60.0 if window else 0.0,
-            )
-        )
-    return result
-
-
-def _sweeps(layer: ActiveLayer, squad: str) -> list[Sweep]:
-    roads = layer.pack.roads
-    if roads is None:
-        return []
-    keys = layer.pack.key_roads
-    names = dict(zip(keys["road_id"].astype(str), keys["name_zh"].astype(str), strict=True))
-    mine = set(keys[keys["squad"].astype(str) == squad]["road_id"].astype(str))
-    return [
-        Sweep(
-            str(r.road_id),
-            str(r.key_road_id),
-            names.get(str(r.key_road_id), ""),
-            r.geometry,
-            bool(r.oneway),
-        )
-        for r in roads.itertuples(index=False)
-        if str(r.key_road_id) in mine
-    ]
-
-
-def _chosen(
-    hotspots: Sequence[HotSpot], units: Sequence[UnitOnDuty], request: PlanCreate
-) -> list[HotSpot]:
-    """The hot spots less the excluded ones; a pin must name a unit on duty."""
-    on_duty = {u.unit_id for u in units}
-    for spot, unit in request.pin_hotspots.items():
-        if unit not in on_duty:
-            raise InvalidInputError(
-                f"pin_hotspots.{spot}",
-                f"Unit {unit!r} is not on duty in this plan.",
-                f"pin the spot to one of {', '.join(sorted(on_duty))}.",
-            )
-    excluded = set(request.exclude_hotspots)
-    return [h for h in hotspots if h.spot_id not in excluded]
-
-
-def _drawn_beats(
-    request: PlanCreate, units: Sequence[UnitOnDuty], area: shapely.Geometry
-) -> dict[str, shapely.Geometry]:
-    """The beats drawn by hand, as WGS84 polygons: each for a foot or e-bike unit on duty, a
-    simple outline over the squad's area."""
-    modes = {u.unit_id: u.mode for u in units}
-    beats: dict[str, shapely.Geometry] = {}
-    for unit_id, beat in request.beats.items():
-        field = f"beats.{unit_id}"
-        if modes.get(unit_id) not in BEAT_MODES:
-            walkers = sorted(u for u, m in modes.items() if m in BEAT_MODES)
-            raise InvalidInputError(
-                field,
-                f"Unit {unit_id!r} is not a foot or e-bike unit on duty in this plan.",
-                f"draw beats for {', '.join(walkers) or 'foot or e-bike units'} "
-                "(cars cover the whole area).",
-            )
-        corners = []
-        for point in beat.outline:
-            lon, lat = geocrs.to_wgs84([point.lon], [point.lat], source=point.crs)
-            corners.append((float(lon[0]), float(lat[0])))
-        outline = shapely.Polygon(corners)
-        if not outline.is_valid or outline.area == 0:
-            raise InvalidInputError(
-                field,
-                f"The beat drawn for {unit_id} is not a simple outline: "
-                f"{shapely.is_valid_reason(outline)}.",
-                "draw it again, its edges not crossing each other.",
-            )
-        if not outline.intersects(area):
-            raise InvalidInputError(
-                field,
-                f"The beat drawn for {unit_id} lies outside the squad's area.",
-                "draw it over the squad's communities.",
-            )
-        beats[unit_id] = outline
-    return beats
-
-
-def _solve(network: RoadGraph, **options: Any) -> ShiftPlan:
-    """:func:`solver.solve`; a drawn beat the planner cannot use is a 422 naming it."""
-    try:
-        return solver.solve(network, **options)
-    except BeatError as exc:
-        raise InvalidInputError(
-            f"beats.{exc.unit_id}",
-            exc.message,
-            "draw the beat again over the streets the unit should patrol, or remove it.",
-        ) from None
-
-
-def _area(layer: ActiveLayer, squad: str) -> shapely.Geometry:
-    """The squad's communities as one area, cut into the units' beats."""
-    return shapely.union_all(study_area(layer, squad=squad).geometry.to_numpy())
-
-
-def _tasks(request: PlanCreate) -> list[Task]:
-    tasks = []
-    for i, task in enumerate(request.tasks):
-        lon, lat = geocrs.to_wgs84(
-            [task.location.lon], [task.location.lat], source=task.location.crs
-        )
-        windows: tuple[tuple[float, float], ...] = ()
-        if task.window_start is not None or task.window_end is not None:
-            lo = _seconds(task.window_start) if task.window_start else 0.0
-            hi = _seconds(task.window_end) if task.window_end else 24 * 3600.0
-            if lo > hi:
-                raise InvalidInputError(
-                    f"tasks[{i}].window_end",
-                    "The window ends before it starts.",
-                    "give window_start before window_end.",
-                )
-            windows = ((lo, hi),)
-        tasks.append(
-            Task(
-                task.task_id,
-                float(lon[0]),
-                float(lat[0]),
-                dwell_s=task.dwell_minutes * 60.0,
-                windows=windows,
-                label=task.note,
-            )
-        )
-    return tasks
-
-
-def _params(request: PlanCreate | ReplanCreate, stored: Mapping[str, Any]) -> ShiftParams:
-    return ShiftParams(
-        revisit_every_s=float(stored.get("revisit_every_hours", 2.0)) * 3600.0,
-        sweep_mandatory=bool(stored.get("sweep_key_roads", True)),
-        solver=PlanParams(
-            time_limit_s=request.time_limit_s,
-            solution_limit=request.solution_limit,
-            seed=int(stored.get("seed", 0)),
-        ),
-    )
-
-
-def create_plan(
+def draft_plan(
     *,
     session: Session,
     layer: ActiveLayer,
     network: RoadGraph,
     request: PlanCreate,
     actor: str,
-    store: Session | None = None,
-) -> PatrolPlanRecord:
-    """Plan a squad's shift and store it, in the caller's transaction.
+    on_progress: PlanProgress | None = None,
+) -> PlanDraft:
+    """Plan a squad's shift, read through ``session`` (read-only is enough), not stored.
 
-    Its inputs are read through ``session``, the plan is written through ``store`` (default
-    ``session``): with a read-only ``session``, the solve holds no writer lock.
+    ``on_progress`` is told the share done and the phase as the solve proceeds.
     """
-    squad = _squad_code(layer, request.squad)
+    squad = squad_code(layer, request.squad)
     shift = SHIFTS[request.shift]
     hotspots, source = planning_hotspots(
         session,
@@ -305,23 +106,24 @@ def create_plan(
         days=request.hotspot_days,
         top=request.max_hotspots,
     )
-    sweeps = _sweeps(layer, squad) if request.sweep_key_roads else []
+    sweeps = key_road_sweeps(layer, squad) if request.sweep_key_roads else []
     stored_request = request.model_dump(mode="json")
-    units = _units(layer, squad, request.shift, request.units)
-    hotspots = _chosen(hotspots, units, request)
-    area = _area(layer, squad)
-    plan = _solve(
+    units = units_on_duty(layer, squad, request.shift, request.units)
+    hotspots = chosen_hotspots(hotspots, units, request)
+    area = squad_area(layer, squad)
+    plan = solve(
         network,
         units=units,
         shift=shift,
         hotspots=hotspots,
         sweeps=sweeps,
-        tasks=_tasks(request),
+        tasks=tasks_of(request),
         area=area,
         pins=request.pin_hotspots,
-        drawn_beats=_drawn_beats(request, units, area),
+        drawn_beats=drawn_beats(request, units, area),
         traffic=request.shift,
-        params=_params(request, stored_request),
+        params=shift_params(request, stored_request),
+        on_progress=on_progress,
     )
     document = plan_document(
         plan,
@@ -350,7 +152,25 @@ def create_plan(
         "shift": row.shift,
         "objective": plan.objective,
     }
-    return save_plan(store or session, PlanDraft(row=row, action="plan", detail=detail))
+    return PlanDraft(row=row, action="plan", detail=detail)
+
+
+def create_plan(
+    *,
+    session: Session,
+    layer: ActiveLayer,
+    network: RoadGraph,
+    request: PlanCreate,
+    actor: str,
+    store: Session | None = None,
+) -> PatrolPlanRecord:
+    """Plan a squad's shift and store it, in the caller's transaction.
+
+    Its inputs are read through ``session``, the plan is written through ``store`` (default
+    ``session``): with a read-only ``session``, the solve holds no writer lock.
+    """
+    draft = draft_plan(session=session, layer=layer, network=network, request=request, actor=actor)
+    return save_plan(store or session, draft)
 
 
 def get_plan(*, session: Session, plan_id: int) -> PatrolPlanRecord:
@@ -423,10 +243,11 @@ def draft_replan(
     previous: PatrolPlanRecord,
     request: ReplanCreate,
     actor: str,
+    on_progress: PlanProgress | None = None,
 ) -> PlanDraft:
     """The re-plan of :func:`replan`, solved through the read-only ``session`` and not stored:
     a caller that must also write (an assignment) solves first and takes the writer lock
-    after."""
+    after. ``on_progress`` as in :func:`draft_plan`."""
     stored = dict(previous.request)
     original = PlanCreate.model_validate(stored)
     day = original.date
@@ -440,7 +261,7 @@ def draft_replan(
             f"{previous.plan['shift_start']} - {previous.plan['shift_end']}.",
             "give a time within the plan's shift.",
         )
-    units = _units(layer, previous.squad, original.shift, original.units)
+    units = units_on_duty(layer, previous.squad, original.shift, original.units)
     known = {u.unit_id for u in units}
     for unit_id in [*request.positions, *request.removed_units]:
         if unit_id not in known:
@@ -511,14 +332,14 @@ def draft_replan(
     # again in the periods to come (its done rounds are skipped).
     sweeps = [
         s
-        for s in (_sweeps(layer, previous.squad) if original.sweep_key_roads else [])
+        for s in (key_road_sweeps(layer, previous.squad) if original.sweep_key_roads else [])
         if s.road_id not in done_ids
     ]
-    tasks = _tasks(original)
-    area = _area(layer, previous.squad)
+    tasks = tasks_of(original)
+    area = squad_area(layer, previous.squad)
     on_duty = {m.unit_id for m in moved}
-    drawn = _drawn_beats(original, units, area)
-    plan = _solve(
+    drawn = drawn_beats(original, units, area)
+    plan = solve(
         network,
         units=moved,
         shift=(now_s, end_s),
@@ -530,7 +351,8 @@ def draft_replan(
         drawn_beats={u: outline for u, outline in drawn.items() if u in on_duty},
         skip=frozenset(done_ids),
         traffic=original.shift,
-        params=_params(request, stored),
+        params=shift_params(request, stored),
+        on_progress=on_progress,
     )
     document = plan_document(
         plan,
@@ -575,7 +397,7 @@ def plan_objects(
     document: Mapping[str, Any], layer: ActiveLayer
 ) -> tuple[ShiftPlan, list[HotSpot], list[Sweep]]:
     """A stored plan document back as :mod:`geo.shiftplan` objects, for the route map."""
-    return from_document(document, pieces=_sweeps(layer, document["squad"]))
+    return from_document(document, pieces=key_road_sweeps(layer, document["squad"]))
 
 
 def dosage(

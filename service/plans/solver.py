@@ -6,6 +6,10 @@ seconds of search waited for it (a 3.3 s answer instead of 20 ms, measured on th
 network). A worker process keeps every other request at its normal latency. The same request
 and seed give the same plan in either place; ``JIEDAO_PLAN_WORKERS=0`` solves in-process
 (a debugger, a platform without ``spawn``).
+
+Progress crosses from the worker through a list proxy of a :mod:`multiprocessing` manager (one
+small server process, started with the pool): the worker writes ``[share, phase]`` at most a few
+times a second, the caller's thread reads it while it waits.
 """
 
 from __future__ import annotations
@@ -14,17 +18,24 @@ import atexit
 import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from multiprocessing.managers import SyncManager
 from typing import Any
 
 from geo.roadgraph import RoadGraph
+from geo.shift import PlanProgress
 from geo.shiftplan import ShiftPlan, plan_shift
 
 __all__ = ["solve", "warm_up", "workers"]
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
+_manager: SyncManager | None = None
 _workers = 1
+# How often progress crosses between the processes (seconds).
+_REPORT_EVERY_S = 0.25
 
 
 def workers(count: int) -> None:
@@ -46,6 +57,15 @@ def _executor() -> ProcessPoolExecutor:
             )
             atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
         return _pool
+
+
+def _progress_manager() -> SyncManager:
+    global _manager
+    with _lock:
+        if _manager is None:
+            _manager = multiprocessing.get_context("spawn").Manager()
+            atexit.register(_manager.shutdown)
+        return _manager
 
 
 def _exit_with_parent() -> None:
@@ -76,12 +96,48 @@ def warm_up() -> None:
         _executor().submit(_ready)
 
 
-def solve(graph: RoadGraph, **options: Any) -> ShiftPlan:
+class _Throttled:
+    """In the worker: passes ``(share, phase)`` to the shared cell at most every
+    ``_REPORT_EVERY_S``, and always a change of phase."""
+
+    def __init__(self, cell: Any) -> None:
+        self.cell, self.last, self.phase = cell, 0.0, ""
+
+    def __call__(self, share: float, phase: str) -> None:
+        now = time.monotonic()
+        if phase != self.phase or now - self.last >= _REPORT_EVERY_S:
+            self.cell[:] = [share, phase]
+            self.last, self.phase = now, phase
+
+
+def _plan_reporting(graph: RoadGraph, cell: Any, **options: Any) -> ShiftPlan:
+    return plan_shift(graph, on_progress=_Throttled(cell), **options)
+
+
+def _wait(job: Future[ShiftPlan], cell: Any, on_progress: PlanProgress) -> ShiftPlan:
+    told: tuple[float, str] | None = None
+    while True:
+        try:
+            return job.result(timeout=_REPORT_EVERY_S)
+        except FutureTimeout:
+            share, phase = cell[:]
+            if phase and (share, phase) != told:
+                told = (share, phase)
+                on_progress(share, phase)
+
+
+def solve(
+    graph: RoadGraph, *, on_progress: PlanProgress | None = None, **options: Any
+) -> ShiftPlan:
     """:func:`geo.shiftplan.plan_shift` on ``graph`` with ``options``, in a worker process.
 
-    Errors of the planner (an infeasible plan, an unusable graph) come back as they were
-    raised, so the callers answer them as before.
+    ``on_progress`` is told ``(share, phase)`` in the caller's thread while it waits. Errors of
+    the planner (an infeasible plan, an unusable graph) come back as they were raised, so the
+    callers answer them as before.
     """
     if _workers == 0:
-        return plan_shift(graph, **options)
-    return _executor().submit(plan_shift, graph, **options).result()
+        return plan_shift(graph, on_progress=on_progress, **options)
+    if on_progress is None:
+        return _executor().submit(plan_shift, graph, **options).result()
+    cell = _progress_manager().list([0.0, ""])
+    return _wait(_executor().submit(_plan_reporting, graph, cell, **options), cell, on_progress)

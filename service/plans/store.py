@@ -5,14 +5,19 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import PatrolPlanRecord
+from .models import PatrolPlanRecord, PlanJob
 
-__all__ = ["get", "newest", "newest_for_shift"]
+__all__ = ["get", "get_job", "newest", "newest_for_shift"]
 
 
 def get(session: Session, plan_id: int) -> PatrolPlanRecord | None:
     """The plan with id ``plan_id``."""
     return session.get(PatrolPlanRecord, plan_id)
+
+
+def get_job(session: Session, job_id: int) -> PlanJob | None:
+    """The plan job with id ``job_id``."""
+    return session.get(PlanJob, job_id)
 
 
 def newest(

@@ -14,7 +14,7 @@ import layers
 from geo import crs as geocrs
 from service.core.timezones import BEIJING
 
-from .helpers import activate_bundled_pack, as_, audit_rows, device, metro_point
+from .helpers import as_, audit_rows, device, metro_point, stalls_by_the_metro
 
 PLAN_DAY = date(2026, 11, 20)
 
@@ -22,27 +22,7 @@ PLAN_DAY = date(2026, 11, 20)
 @pytest.fixture
 def qingshuihe(client: TestClient) -> TestClient:
     """The bundled Qingshuihe pack active, with a week of evening stalls by 泥岗 metro."""
-    pack = activate_bundled_pack(client)
-    lon, lat = metro_point(pack)
-    for day in range(1, 8):
-        for minute in (0, 20, 40):
-            occurred = datetime.combine(
-                PLAN_DAY - timedelta(days=day), datetime.min.time(), tzinfo=BEIJING
-            ) + timedelta(hours=19, minutes=minute)
-            response = client.post(
-                "/incidents",
-                json={
-                    "category": "C02",
-                    "location": {"lon": lon, "lat": lat},
-                    "occurred_at": occurred.isoformat(),
-                    "reported_at": occurred.isoformat(),
-                    "source": "patrol",
-                    "reporter": "squad:west",
-                    "description": "流动摊贩",
-                },
-            )
-            assert response.status_code == 201, response.text
-    return client
+    return stalls_by_the_metro(client, day=PLAN_DAY)
 
 
 def _plan(client: TestClient, *, by: str = "squad-west", **fields):

@@ -34,7 +34,7 @@
 
   var state = {
     stations: [], squads: [], units: [], tasks: [], taskSeq: 1,
-    plan: null, previous: null, pins: {}, excluded: {}, timer: null,
+    plan: null, previous: null, pins: {}, excluded: {},
     beats: {}, drawing: null, stored: []
   };
 
@@ -345,46 +345,63 @@
     return out;
   }
 
-  function busy(on, what) {
+  // The phases of a plan job (GET /plans/jobs/{id}), as the bar names them.
+  var PHASES = {
+    queued: "排队 queued", inputs: "准备 beats and travel times", search: "搜索 searching routes",
+    legs: "巡逻段 patrol legs", done: "完成 done"
+  };
+
+  function progress(job, what, began) {
     var box = $("p-progress");
-    box.hidden = !on;
-    if (state.timer) { clearInterval(state.timer); state.timer = null; }
-    if (!on) { return; }
+    box.hidden = false;
+    var pct = Math.round(100 * (job.progress || 0));
+    box.querySelector(".fill").style.width = pct + "%";
+    $("p-progress-text").textContent = what + " " + pct + "% · " +
+      (PHASES[job.phase] || job.phase) + " · " + ((Date.now() - began) / 1000).toFixed(0) + " s";
+  }
+
+  // A plan solved in the background: the job is polled for its progress until it is done (then
+  // its plan is read) or failed (then its reasons are the error).
+  function planJob(path, body, what) {
     var began = Date.now();
-    var tick = function () {
-      var s = (Date.now() - began) / 1000;
-      // The search stops at its iteration limit, at most at PLAN_LIMIT_S: the bar runs to
-      // the cap, and the plan usually arrives well before it.
-      box.querySelector(".fill").style.width = Math.min(100, 100 * s / PLAN_LIMIT_S) + "%";
-      $("p-progress-text").textContent = what + " " + s.toFixed(0) + " s / ≤" + PLAN_LIMIT_S +
-        " s";
+    say("");
+    progress({progress: 0, phase: "queued"}, what, began);
+    var poll = function (job) {
+      progress(job, what, began);
+      if (job.status === "done") { return api(job.links.plan); }
+      if (job.status === "failed") {
+        throw new Error(errorText({detail: job.error}) || "规划失败 the plan failed");
+      }
+      return new Promise(function (resolve) { setTimeout(resolve, 400); })
+        .then(function () { return api(job.links.self); }).then(poll);
     };
-    tick();
-    state.timer = setInterval(tick, 250);
+    return api(path, body).then(poll).then(function (doc) {
+      $("p-progress").hidden = true;
+      return doc;
+    }, function (e) {
+      $("p-progress").hidden = true;
+      throw e;
+    });
   }
 
   function plan() {
-    say("");
-    busy(true, "规划中 planning…");
     var previous = state.plan && state.plan.squad === $("p-squad").value &&
       state.plan.date === $("p-date").value && state.plan.shift === $("p-shift").value
       ? state.plan : null;
-    api("/plans", request()).then(function (doc) {
-      busy(false);
+    planJob("/plans/jobs", request(), "规划中 planning").then(function (doc) {
       show(doc, previous);
       refreshStored();
-    }).catch(function (e) { busy(false); say(e.message, "error"); });
+    }).catch(function (e) { say(e.message, "error"); });
   }
 
   function replan() {
     var removed = Array.prototype.slice.call(
       document.querySelectorAll("#r-remove input:checked")).map(function (c) { return c.value; });
     var now = state.plan.date + "T" + ($("r-now").value || "12:00") + ":00+08:00";
-    busy(true, "重排中 re-planning…");
-    api("/plans/" + state.plan.id + "/replan",
-        {now: now, removed_units: removed, time_limit_s: PLAN_LIMIT_S})
-      .then(function (doc) { busy(false); show(doc, state.plan); refreshStored(); })
-      .catch(function (e) { busy(false); say(e.message, "error"); });
+    planJob("/plans/" + state.plan.id + "/replan/jobs",
+            {now: now, removed_units: removed, time_limit_s: PLAN_LIMIT_S}, "重排中 re-planning")
+      .then(function (doc) { show(doc, state.plan); refreshStored(); })
+      .catch(function (e) { say(e.message, "error"); });
   }
 
   // -- the result --------------------------------------------------------------------------
