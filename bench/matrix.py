@@ -22,7 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._timing import SHARED, median_seconds
-from geo.roadgraph import largest_component, read_graphml, travel_time_matrix
+from geo.roadgraph import largest_component, read_graphml
+from geo.travel import travel_time_matrix
 
 
 def _networkx_rows(graph: nx.DiGraph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Open-source dispatch boards show unit positions; few recommend by real travel time. Here every
 available unit is timed along the road network from its last known position (one backward
-search from the incident per mode, see :func:`geo.roadgraph.travel_time_matrix`), and ranked:
+search from the incident per mode, see :func:`geo.travel.travel_time_matrix`), and ranked:
 the incident's own squad first, other squads when the incident is urgent or none of its own
 is free, then by ETA. A position older than ``stale_after_s`` still counts, but is flagged so a
 dispatcher confirms where the unit really is.
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .roadgraph import MODES, RoadGraph, distance_matrix, travel_time_matrix
+from .roadgraph import MODES, RoadGraph
+from .travel import distance_matrix, travel_time_matrix
 
 __all__ = ["RecommendParams", "UnitPosition", "recommend_units"]
 

@@ -20,8 +20,9 @@ from . import crs as geocrs
 from .beats import Beat
 from .patrol import PatrolPlan, Unit
 from .patrollegs import PATROL_KIND
-from .roadgraph import RoadGraph, route, travel_time_matrix
+from .roadgraph import RoadGraph
 from .shift import PlannedStop, ShiftPlan, Sweep, UnitOnDuty, UnitPlan
+from .travel import route, travel_time_matrix
 
 __all__ = ["Location", "assemble", "endpoints", "location_matrix"]
 

@@ -32,6 +32,7 @@ from .core.ratelimit import RateLimits
 from .core.slots import RequestSlots
 from .core.textguard import refuse_nul
 from .dispatch import routes as dispatch_routes
+from .dispatch import unit_routes
 from .hotspots import routes as hotspots_routes
 from .incidents import routes as incidents_routes
 from .layers import routes as layers_routes
@@ -74,8 +75,8 @@ for _router in (
     layers_routes.router,
     open311_routes.router,
     plans_routes.router,
-    dispatch_routes.units_router,
-    dispatch_routes.roster_router,
+    unit_routes.units_router,
+    unit_routes.roster_router,
     dispatch_routes.router,
     dispatch_routes.backup_router,
     open311_routes.discovery_router,

@@ -1,5 +1,6 @@
 """Dispatch of incidents: recommend units, assign (one winner), reassign, cancel; the case
-lifecycle and its timeline; clocks; backup requests.
+lifecycle steps. The timeline and clocks live in ``timeline``, backup requests in ``backup``;
+both are re-exported here, the one door other domains use.
 
 An assignment is one transaction: the incident must be open and have no active assignment, the
 unit must be available. The partial unique index ``uq_assignments_one_active`` settles a race
@@ -10,26 +11,22 @@ once either.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from geo.dispatch import RecommendParams, UnitPosition, recommend_units
-from geo.roadgraph import RoadGraph
-
 from ..core.audit import record
-from ..core.calendar import WorkingCalendar
 from ..core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from ..core.timezones import BEIJING
 from ..incidents import service as incidents_service
-from ..incidents.service import Incident, get_category
-from ..layers.service import ActiveLayer
+from ..incidents.service import Incident
 from . import lifecycle
-from .models import Assignment, BackupRequest, IncidentEvent, Unit, UnitPing
+from .backup import acknowledge_backup, backup_read, list_backup, request_backup
+from .models import Assignment, IncidentEvent, Unit, UnitPing
+from .recommendation import current_shift, recommend
+from .timeline import add_event, clocks, iso, timeline
 from .units import (
     IntakeResult,
     add_pings,
@@ -73,23 +70,6 @@ __all__ = [
     "unit_read",
 ]
 
-_REPORT_RULE_S: Final = 15 * 60.0  # big cases reported within 15 minutes of the event
-_BACKUP_ALERTS: Final = ("backup_team", "police_station")
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(BEIJING).isoformat()
-
-
-def current_shift(now: datetime) -> str | None:
-    """The squads' shift at ``now`` (Beijing time): early 07-15, late 15-23, else None."""
-    hour = now.astimezone(BEIJING).hour
-    if 7 <= hour < 15:
-        return "early"
-    if 15 <= hour < 23:
-        return "late"
-    return None
-
 
 def is_lost_assignment_race(exc: IntegrityError) -> bool:
     """Whether ``exc`` is the one-active-assignment index refusing a second active assignment
@@ -104,72 +84,6 @@ class AssignmentConflictError(ConflictError):
     def __init__(self, field: str | None, message: str, fix: str, current: dict[str, Any]) -> None:
         super().__init__(field, message, fix)
         self.current = current
-
-
-# -- recommend ------------------------------------------------------------------------------
-
-
-def recommend(
-    session: Session,
-    incident: Incident,
-    *,
-    network: RoadGraph,
-    now: datetime,
-    stale_after_s: float,
-    modes: Sequence[str] | None = None,
-    top: int = 10,
-) -> list[dict[str, Any]]:
-    """Available units with a known position, ranked by road travel time to ``incident``."""
-    # Plain columns, not ORM objects: this runs for every incident a dispatcher opens.
-    units = session.execute(
-        select(Unit.code, Unit.squad, Unit.mode, Unit.last_lon, Unit.last_lat, Unit.last_at).where(
-            Unit.status == "available",
-            Unit.last_lon.is_not(None),
-            Unit.last_lat.is_not(None),
-            Unit.last_at.is_not(None),
-        )
-    ).all()
-    positions = [
-        UnitPosition(
-            u.code,
-            u.squad,
-            u.mode,
-            float(u.last_lon),
-            float(u.last_lat),
-            max(0.0, (now - u.last_at).total_seconds()),
-        )
-        for u in units
-    ]
-    params = RecommendParams(
-        stale_after_s=stale_after_s,
-        top=top,
-        modes=tuple(modes) if modes else RecommendParams().modes,
-    )
-    frame = recommend_units(
-        network,
-        positions,
-        lon=incident.lon,
-        lat=incident.lat,
-        squad=incident.squad,
-        urgent=incident.urgent,
-        shift=current_shift(now) or "late",
-        params=params,
-    )
-    rows = []
-    for row in frame.to_dict("records"):
-        rows.append(
-            {
-                "unit_id": str(row["unit_id"]),
-                "squad": str(row["squad"]),
-                "mode": str(row["mode"]),
-                "eta_s": round(float(row["eta_s"]), 1),
-                "distance_m": round(float(row["distance_m"]), 1),
-                "stale": bool(row["stale"]),
-                "own_squad": bool(row["own_squad"]),
-                "position_age_s": round(float(row["position_age_s"]), 1),
-            }
-        )
-    return rows
 
 
 # -- assign ---------------------------------------------------------------------------------
@@ -192,9 +106,9 @@ def assignment_read(session: Session, assignment: Assignment) -> dict[str, Any]:
         "incident_number": assignment.incident_id,
         "unit_id": code,
         "status": assignment.status,
-        "assigned_at": _iso(assignment.assigned_at),
+        "assigned_at": iso(assignment.assigned_at),
         "assigned_by": assignment.assigned_by,
-        "cancelled_at": _iso(assignment.cancelled_at),
+        "cancelled_at": iso(assignment.cancelled_at),
         "cancelled_by": assignment.cancelled_by,
         "reason": assignment.reason,
     }
@@ -213,30 +127,6 @@ def _conflict(
     session: Session, incident_id: int, message: str, fix: str, *, field: str | None = None
 ) -> AssignmentConflictError:
     return AssignmentConflictError(field, message, fix, _current_state(session, incident_id))
-
-
-def _event(
-    session: Session,
-    incident: Incident,
-    step: str,
-    *,
-    actor: str,
-    at: datetime,
-    status: str | None = None,
-    note: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> IncidentEvent:
-    event = IncidentEvent(
-        incident_id=incident.id,
-        step=step,
-        status=status,
-        at=at,
-        actor=actor,
-        note=note,
-        detail=detail or {},
-    )
-    session.add(event)
-    return event
 
 
 def _set_incident_status(
@@ -307,7 +197,7 @@ def assign(
             session,
             incident.id,
             f"Incident {incident.id} is already assigned to {who} since "
-            f"{_iso(previous.assigned_at)} (by {previous.assigned_by}).",
+            f"{iso(previous.assigned_at)} (by {previous.assigned_by}).",
             "send replace: true to reassign it, or cancel the assignment first.",
         )
     if previous is not None and previous.unit_id == unit.id:
@@ -378,7 +268,7 @@ def assign(
             )
             if lifecycle.canonical(status_before) in ("reported", "accepted"):
                 _set_incident_status(session, incident, status_before, "dispatched", now)
-            _event(
+            add_event(
                 session,
                 incident,
                 "reassigned" if previous is not None else "dispatched",
@@ -485,7 +375,7 @@ def cancel_assignment(
                 now,
             )
         code = session.scalar(select(Unit.code).where(Unit.id == assignment.unit_id))
-        _event(
+        add_event(
             session,
             incident,
             "assignment_cancelled",
@@ -588,7 +478,7 @@ def record_step(
     _set_incident_status(session, incident, before, status, now)
     if step == "duplicate":
         incident.status_notes = f"duplicate of {duplicate_of.id if duplicate_of else '?'}"
-    event = _event(
+    event = add_event(
         session, incident, step, actor=actor, at=now, status=status, note=note, detail=detail
     )
     active = active_assignment(session, incident.id)
@@ -621,260 +511,6 @@ def record_step(
         at=now,
     )
     return event
-
-
-def timeline(session: Session, incident: Incident) -> list[dict[str, Any]]:
-    """Every step of the incident, oldest first, starting with the report itself."""
-    events = [
-        {
-            "step": "reported",
-            "status": "reported",
-            "at": _iso(incident.reported_at),
-            "actor": incident.created_by,
-            "note": None,
-            "detail": {
-                "occurred_at": _iso(incident.occurred_at),
-                "received_at": _iso(incident.received_at),
-            },
-        }
-    ]
-    for e in session.scalars(
-        select(IncidentEvent)
-        .where(IncidentEvent.incident_id == incident.id)
-        .order_by(IncidentEvent.at, IncidentEvent.id)
-    ):
-        events.append(
-            {
-                "step": e.step,
-                "status": e.status,
-                "at": _iso(e.at),
-                "actor": e.actor,
-                "note": e.note,
-                "detail": dict(e.detail),
-            }
-        )
-    return events
-
-
-# -- clocks ---------------------------------------------------------------------------------
-
-
-def clocks(
-    session: Session,
-    incident: Incident,
-    *,
-    calendar: WorkingCalendar,
-    now: datetime,
-    dispatch_limit_s: float,
-    arrival_limit_s: float,
-) -> dict[str, Any]:
-    """Time limit, due time, overdue and working hours left; the urgent-case delays.
-
-    An urgent case is flagged late when its dispatch (from the report) or its arrival (from the
-    dispatch) took, or has been waiting, longer than the limits; other cases are not flagged.
-    """
-    steps: dict[str, datetime] = {}
-    for step, at in session.execute(
-        select(IncidentEvent.step, IncidentEvent.at)
-        .where(IncidentEvent.incident_id == incident.id)
-        .order_by(IncidentEvent.at, IncidentEvent.id)
-    ):
-        steps.setdefault(step, at)  # the first time each step happened
-    limit = get_category(incident.category).time_limit_hours
-    accepted = steps.get("accepted")
-    start = accepted or incident.reported_at
-    due = calendar.add_working_hours(start, limit)
-    closed = lifecycle.canonical(incident.status) in lifecycle.FINAL
-    closed_at = None
-    if closed:
-        closed_at = max(
-            (
-                at
-                for step, at in steps.items()
-                if step in ("verified_closed", "rejected", "duplicate")
-            ),
-            default=incident.updated_at,
-        )
-    end = closed_at or now
-    report_delay = (incident.reported_at - incident.occurred_at).total_seconds()
-    dispatched = steps.get("dispatched")
-    on_scene = steps.get("on_scene")
-    # Waiting counts too: an urgent case not yet dispatched after the limit is already late.
-    dispatch_s = (
-        None
-        if closed and dispatched is None
-        else ((dispatched or now) - incident.reported_at).total_seconds()
-    )
-    arrival_s = (
-        None
-        if dispatched is None or (closed and on_scene is None)
-        else ((on_scene or now) - dispatched).total_seconds()
-    )
-    return {
-        "time_limit_hours": limit,
-        "clock_starts": "accepted" if accepted else "reported",
-        "started_at": _iso(start),
-        "due_at": _iso(due),
-        "closed_at": _iso(closed_at),
-        "overdue": end > due,
-        "remaining_working_hours": None
-        if closed
-        else round(calendar.working_hours_between(now, due), 2),
-        "working_hours_used": round(calendar.working_hours_between(start, end), 2),
-        "calendar": {
-            "start": calendar.start.isoformat("minutes"),
-            "end": calendar.end.isoformat("minutes"),
-        },
-        "urgent": incident.urgent,
-        "report_delay_s": round(report_delay, 1),
-        "report_within_15_min": report_delay <= _REPORT_RULE_S,
-        "dispatch_delay_s": None
-        if dispatched is None
-        else round((dispatched - incident.reported_at).total_seconds(), 1),
-        "arrival_delay_s": None
-        if dispatched is None or on_scene is None
-        else round((on_scene - dispatched).total_seconds(), 1),
-        "waiting_for_dispatch_s": None
-        if dispatched is not None or closed
-        else round((now - incident.reported_at).total_seconds(), 1),
-        "dispatch_limit_s": dispatch_limit_s,
-        "arrival_limit_s": arrival_limit_s,
-        "dispatch_late": incident.urgent
-        and dispatch_s is not None
-        and dispatch_s > dispatch_limit_s,
-        "arrival_late": incident.urgent and arrival_s is not None and arrival_s > arrival_limit_s,
-    }
-
-
-# -- backup ---------------------------------------------------------------------------------
-
-
-def backup_read(session: Session, row: BackupRequest, *, now: datetime) -> dict[str, Any]:
-    """A backup request with its acknowledgement clock."""
-    end = row.acknowledged_at or now
-    return {
-        "id": row.id,
-        "incident_number": row.incident_id,
-        "reason": row.reason,
-        "note": row.note,
-        "requested_at": _iso(row.requested_at),
-        "requested_by": row.requested_by,
-        "alerted": list(row.alerted),
-        "police_station": row.police_station,
-        "backup_units": [
-            u.code
-            for u in session.scalars(select(Unit).where(Unit.team == "backup").order_by(Unit.code))
-        ],
-        "acknowledged_at": _iso(row.acknowledged_at),
-        "acknowledged_by": row.acknowledged_by,
-        "open": row.acknowledged_at is None,
-        "waiting_s" if row.acknowledged_at is None else "acknowledged_after_s": round(
-            (end - row.requested_at).total_seconds(), 1
-        ),
-    }
-
-
-def request_backup(
-    session: Session,
-    incident: Incident,
-    *,
-    reason: str,
-    note: str | None,
-    actor: str,
-    now: datetime,
-    layer: ActiveLayer,
-) -> BackupRequest:
-    """Alert the backup team and the police station for ``incident``."""
-    if lifecycle.canonical(incident.status) in lifecycle.FINAL:
-        raise ConflictError(
-            None,
-            f"Incident {incident.id} is {incident.status}.",
-            "backup is for open cases; report a new incident.",
-        )
-    stations = layer.pack.stations
-    police = stations[stations["kind"].astype(str) == "police_station"]
-    station = str(police["code"].iloc[0]) if len(police) else None
-    row = BackupRequest(
-        incident_id=incident.id,
-        requested_at=now,
-        requested_by=actor,
-        reason=reason,
-        note=note,
-        alerted=list(_BACKUP_ALERTS),
-        police_station=station,
-    )
-    session.add(row)
-    session.flush()
-    _event(
-        session,
-        incident,
-        "backup_requested",
-        actor=actor,
-        at=now,
-        status=incident.status,
-        note=note,
-        detail={"backup_request_id": row.id, "reason": reason, "police_station": station},
-    )
-    record(
-        session,
-        actor=actor,
-        action="backup_request",
-        entity="incident",
-        entity_id=incident.id,
-        detail={"backup_request_id": row.id, "reason": reason},
-    )
-    return row
-
-
-def acknowledge_backup(
-    session: Session, backup_id: int, *, actor: str, now: datetime
-) -> BackupRequest:
-    """Acknowledge a backup request (once)."""
-    row = session.get(BackupRequest, backup_id)
-    if row is None:
-        raise NotFoundError(
-            "backup_id", f"No backup request {backup_id}.", "GET /backup lists them."
-        )
-    if row.acknowledged_at is not None:
-        raise ConflictError(
-            "backup_id",
-            f"Backup request {backup_id} was acknowledged by "
-            f"{row.acknowledged_by} at {_iso(row.acknowledged_at)}.",
-            "nothing to do.",
-        )
-    changed = session.execute(
-        update(BackupRequest)
-        .where(BackupRequest.id == backup_id, BackupRequest.acknowledged_at.is_(None))
-        .values(acknowledged_at=now, acknowledged_by=actor)
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConflictError(
-            "backup_id", f"Backup request {backup_id} was acknowledged meanwhile.", "nothing to do."
-        )
-    incident = session.get(Incident, row.incident_id)
-    assert incident is not None
-    _event(
-        session,
-        incident,
-        "backup_acknowledged",
-        actor=actor,
-        at=now,
-        status=incident.status,
-        detail={"backup_request_id": backup_id},
-    )
-    record(session, actor=actor, action="backup_ack", entity="backup_request", entity_id=backup_id)
-    session.flush()
-    session.refresh(row)
-    return row
-
-
-def list_backup(session: Session, *, open_only: bool) -> list[BackupRequest]:
-    """Backup requests, oldest first; ``open_only`` keeps the unacknowledged ones."""
-    query = select(BackupRequest).order_by(BackupRequest.requested_at, BackupRequest.id)
-    if open_only:
-        query = query.where(BackupRequest.acknowledged_at.is_(None))
-    return list(session.scalars(query))
 
 
 def assignments_of(session: Session, incident_id: int) -> list[Assignment]:

@@ -11,6 +11,7 @@ stops and the targets left out included; its ``spot_id`` (the grid cell) stays t
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
@@ -26,7 +27,25 @@ from ..core.timezones import BEIJING
 from ..incidents.service import get_category
 from ..layers.service import ActiveLayer
 
-__all__ = ["from_document", "iso", "plan_document", "seconds_of"]
+__all__ = [
+    "EARTH_RADIUS_M",
+    "KIND_COLOURS",
+    "PATROL",
+    "clock",
+    "from_document",
+    "iso",
+    "local_xy",
+    "marked_stops",
+    "minutes",
+    "parse_time",
+    "path_of",
+    "plan_document",
+    "seconds_of",
+    "stop_detail",
+    "stop_name",
+    "stops_of",
+    "units_of",
+]
 
 # A stop is described as "near" a named place within this distance.
 _NEAR_M: Final = 250.0
@@ -268,3 +287,83 @@ def from_document(
     ]
     sweeps = [s for s in pieces if s.sweep_id in coverage]
     return plan, hotspots, sweeps
+
+
+# -- reading a document (the exports and the briefing) ---------------------------------------
+
+# Patrol legs are drawn by the path and listed as one row per stretch, not point by point.
+PATROL: Final = "patrol"
+EARTH_RADIUS_M: Final = 6_371_008.8
+KIND_COLOURS: Final = {
+    "hotspot": "#c53030",
+    "revisit": "#dd6b20",
+    "task": "#2b6cb0",
+    "sweep": "#2f855a",
+    "break": "#718096",
+    "transfer": "#4a5568",
+}
+
+
+def units_of(plan: Mapping[str, Any], unit_id: str | None) -> list[Mapping[str, Any]]:
+    """The plan's units, or only ``unit_id`` (``KeyError`` naming the valid ids)."""
+    units: list[Mapping[str, Any]] = list(plan.get("units") or [])
+    if unit_id is None:
+        return units
+    chosen = [u for u in units if u["unit_id"] == unit_id]
+    if not chosen:
+        valid = ", ".join(str(u["unit_id"]) for u in units) or "none"
+        msg = f"Unit {unit_id!r} is not in plan {plan.get('id')}; its units are: {valid}."
+        raise KeyError(msg)
+    return chosen
+
+
+def stops_of(unit: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The unit's stops, in order (none for an idle unit)."""
+    return list(unit.get("stops") or [])
+
+
+def marked_stops(unit: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The stops that get a mark and a waypoint: all but the patrol legs."""
+    return [s for s in stops_of(unit) if s.get("kind") != PATROL]
+
+
+def path_of(unit: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """The unit's road path as ``(lon, lat)`` pairs."""
+    return [(float(p[0]), float(p[1])) for p in unit.get("path") or []]
+
+
+def parse_time(value: Any) -> datetime:
+    """An ISO 8601 time; a time without an offset is taken as Beijing time."""
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=BEIJING)
+
+
+def clock(value: Any) -> str:
+    """``HH:MM`` in Beijing time."""
+    return parse_time(value).astimezone(BEIJING).strftime("%H:%M")
+
+
+def minutes(seconds: Any) -> int:
+    """Seconds as whole minutes (none as 0)."""
+    return round(float(seconds or 0.0) / 60.0)
+
+
+def stop_name(stop: Mapping[str, Any]) -> str:
+    """``label`` or ``kind`` for short names."""
+    return str(stop.get("label") or stop.get("kind") or "")
+
+
+def stop_detail(stop: Mapping[str, Any]) -> str:
+    """The label and the category's name, the latter once: a hot spot's name holds it."""
+    label = str(stop.get("label") or "")
+    category = str(stop.get("category_name") or "")
+    return label if category in label else " ".join(p for p in (label, category) if p)
+
+
+def local_xy(
+    points: Sequence[tuple[float, float]], lon0: float, lat0: float
+) -> list[tuple[float, float]]:
+    """Local equirectangular metres east and north of ``(lon0, lat0)``."""
+    ky = EARTH_RADIUS_M * math.pi / 180.0
+    kx = ky * math.cos(math.radians(lat0))
+    return [((lon - lon0) * kx, (lat - lat0) * ky) for lon, lat in points]

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from geo.dispatch import RecommendParams, UnitPosition, recommend_units
-from geo.roadgraph import read_lines, travel_time_matrix
+from geo.roadgraph import read_lines
+from geo.travel import travel_time_matrix
 from layers import bundled_pack_path, read_pack
 
 

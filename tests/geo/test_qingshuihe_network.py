@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from geo.roadgraph import read_lines, route, travel_time_matrix
+from geo.roadgraph import read_lines
+from geo.travel import route, travel_time_matrix
 from layers import bundled_pack_path, read_pack
 
 

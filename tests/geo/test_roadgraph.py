@@ -14,15 +14,13 @@ from geo.roadgraph import (
     RoadGraphError,
     SpeedParams,
     component_labels,
-    distance_matrix,
     from_lines,
     largest_component,
     read_graphml,
     read_osm,
     road_class,
-    route,
-    travel_time_matrix,
 )
+from geo.travel import distance_matrix, route, travel_time_matrix
 from tests.shared_data import shared_file
 
 # A street grid origin in Qingshuihe, EPSG:4547 metres (easting, northing).
