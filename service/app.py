@@ -39,10 +39,12 @@ from .layers import routes as layers_routes
 from .layers import service as layers_service
 from .layers.service import LayerDep
 from .open311 import routes as open311_routes
+from .organisation import routes as organisation_routes
 from .pages import routes as pages_routes
 from .pages.service import STATIC_DIR
 from .plans import routes as plans_routes
 from .plans import solver as plans_solver
+from .reports import routes as reports_routes
 
 __all__ = ["Health", "Readiness", "api_router", "create_app"]
 
@@ -83,6 +85,8 @@ for _router in (
     pages_routes.router,
     hotspots_routes.router,
     hotspots_routes.maps_router,
+    organisation_routes.router,
+    reports_routes.router,
 ):
     api_router.include_router(_router)
 

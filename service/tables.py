@@ -13,9 +13,20 @@ from .core.models import Base
 from .dispatch import models as dispatch_models
 from .incidents import models as incidents_models
 from .layers import models as layers_models
+from .organisation import models as organisation_models
 from .plans import models as plans_models
+from .reports import models as reports_models
 
 __all__ = ["Base", "metadata"]
 
 metadata = Base.metadata
-_DOMAINS = (audit, auth_models, dispatch_models, incidents_models, layers_models, plans_models)
+_DOMAINS = (
+    audit,
+    auth_models,
+    dispatch_models,
+    incidents_models,
+    layers_models,
+    organisation_models,
+    plans_models,
+    reports_models,
+)

@@ -44,8 +44,10 @@ from service.dispatch.models import (
 from service.incidents.models import Incident
 from service.layers import service as layerstore
 from service.layers.models import LayerVersion
+from service.organisation.models import OrganisationVersion
 from service.plans import jobs as plan_jobs
 from service.plans.models import PatrolPlanRecord, PlanJob
+from service.reports.models import DailyReport, ReportItem
 
 with warnings.catch_warnings():
     # Starlette prefers httpx2 and warns when only httpx is installed; both work.
@@ -55,6 +57,10 @@ with warnings.catch_warnings():
 TEST_PACK = Path(__file__).resolve().parent / "data" / "pack"
 POSTGIS_ENV = "JIEDAO_TEST_POSTGIS_URL"
 _OUR_TABLES = (
+    "daily_report_items",
+    "daily_reports",
+    "organisation_versions",
+    "plan_jobs",
     "auth_sessions",
     "users",
     "device_tokens",
@@ -241,6 +247,8 @@ def settings(db_url: str) -> Settings:
 TEST_USERS: dict[str, tuple[str, str | None, str | None]] = {
     "info": ("info_officer", "440303010002", None),  # 梅园
     "info-qsh": ("info_officer", "440303010003", None),  # 清水河
+    "head": ("group_head", "440303010002", None),  # 梅园's community police officer
+    "head-qsh": ("group_head", "440303010003", None),
     "squad-west": ("squad_leader", None, "west"),
     "squad-east": ("squad_leader", None, "east"),
     "dispatch": ("dispatcher", None, None),
@@ -295,6 +303,9 @@ def _reset(client: TestClient, pack: layers.LayerPack) -> None:
     factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
     with factory() as session:
         for model in (
+            ReportItem,
+            DailyReport,
+            OrganisationVersion,
             BackupRequest,
             IncidentEvent,
             Assignment,

@@ -138,6 +138,8 @@ def test_every_domain_has_its_service_and_routes():
         "plans",
         "hotspots",
         "open311",
+        "organisation",
+        "reports",
         "pages",
     }
     for domain in domains:

@@ -284,6 +284,7 @@ def demo_users(*, community: str, squad: str) -> list[DemoUser]:
     """One demo user per role, scoped to ``community`` and ``squad`` where the role needs it."""
     return [
         DemoUser("demo-info", "info_officer", community=community),
+        DemoUser("demo-head", "group_head", community=community),
         DemoUser("demo-squad", "squad_leader", squad=squad),
         DemoUser("demo-dispatch", "dispatcher"),
         DemoUser("demo-case", "case_team"),

@@ -22,6 +22,7 @@ __all__ = [
 
 Role = Literal[
     "info_officer",
+    "group_head",
     "squad_leader",
     "dispatcher",
     "case_team",
@@ -34,6 +35,7 @@ DEVICE: Final = "device"  # a unit's handheld, not a person
 
 ROLE_TITLES: Final[dict[str, str]] = {
     "info_officer": "信息员 information officer",
+    "group_head": "信息组组长 information group head (社区民警)",
     "squad_leader": "中队长 squad leader",
     "dispatcher": "值班调度 dispatcher",
     "case_team": "案件组 case team",
@@ -72,6 +74,10 @@ PERMISSIONS: Final[dict[str, str]] = {
     "devices:manage": "issue and revoke units' device tokens",
     "apikeys:manage": "issue and revoke Open311 keys",
     "layers:write": "activate a layer version",
+    "reports:file": "file the community's daily information report",
+    "reports:approve": "approve or return the community's daily report (the group head)",
+    "reports:read": "read daily reports and their compliance (on time, late, missing)",
+    "organisation:write": "edit the organisation: groups, posts, departments and what they lead",
 }
 
 _EVERYONE: Final = {"self:read", "reference:read"}
@@ -80,7 +86,20 @@ _READS: Final = {p for p in PERMISSIONS if p.endswith(":read")} | {"units:track"
 ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "info_officer": frozenset(
         # The console too: the officer follows what their community reported (no units).
-        _EVERYONE | {"incidents:create", "incidents:read", "map:read", "console:open"}
+        _EVERYONE
+        | {
+            "incidents:create",
+            "incidents:read",
+            "map:read",
+            "console:open",
+            "reports:file",
+            "reports:read",
+        }
+    ),
+    # The community police officer heads the information group and checks its daily report.
+    "group_head": frozenset(
+        _EVERYONE
+        | {"incidents:read", "map:read", "console:open", "reports:approve", "reports:read"}
     ),
     "squad_leader": frozenset(
         _EVERYONE
@@ -95,6 +114,7 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "plans:read",
             "hotspots:read",
             "console:open",
+            "reports:read",
         }
     ),
     "dispatcher": frozenset(
@@ -115,6 +135,7 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "plans:read",
             "hotspots:read",
             "console:open",
+            "reports:read",
         }
     ),
     "case_team": frozenset(
@@ -128,6 +149,7 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "cases:review",
             "hotspots:read",
             "console:open",
+            "reports:read",
         }
     ),
     "backup_team": frozenset(_EVERYONE | {"backup:read", "backup:ack"}),
@@ -141,6 +163,7 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "layers:write",
             "units:create",
             "audit:read",
+            "organisation:write",
         }
     ),
     DEVICE: frozenset({"units:positions", "units:status"}),
@@ -160,7 +183,7 @@ STEP_PERMISSIONS: Final[dict[str, str]] = {
 }
 
 # Roles bound to one community or one squad.
-COMMUNITY_ROLES: Final = frozenset({"info_officer"})
+COMMUNITY_ROLES: Final = frozenset({"info_officer", "group_head"})
 SQUAD_ROLES: Final = frozenset({"squad_leader"})
 
 

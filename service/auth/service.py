@@ -40,7 +40,14 @@ from ..core.errors import (
 )
 from . import store, tokens
 from .models import ApiClient, AuthSession, User
-from .roles import DEVICE, PERMISSIONS, ROLE_TITLES, STEP_PERMISSIONS, permissions_of
+from .roles import (
+    COMMUNITY_ROLES,
+    DEVICE,
+    PERMISSIONS,
+    ROLE_TITLES,
+    STEP_PERMISSIONS,
+    permissions_of,
+)
 
 __all__ = [
     "COOKIE_NAME",
@@ -48,6 +55,7 @@ __all__ = [
     "PUBLIC",
     "STEP_PERMISSIONS",
     "ApiClient",
+    "Person",
     "Principal",
     "allow",
     "authorize",
@@ -55,6 +63,7 @@ __all__ = [
     "cookie_token",
     "csrf_of",
     "csrf_ok",
+    "enabled_people",
     "ensure_community",
     "ensure_squad",
     "ensure_unit",
@@ -306,7 +315,7 @@ class IncidentScope:
 
 def incident_scope(principal: Principal) -> IncidentScope:
     """The incidents a principal may read: an officer's community, a leader's squad, or all."""
-    if principal.role == "info_officer":
+    if principal.role in COMMUNITY_ROLES:
         return IncidentScope(community=principal.community or "-")
     if principal.role == "squad_leader":
         return IncidentScope(squad=principal.squad or "-")
@@ -325,7 +334,7 @@ def visible_incident(
 
 def ensure_community(principal: Principal, community: str) -> None:
     """403 unless a community-bound principal acts within ``community``."""
-    if principal.role == "info_officer" and community != principal.community:
+    if principal.role in COMMUNITY_ROLES and community != principal.community:
         raise PermissionDeniedError(
             "location",
             f"The point is in community {community}; an information officer files incidents "
@@ -356,6 +365,26 @@ def ensure_unit(principal: Principal, unit_code: str, *, squad: str) -> None:
             permission="scope:unit",
         )
     ensure_squad(principal, squad, field="unit_id")
+
+
+@dataclass(frozen=True)
+class Person:
+    """An enabled user as other domains see one: name, role and scope."""
+
+    username: str
+    role: str
+    title: str
+    community: str | None
+    squad: str | None
+
+
+def enabled_people(session: Session) -> list[Person]:
+    """Every enabled user, by name (who holds the posts of the organisation)."""
+    return [
+        Person(u.username, u.role, u.title, u.community, u.squad)
+        for u in store.users(session)
+        if u.active
+    ]
 
 
 def can_read_reporter(principal: Principal) -> bool:

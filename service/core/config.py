@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_s: float = Field(30.0, gt=0, le=600)
     # A layer pack folder imported when the database has no layer version; None = bundled pack.
     layer_pack: Path | None = None
+    # The organisation (groups, posts, departments) used until the administrator stores one;
+    # None = the bundled Qingshuihe file.
+    organisation_file: Path | None = None
     key_road_m: float = Field(15.0, ge=0)
     near_boundary_m: float = Field(30.0, ge=0)
     boundary_search_m: float = Field(100.0, ge=0)

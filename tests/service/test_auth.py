@@ -146,6 +146,7 @@ def test_role_matrix(client):
     bare = anonymous(client)
     one_per_role = {
         "info_officer": "t-info",
+        "group_head": "t-head",
         "squad_leader": "t-squad-west",
         "dispatcher": "t-dispatch",
         "case_team": "t-case",

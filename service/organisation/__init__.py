@@ -1,0 +1,1 @@
+"""The organisation of the plan: groups, posts, member departments."""

@@ -1,0 +1,1 @@
+"""Daily information reports of the community information groups."""
