@@ -25,6 +25,7 @@ from . import tables as tables
 from .auth import people as auth_people
 from .auth import routes as auth_routes
 from .auth.service import PUBLIC, allow
+from .casefiles import routes as casefiles_routes
 from .core.config import Settings, get_settings
 from .core.db import make_engine, make_sessionmaker, migrate, unit_of_work
 from .core.errors import BodySizeLimit, UnavailableError, errors, install_error_handlers
@@ -45,6 +46,7 @@ from .pages.service import STATIC_DIR
 from .plans import routes as plans_routes
 from .plans import solver as plans_solver
 from .reports import routes as reports_routes
+from .statistics import routes as statistics_routes
 
 __all__ = ["Health", "Readiness", "api_router", "create_app"]
 
@@ -87,6 +89,8 @@ for _router in (
     hotspots_routes.maps_router,
     organisation_routes.router,
     reports_routes.router,
+    statistics_routes.router,
+    casefiles_routes.router,
 ):
     api_router.include_router(_router)
 

@@ -8,6 +8,7 @@ CLI and the migrations.
 from __future__ import annotations
 
 from .auth import models as auth_models
+from .casefiles import models as casefiles_models
 from .core import audit as audit
 from .core.models import Base
 from .dispatch import models as dispatch_models
@@ -23,6 +24,7 @@ metadata = Base.metadata
 _DOMAINS = (
     audit,
     auth_models,
+    casefiles_models,
     dispatch_models,
     incidents_models,
     layers_models,

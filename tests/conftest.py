@@ -29,6 +29,7 @@ from layers.pack import LayerPack
 from service.app import create_app
 from service.auth import people
 from service.auth import store as people_store
+from service.casefiles.models import CaseDocument, CaseFile
 from service.core.audit import AuditLog
 from service.core.config import Settings
 from service.core.db import make_engine
@@ -57,6 +58,8 @@ with warnings.catch_warnings():
 TEST_PACK = Path(__file__).resolve().parent / "data" / "pack"
 POSTGIS_ENV = "JIEDAO_TEST_POSTGIS_URL"
 _OUR_TABLES = (
+    "case_documents",
+    "case_files",
     "daily_report_items",
     "daily_reports",
     "organisation_versions",
@@ -303,6 +306,8 @@ def _reset(client: TestClient, pack: layers.LayerPack) -> None:
     factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
     with factory() as session:
         for model in (
+            CaseDocument,
+            CaseFile,
             ReportItem,
             DailyReport,
             OrganisationVersion,

@@ -140,6 +140,8 @@ def test_every_domain_has_its_service_and_routes():
         "open311",
         "organisation",
         "reports",
+        "statistics",
+        "casefiles",
         "pages",
     }
     for domain in domains:

@@ -280,11 +280,20 @@ class DemoUser:
     squad: str | None = None
 
 
-def demo_users(*, community: str, squad: str) -> list[DemoUser]:
-    """One demo user per role, scoped to ``community`` and ``squad`` where the role needs it."""
+def demo_users(*, community: str, squad: str, communities: Sequence[str] = ()) -> list[DemoUser]:
+    """One demo user per role, scoped to ``community`` and ``squad`` where the role needs it;
+    and an officer and a group head for each of the other ``communities`` (``demo-info-003``,
+    ``demo-head-003``: the code's last digits), who filed the demo month's daily reports."""
+    groups = [
+        DemoUser(f"demo-{kind}-{code[-3:]}", role, community=code)
+        for code in communities
+        if code != community
+        for kind, role in (("info", "info_officer"), ("head", "group_head"))
+    ]
     return [
         DemoUser("demo-info", "info_officer", community=community),
         DemoUser("demo-head", "group_head", community=community),
+        *groups,
         DemoUser("demo-squad", "squad_leader", squad=squad),
         DemoUser("demo-dispatch", "dispatcher"),
         DemoUser("demo-case", "case_team"),

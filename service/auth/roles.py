@@ -78,6 +78,9 @@ PERMISSIONS: Final[dict[str, str]] = {
     "reports:approve": "approve or return the community's daily report (the group head)",
     "reports:read": "read daily reports and their compliance (on time, late, missing)",
     "organisation:write": "edit the organisation: groups, posts, departments and what they lead",
+    "statistics:read": "case statistics (GB/T 30428 indicators) and the cases behind them",
+    "casefiles:read": "case files (案卷): documents, photos, timeline, outcome; typical cases",
+    "casefiles:write": "archive case files, add documents, mark typical cases (典型案例)",
 }
 
 _EVERYONE: Final = {"self:read", "reference:read"}
@@ -115,6 +118,7 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "hotspots:read",
             "console:open",
             "reports:read",
+            "statistics:read",
         }
     ),
     "dispatcher": frozenset(
@@ -150,6 +154,9 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "hotspots:read",
             "console:open",
             "reports:read",
+            "statistics:read",
+            "casefiles:read",
+            "casefiles:write",
         }
     ),
     "backup_team": frozenset(_EVERYONE | {"backup:read", "backup:ack"}),

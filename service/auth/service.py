@@ -63,6 +63,7 @@ __all__ = [
     "cookie_token",
     "csrf_of",
     "csrf_ok",
+    "demo_principal",
     "enabled_people",
     "ensure_community",
     "ensure_squad",
@@ -132,6 +133,20 @@ def _principal_of(user: User, auth: AuthSession, *, via: str) -> Principal:
         via=via,
         demo=user.demo,
         permissions=permissions_of(user.role),
+    )
+
+
+def demo_principal(name: str, role: str, *, community: str | None = None) -> Principal:
+    """The demo user ``name`` acting offline (``jiedao demo`` replaying the month's work): the
+    role's permissions and scope, as if signed in."""
+    return Principal(
+        name=name,
+        role=role,
+        title=ROLE_TITLES.get(role, role),
+        community=community,
+        via="demo",
+        demo=True,
+        permissions=permissions_of(role),
     )
 
 

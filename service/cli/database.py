@@ -17,11 +17,15 @@ from service.core.cli_support import ActorOption, console, fail, open_engine
 from service.core.config import get_settings
 from service.core.db import make_sessionmaker, migrate, unit_of_work
 from service.core.timezones import BEIJING
+from service.dispatch import service as dispatch_service
 from service.dispatch.demo import MonthParams, play_month
 from service.incidents import service as incidents_service
 from service.incidents.demo import generate_demo_incidents
 from service.incidents.schemas import IncidentCreate
+from service.incidents.service import get_intake
 from service.layers import service as layers_service
+from service.organisation import service as organisation_service
+from service.reports.demo import ReportDemoParams, play_reports
 
 _DEMO_CHUNK = 500
 
@@ -110,6 +114,7 @@ def demo(
         store = progress.add_task("storing incidents", total=len(frame))
         items = [IncidentCreate.model_validate(_demo_item(row)) for row in frame.to_dict("records")]
         work = progress.add_task("working the month's cases", total=len(frame))
+        filing = progress.add_task("daily reports filed and checked", total=drawn)
         # One transaction for the whole month: a failed demo leaves no partial month behind.
         with unit_of_work(factory) as session:
             for i in range(0, len(items), _DEMO_CHUNK):
@@ -131,11 +136,30 @@ def demo(
                 params=MonthParams(seed=seed),
                 progress=lambda done: progress.advance(work, done),
             )
+            organisation, _ = organisation_service.current_organisation(
+                session, active, path=settings.organisation_file
+            )
+            since = dt.datetime.combine(first_day, dt.time(), tzinfo=BEIJING)
+            month = list(dispatch_service.reported_between(session, since=since, until=now))
+            reports = play_reports(
+                session,
+                active,
+                month,
+                first_day=first_day,
+                days=drawn,
+                now=now,
+                organisation=organisation,
+                intake=get_intake(settings),
+                params=ReportDemoParams(seed=seed),
+                progress=lambda done: progress.advance(filing, done),
+            )
     statuses = ", ".join(f"{n:,} {s}" for s, n in sorted(summary.statuses.items()))
+    filed = ", ".join(f"{n:,} {s}" for s, n in sorted(reports.states.items()))
     console.print(
         f"Stored {len(items):,} demo incidents from {first_day} on layer "
         f"{active.label} ({statuses}); units {', '.join(summary.units)}, on duty now: "
-        f"{', '.join(summary.on_duty) or 'none (between shifts)'}. Run [bold]jiedao serve[/] "
+        f"{', '.join(summary.on_duty) or 'none (between shifts)'}; daily reports by community "
+        f"and day: {filed}. Run [bold]jiedao serve[/] "
         f"and open http://{settings.host}:{settings.port}/"
     )
 

@@ -76,7 +76,11 @@ def _print_demo_users(session: Session, settings: Settings) -> None:
     first = active.pack.communities.iloc[0]
     made = auth_people.ensure_demo_users(
         session,
-        auth_people.demo_users(community=str(first["code"]), squad=str(first["squad"])),
+        auth_people.demo_users(
+            community=str(first["code"]),
+            squad=str(first["squad"]),
+            communities=[str(c) for c in active.pack.communities["code"]],
+        ),
         actor="system:demo",
     )
     communities = active.pack.communities

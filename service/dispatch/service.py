@@ -24,6 +24,7 @@ from ..incidents import service as incidents_service
 from ..incidents.service import Incident
 from . import lifecycle
 from .backup import acknowledge_backup, backup_read, list_backup, request_backup
+from .casework import FILING_STEPS, first_steps, is_filed, reported_between
 from .models import Assignment, IncidentEvent, Unit, UnitPing
 from .recommendation import current_shift, recommend
 from .timeline import add_event, clocks, iso, timeline
@@ -41,6 +42,7 @@ from .units import (
 )
 
 __all__ = [
+    "FILING_STEPS",
     "AssignmentConflictError",
     "IntakeResult",
     "acknowledge_backup",
@@ -55,15 +57,19 @@ __all__ = [
     "clocks",
     "create_unit",
     "current_shift",
+    "first_steps",
     "get_roster",
     "get_unit",
+    "is_filed",
     "is_lost_assignment_race",
+    "lifecycle",
     "list_backup",
     "list_units",
     "pings_between",
     "put_roster",
     "recommend",
     "record_step",
+    "reported_between",
     "request_backup",
     "timeline",
     "track",

@@ -20,6 +20,7 @@ from service.core.db import make_engine
 from service.core.timezones import BEIJING
 from service.dispatch.models import Assignment, DutyRoster, IncidentEvent, Unit, UnitStatusEvent
 from service.incidents.models import Incident
+from service.reports.models import DailyReport, ReportItem
 
 from ..conftest import TEST_PACK
 
@@ -29,6 +30,10 @@ END = dt.datetime(2026, 11, 4, 10, 30, tzinfo=BEIJING)
 
 def _utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def _day(incident: Incident) -> str:
+    return _utc(incident.occurred_at).astimezone(BEIJING).date().isoformat()
 
 
 @pytest.fixture
@@ -151,3 +156,56 @@ def test_a_second_month_is_refused_with_the_fix(month):
     said = " ".join(again.stderr.split())
     assert "already holds" in said
     assert "--if-empty" in said
+
+
+def test_the_month_has_its_daily_reports_filed_and_checked(month):
+    engine, printed = month("r", "--days", "7", "--seed", "2", "--now", END.isoformat())
+    with engine.connect() as conn:
+        reports = list(conn.execute(select(DailyReport)))
+        items = list(conn.execute(select(ReportItem)))
+        incidents = {i.id: i for i in conn.execute(select(Incident))}
+        communities = {i.community_code for i in incidents.values()}
+    engine.dispose()
+    assert "daily reports by community and day" in " ".join(printed.split())
+    days = {r.report_date for r in reports}
+    # Seven days before END's day, and END's day itself is not due yet (its report is filed
+    # the next morning); END's eve is due at 09:30 on END's day, which is before END.
+    first = (END - dt.timedelta(days=7)).date()
+    assert days <= {(first + dt.timedelta(days=k)).isoformat() for k in range(7)}
+    assert len(days) == 7
+    assert {r.community for r in reports} <= communities
+    # Most community-days have an approved report, a few none (missing), none half-done.
+    assert len(reports) >= 0.85 * 7 * len(communities)
+    assert {r.status for r in reports} <= {"approved", "submitted", "returned", "draft"}
+    approved = [r for r in reports if r.status == "approved"]
+    assert len(approved) >= 0.85 * len(reports)
+    for report in approved:
+        assert report.approved_by != report.filed_by
+        assert _utc(report.approved_at) <= END
+        assert report.approved_by.startswith("demo-head")
+    # Each linked item is that community's daily inspection of that day; the rest are
+    # matters for other departments, routed.
+    by_id = {r.id: r for r in reports}
+    for item in items:
+        report = by_id[item.report_id]
+        if item.incident_id is not None:
+            incident = incidents[item.incident_id]
+            assert incident.source == "daily_inspection"
+            assert incident.community_code == report.community
+            seen = _utc(incident.occurred_at).astimezone(BEIJING).date().isoformat()
+            assert seen == report.report_date
+        else:
+            assert item.matter is not None
+        if report.status == "approved":
+            assert item.routed_to
+    linked = {i.incident_id for i in items if i.incident_id is not None}
+    inspected = {
+        i.id
+        for i in incidents.values()
+        if i.source == "daily_inspection"
+        and _utc(i.occurred_at).astimezone(BEIJING).date() >= first
+        and _utc(i.occurred_at).astimezone(BEIJING).date() < END.date()
+    }
+    filed = {(r.community, r.report_date) for r in reports}
+    covered = {i for i in inspected if (incidents[i].community_code, _day(incidents[i])) in filed}
+    assert covered <= linked  # a filed report lists every inspection of its day
