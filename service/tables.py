@@ -14,6 +14,7 @@ from .core.models import Base
 from .dispatch import models as dispatch_models
 from .incidents import models as incidents_models
 from .layers import models as layers_models
+from .ledger import models as ledger_models
 from .organisation import models as organisation_models
 from .plans import models as plans_models
 from .reports import models as reports_models
@@ -28,6 +29,7 @@ _DOMAINS = (
     dispatch_models,
     incidents_models,
     layers_models,
+    ledger_models,
     organisation_models,
     plans_models,
     reports_models,

@@ -45,6 +45,7 @@ from service.dispatch.models import (
 from service.incidents.models import Incident
 from service.layers import service as layerstore
 from service.layers.models import LayerVersion
+from service.ledger.models import LedgerAward, LedgerDispute, LedgerFinding
 from service.organisation.models import OrganisationVersion
 from service.plans import jobs as plan_jobs
 from service.plans.models import PatrolPlanRecord, PlanJob
@@ -58,6 +59,9 @@ with warnings.catch_warnings():
 TEST_PACK = Path(__file__).resolve().parent / "data" / "pack"
 POSTGIS_ENV = "JIEDAO_TEST_POSTGIS_URL"
 _OUR_TABLES = (
+    "ledger_findings",
+    "ledger_disputes",
+    "ledger_awards",
     "case_documents",
     "case_files",
     "daily_report_items",
@@ -306,6 +310,9 @@ def _reset(client: TestClient, pack: layers.LayerPack) -> None:
     factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
     with factory() as session:
         for model in (
+            LedgerFinding,
+            LedgerDispute,
+            LedgerAward,
             CaseDocument,
             CaseFile,
             ReportItem,

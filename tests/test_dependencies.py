@@ -142,6 +142,7 @@ def test_every_domain_has_its_service_and_routes():
         "reports",
         "statistics",
         "casefiles",
+        "ledger",
         "pages",
     }
     for domain in domains:

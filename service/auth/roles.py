@@ -81,6 +81,10 @@ PERMISSIONS: Final[dict[str, str]] = {
     "statistics:read": "case statistics (GB/T 30428 indicators) and the cases behind them",
     "casefiles:read": "case files (案卷): documents, photos, timeline, outcome; typical cases",
     "casefiles:write": "archive case files, add documents, mark typical cases (典型案例)",
+    "ledger:read": "the rewards and penalties ledger: statements and lines (an officer's own)",
+    "ledger:dispute": "dispute an item the ledger counts as missed by oneself",
+    "ledger:review": "spot-check findings, resolve disputes, propose one-off awards",
+    "ledger:approve": "approve or refuse a proposed award (not one's own proposal)",
 }
 
 _EVERYONE: Final = {"self:read", "reference:read"}
@@ -97,12 +101,21 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "console:open",
             "reports:file",
             "reports:read",
+            "ledger:read",
+            "ledger:dispute",
         }
     ),
     # The community police officer heads the information group and checks its daily report.
     "group_head": frozenset(
         _EVERYONE
-        | {"incidents:read", "map:read", "console:open", "reports:approve", "reports:read"}
+        | {
+            "incidents:read",
+            "map:read",
+            "console:open",
+            "reports:approve",
+            "reports:read",
+            "ledger:read",
+        }
     ),
     "squad_leader": frozenset(
         _EVERYONE
@@ -157,10 +170,13 @@ ROLE_PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "statistics:read",
             "casefiles:read",
             "casefiles:write",
+            "ledger:read",
+            "ledger:review",
         }
     ),
     "backup_team": frozenset(_EVERYONE | {"backup:read", "backup:ack"}),
-    "leader": frozenset(_EVERYONE | (_READS - {"reporter:read"})),
+    # The office grants the awards: a leader approves what the case team proposes.
+    "leader": frozenset(_EVERYONE | (_READS - {"reporter:read"}) | {"ledger:approve"}),
     "admin": frozenset(
         _EVERYONE
         | {

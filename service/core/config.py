@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     # The organisation (groups, posts, departments) used until the administrator stores one;
     # None = the bundled Qingshuihe file.
     organisation_file: Path | None = None
+    # The ledger (附件四): an incident from another source is an officer's missed item unless
+    # one of their items of the same category lies within this distance and time of it, and
+    # it happened in their duty hours.
+    ledger_match_m: float = Field(150.0, gt=0, le=5000)
+    ledger_match_hours: float = Field(24.0, gt=0, le=24 * 7)
+    ledger_duty_start: time = time(8, 0)
+    ledger_duty_end: time = time(18, 0)
     key_road_m: float = Field(15.0, ge=0)
     near_boundary_m: float = Field(30.0, ge=0)
     boundary_search_m: float = Field(100.0, ge=0)

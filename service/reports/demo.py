@@ -32,6 +32,7 @@ from .schemas import DailyReportPut, ReportItemIn
 __all__ = ["ReportDemoParams", "ReportDemoSummary", "demo_group_usernames", "play_reports"]
 
 _MATTERS: Final = ("rental_housing", "public_order", "business_licence")
+_DUTY: Final = (time(8), time(18))  # the officers' patrol hours (the ledger's default)
 _MATTER_TEXT: Final = {
     "rental_housing": "出租屋未登记租客信息",
     "public_order": "夜间聚集喧哗, 报派出所",
@@ -52,6 +53,10 @@ class ReportDemoParams:
         once before approval.
     matters
         Mean number of items a day for other departments, per community.
+    seen
+        Share of the problems found by others (patrols, residents, special inspections) in
+        the officer's duty hours that the officer saw too and reports (linked to their
+        incident); the rest are the ledger's missed items.
     """
 
     seed: int = 0
@@ -59,9 +64,10 @@ class ReportDemoParams:
     late: float = 0.07
     returned: float = 0.05
     matters: float = 0.25
+    seen: float = 0.8
 
     def __post_init__(self) -> None:
-        for name in ("missing", "late", "returned"):
+        for name in ("missing", "late", "returned", "seen"):
             share = getattr(self, name)
             if not 0.0 <= share <= 1.0:
                 raise ValueError(f"{name}={share} is not a share between 0 and 1.")
@@ -113,10 +119,11 @@ def play_reports(
     codes = [str(c) for c in layer.pack.communities["code"]]
     first = codes[0]
     by_day: dict[tuple[str, date], list[Incident]] = defaultdict(list)
-    for incident in incidents:
-        if incident.source == "daily_inspection":
-            seen = incident.occurred_at.astimezone(BEIJING).date()
-            by_day[(incident.community_code, seen)].append(incident)
+    for incident in sorted(incidents, key=lambda i: i.id):
+        local = incident.occurred_at.astimezone(BEIJING)
+        on_duty = _DUTY[0] <= local.time() < _DUTY[1]
+        if incident.source == "daily_inspection" or (on_duty and rng.random() < params.seen):
+            by_day[(incident.community_code, local.date())].append(incident)
     points = _community_points(incidents)
     summary = ReportDemoSummary()
     deadline = organisation_service.report_deadline(organisation)

@@ -82,6 +82,7 @@ class ReportReturn(Input):
 class ReportItemRead(BaseModel):
     """An item as stored: what became of it (its incident, or the department it went to)."""
 
+    id: int = Field(description="The item's id (a spot-check finding names it).")
     seq: int
     category: str | None
     matter: str | None

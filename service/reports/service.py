@@ -47,12 +47,16 @@ from .schemas import (
 )
 
 __all__ = [
+    "DailyReport",
+    "ReportItem",
     "approve_report",
     "compliance",
     "deadline_of",
     "get_report",
     "put_report",
+    "report_item",
     "report_read",
+    "reports_of_days",
     "return_report",
     "submit_report",
 ]
@@ -105,6 +109,16 @@ def get_report(
     row = _community_row(layer, community)
     _ensure_reads(principal, community, row["squad"])
     return store.report_of(session, community, day.isoformat())
+
+
+def reports_of_days(session: Session, first: date, last: date) -> list[DailyReport]:
+    """Every report of the days ``first`` .. ``last`` with its items, whatever its state."""
+    return list(store.reports_between(session, first.isoformat(), last.isoformat()))
+
+
+def report_item(session: Session, item_id: int) -> ReportItem | None:
+    """One report item (with its report), or None."""
+    return session.get(ReportItem, item_id)
 
 
 def _stored(session: Session, community: str, day: date) -> DailyReport:
@@ -436,6 +450,7 @@ def _item_reads(session: Session, report: DailyReport, *, prefix: str) -> list[R
         delay = None if reported is None else (reported - item.discovered_at).total_seconds()
         out.append(
             ReportItemRead(
+                id=item.id,
                 seq=item.seq,
                 category=item.category,
                 matter=item.matter,

@@ -241,9 +241,11 @@ def test_the_role_table_is_least_privilege():
         "backup:read",
         "backup:ack",
     }
+    # A leader reads; the one decision is the office's: approving an award the team proposed.
     assert not {p for p in permissions_of("leader") if not p.endswith(":read")} - {
         "units:track",
         "console:open",
+        "ledger:approve",
     }
     assert "users:manage" in permissions_of("admin")
     assert not permissions_of("admin") & {"incidents:read", "dispatch:assign"}
