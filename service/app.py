@@ -40,6 +40,7 @@ from .layers import routes as layers_routes
 from .layers import service as layers_service
 from .layers.service import LayerDep
 from .ledger import routes as ledger_routes
+from .meetings import routes as meetings_routes
 from .open311 import routes as open311_routes
 from .organisation import routes as organisation_routes
 from .pages import routes as pages_routes
@@ -93,6 +94,7 @@ for _router in (
     statistics_routes.router,
     casefiles_routes.router,
     ledger_routes.router,
+    meetings_routes.router,
 ):
     api_router.include_router(_router)
 

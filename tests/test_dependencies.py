@@ -143,6 +143,7 @@ def test_every_domain_has_its_service_and_routes():
         "statistics",
         "casefiles",
         "ledger",
+        "meetings",
         "pages",
     }
     for domain in domains:

@@ -106,8 +106,8 @@ def hotspots(
 ) -> None:
     """Hot spots of a period for the monthly meeting: Gi* cells, campaign targets, map, PNG."""
     from geo.campaign import targets_table
+    from service.core.chromium import png_snapshot
     from service.hotspots import service as analysis_of
-    from service.hotspots.snapshot import png_snapshot
 
     settings = get_settings()
     try:

@@ -22,6 +22,7 @@ from geo.getisord import BIN_LABELS
 from maps.hotspots import filter_form
 
 from ..auth.service import allow
+from ..core.chromium import png_snapshot
 from ..core.deps import NowDep, SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES
 from ..core.schemas import FeatureCollection
@@ -31,7 +32,6 @@ from ..layers.service import LayerDep
 from ..pages.service import render, with_demo_banner
 from .schemas import CampaignTargetRead
 from .service import CATEGORY_NAMES, CELL_KINDS, HotspotAnalysis, HotspotQuery, analyse, map_html
-from .snapshot import png_snapshot
 
 __all__ = ["maps_router", "router"]
 

@@ -333,6 +333,12 @@ class ActiveLayer:
     community_lookup: dict[str, str]
     squad_names: dict[str, str]
 
+    @property
+    def community_names(self) -> dict[str, str]:
+        """Community code to its Chinese name."""
+        communities = self.pack.communities
+        return dict(zip(communities["code"].astype(str), communities["name_zh"], strict=True))
+
 
 class JurisdictionCache:
     """The resolver of the active layer version, rebuilt when the active version changes."""

@@ -57,8 +57,7 @@ def _params(settings: Settings) -> service.LedgerParams:
 
 
 def _names(layer: ActiveLayer) -> dict[str, str]:
-    communities = layer.pack.communities
-    return dict(zip(communities["code"].astype(str), communities["name_zh"], strict=True))
+    return layer.community_names
 
 
 def _month(month: str | None, now: datetime) -> str:

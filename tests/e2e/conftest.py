@@ -24,8 +24,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from service.core.chromium import CHROMIUM, CHROMIUM_ARGS
 from service.core.config import Settings
-from service.hotspots.snapshot import CHROMIUM, CHROMIUM_ARGS
 
 from ..conftest import _postgis_url
 

@@ -1,4 +1,5 @@
-"""PNG snapshots of rendered map pages, for the monthly meeting's printed pack.
+"""Pages rendered by headless Chromium: PNG snapshots of map pages and PDF documents (the
+monthly meeting's pack), for print.
 
 A page is rendered by Debian's headless Chromium itself (``--screenshot``): no browser driver is
 needed, so the service installs and runs without Playwright (which only the browser tests use).
@@ -16,9 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-from ..core.errors import UnavailableError
+from .exceptions import UnavailableError
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "png_snapshot"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "pdf_document", "png_snapshot"]
 
 CHROMIUM: Final = "/usr/bin/chromium"
 # Headless in a container: no sandbox (root), no GPU, nothing that calls home.
@@ -43,7 +44,7 @@ def _chromium(executable: str) -> str:
     if found is None:
         raise UnavailableError(
             None,
-            "PNG snapshots need Debian's chromium, which is not installed.",
+            "Snapshots and PDFs need Debian's chromium, which is not installed.",
             "install it: apt-get install chromium fonts-noto-cjk (scripts/setup does so as root).",
         )
     return found
@@ -73,20 +74,60 @@ def png_snapshot(
     UnavailableError
         When Chromium is missing or fails to render (503, naming what to install or check).
     """
+    return _render(
+        html,
+        executable=executable,
+        output="page.png",
+        flags=(
+            f"--window-size={width},{height}",
+            "--hide-scrollbars",
+            f"--virtual-time-budget={_SETTLE_MS}",
+        ),
+        output_flag="--screenshot",
+        what="snapshot",
+    )
+
+
+def pdf_document(html: str, *, executable: str = CHROMIUM) -> bytes:
+    """The standalone page ``html`` printed to PDF (A4 unless its CSS ``@page`` says
+    otherwise), without Chromium's header and footer.
+
+    Raises
+    ------
+    UnavailableError
+        When Chromium is missing or fails to print (503, naming what to install or check).
+    """
+    return _render(
+        html,
+        executable=executable,
+        output="page.pdf",
+        flags=("--no-pdf-header-footer", f"--virtual-time-budget={_SETTLE_MS}"),
+        output_flag="--print-to-pdf",
+        what="PDF",
+    )
+
+
+def _render(
+    html: str,
+    *,
+    executable: str,
+    output: str,
+    flags: tuple[str, ...],
+    output_flag: str,
+    what: str,
+) -> bytes:
     browser = _chromium(executable)
-    with tempfile.TemporaryDirectory(prefix="jiedao-snapshot-") as folder:
+    with tempfile.TemporaryDirectory(prefix="jiedao-render-") as folder:
         page = Path(folder) / "page.html"
         page.write_text(html, encoding="utf-8")
-        shot = Path(folder) / "page.png"
+        result = Path(folder) / output
         command = [
             browser,
             "--headless",
             *CHROMIUM_ARGS,
             f"--user-data-dir={folder}/profile",
-            f"--window-size={width},{height}",
-            "--hide-scrollbars",
-            f"--virtual-time-budget={_SETTLE_MS}",
-            f"--screenshot={shot}",
+            *flags,
+            f"{output_flag}={result}",
             page.as_uri(),
         ]
         try:
@@ -94,14 +135,14 @@ def png_snapshot(
         except subprocess.TimeoutExpired:
             raise UnavailableError(
                 None,
-                f"Chromium took longer than {_TIMEOUT_S:.0f} s to render the snapshot.",
+                f"Chromium took longer than {_TIMEOUT_S:.0f} s to render the {what}.",
                 "retry when the machine is less busy.",
             ) from None
-        if not shot.is_file():
+        if not result.is_file():
             detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
             raise UnavailableError(
                 None,
-                f"Chromium rendered no snapshot (exit {done.returncode}: {detail[0]}).",
+                f"Chromium rendered no {what} (exit {done.returncode}: {detail[0]}).",
                 "check that /usr/bin/chromium runs headless here.",
             )
-        return shot.read_bytes()
+        return result.read_bytes()
