@@ -12,9 +12,9 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..incidents.service import Incident
-from .models import IncidentEvent
+from .models import Assignment, IncidentEvent, Unit
 
-__all__ = ["FILING_STEPS", "first_steps", "is_filed", "reported_between"]
+__all__ = ["FILING_STEPS", "first_steps", "handling_units", "is_filed", "reported_between"]
 
 FILING_STEPS: Final = ("accepted", "dispatched")  # 立案: accepted, or sent a unit at once
 
@@ -95,3 +95,20 @@ def is_filed(session: Session, incident_id: int) -> bool:
             )
         )
     )
+
+
+def handling_units(session: Session, *, since: datetime, until: datetime) -> dict[int, str]:
+    """For each incident reported in [since, until) that a unit was sent to, the unit that
+    had it last (active, or completed when the case closed), by incident id."""
+    query = (
+        select(Assignment.incident_id, Unit.code)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .join(Incident, Incident.id == Assignment.incident_id)
+        .where(
+            Incident.reported_at >= since,
+            Incident.reported_at < until,
+            Assignment.status.in_(("active", "completed")),
+        )
+        .order_by(Assignment.assigned_at, Assignment.id)
+    )
+    return {row.incident_id: row.code for row in session.execute(query)}

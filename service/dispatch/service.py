@@ -24,7 +24,7 @@ from ..incidents import service as incidents_service
 from ..incidents.service import Incident
 from . import lifecycle
 from .backup import acknowledge_backup, backup_read, list_backup, request_backup
-from .casework import FILING_STEPS, first_steps, is_filed, reported_between
+from .casework import FILING_STEPS, first_steps, handling_units, is_filed, reported_between
 from .models import Assignment, IncidentEvent, Unit, UnitPing
 from .recommendation import current_shift, recommend
 from .timeline import add_event, clocks, iso, timeline
@@ -60,6 +60,7 @@ __all__ = [
     "first_steps",
     "get_roster",
     "get_unit",
+    "handling_units",
     "is_filed",
     "is_lost_assignment_race",
     "lifecycle",

@@ -47,15 +47,6 @@ def _as(permission: str) -> Any:
     return Depends(require(permission))
 
 
-def _params(settings: Settings) -> service.LedgerParams:
-    return service.LedgerParams(
-        match_m=settings.ledger_match_m,
-        match_hours=settings.ledger_match_hours,
-        duty_start=settings.ledger_duty_start,
-        duty_end=settings.ledger_duty_end,
-    )
-
-
 def _names(layer: ActiveLayer) -> dict[str, str]:
     return layer.community_names
 
@@ -77,7 +68,7 @@ def _lines(
         principal,
         month=month,
         names=_names(layer),
-        params=_params(settings),
+        params=service.params_of(settings),
         prefix=prefix,
     )
 
@@ -118,7 +109,7 @@ def statements(
             {"people": people, "communities": communities, "lines": lines},
             filename=f"{name}.xlsx",
         )
-    params = _params(settings)
+    params = service.params_of(settings)
     return LedgerRead(
         month=wanted,
         rules={
@@ -210,7 +201,7 @@ def add_dispute(
         principal,
         body,
         names=_names(layer),
-        params=_params(settings),
+        params=service.params_of(settings),
         prefix=intake.id_prefix,
         now=now,
     )

@@ -31,6 +31,7 @@ from geo import crs as geocrs
 
 from ..auth import service as auth_service
 from ..auth.service import Principal
+from ..core.config import Settings
 from ..core.period import period_bounds
 from ..core.timezones import BEIJING
 from ..dispatch import service as dispatch_service
@@ -45,6 +46,7 @@ __all__ = [
     "LedgerParams",
     "month_days",
     "month_lines",
+    "params_of",
     "statements",
 ]
 
@@ -83,6 +85,16 @@ class LedgerParams:
             raise ValueError("match_m and match_hours must be positive.")
         if not self.duty_start < self.duty_end:
             raise ValueError("duty_start must be before duty_end.")
+
+
+def params_of(settings: Settings) -> LedgerParams:
+    """The ledger's rule as the settings give it (``JIEDAO_LEDGER_*``)."""
+    return LedgerParams(
+        match_m=settings.ledger_match_m,
+        match_hours=settings.ledger_match_hours,
+        duty_start=settings.ledger_duty_start,
+        duty_end=settings.ledger_duty_end,
+    )
 
 
 def month_days(month: str) -> tuple[date, date]:

@@ -15,7 +15,7 @@ from ..core.errors import ERROR_RESPONSES, errors
 from ..core.timezones import BEIJING
 from ..incidents.service import IntakeDep
 from ..layers.service import LayerDep
-from ..ledger.service import LedgerParams
+from ..ledger import service as ledger_service
 from ..organisation import service as organisation_service
 from ..pages.service import with_demo_banner
 from . import service
@@ -59,12 +59,7 @@ def monthly_pack(
         layer=layer,
         organisation=organisation,
         calendar=settings.working_calendar(),
-        ledger_params=LedgerParams(
-            match_m=settings.ledger_match_m,
-            match_hours=settings.ledger_match_hours,
-            duty_start=settings.ledger_duty_start,
-            duty_end=settings.ledger_duty_end,
-        ),
+        ledger_params=ledger_service.params_of(settings),
         prefix=intake.id_prefix,
         now=now,
         with_map=map,

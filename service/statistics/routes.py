@@ -16,9 +16,22 @@ from ..core.deps import NowDep, ReadSessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES, errors
 from ..core.period import Period, PeriodDep
 from ..core.spreadsheet import FILE_RESPONSES, TableFormat, csv_response, xlsx_response
+from ..core.timezones import BEIJING
 from ..incidents.service import IntakeDep
+from ..layers.service import LayerDep
+from ..ledger import service as ledger_service
+from ..organisation import service as organisation_service
+from . import appraisal as appraisal_service
 from . import service
-from .schemas import CaseRecordRead, CaseStatisticsRead, Dimension, IndicatorRow
+from .schemas import (
+    AppraisalRead,
+    CaseRecordRead,
+    CaseStatisticsRead,
+    Dimension,
+    IndicatorRow,
+    OfficerYear,
+    UnitYear,
+)
 
 __all__ = ["router"]
 
@@ -121,3 +134,53 @@ def case_statistics_records(
     if format == "xlsx":
         return xlsx_response({"cases": records}, filename=f"{name}.xlsx")
     return [CaseRecordRead(**row) for row in _rows(records)]
+
+
+@router.get("/appraisal", response_model=AppraisalRead, responses={**errors(422), **FILE_RESPONSES})
+def appraisal(
+    session: ReadSessionDep,
+    layer: LayerDep,
+    settings: SettingsDep,
+    intake: IntakeDep,
+    now: NowDep,
+    principal: Annotated[Principal, _READER],
+    year: Annotated[int | None, Query(ge=2020, le=2100, description="Default: this year.")] = None,
+    format: Annotated[
+        TableFormat, Query(description="json, csv (officers) or xlsx (officers and units).")
+    ] = "json",
+) -> Any:
+    """The year's figures per information officer (reports, on time, items, valid share,
+    missed, ledger total) and per enforcement unit (cases handled, closed, on-time handling,
+    rework), for the yearly appraisal."""
+    wanted = year or now.astimezone(BEIJING).year
+    organisation, _ = organisation_service.current_organisation(
+        session, layer, path=settings.organisation_file
+    )
+    officers = appraisal_service.officer_appraisal(
+        session,
+        principal,
+        year=wanted,
+        names=layer.community_names,
+        organisation=organisation,
+        params=ledger_service.params_of(settings),
+        prefix=intake.id_prefix,
+        now=now,
+    )
+    units = appraisal_service.unit_appraisal(
+        session,
+        principal,
+        year=wanted,
+        calendar=settings.working_calendar(),
+        prefix=intake.id_prefix,
+        now=now,
+    )
+    name = f"appraisal-{wanted}"
+    if format == "csv":
+        return csv_response(officers, filename=f"{name}-officers.csv")
+    if format == "xlsx":
+        return xlsx_response({"officers": officers, "units": units}, filename=f"{name}.xlsx")
+    return AppraisalRead(
+        year=wanted,
+        officers=[OfficerYear(**row) for row in _rows(officers)],
+        units=[UnitYear(**row) for row in _rows(units)],
+    )

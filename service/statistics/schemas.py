@@ -7,7 +7,16 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["DIMENSIONS", "CaseRecordRead", "CaseStatisticsRead", "Dimension", "IndicatorRow"]
+__all__ = [
+    "DIMENSIONS",
+    "AppraisalRead",
+    "CaseRecordRead",
+    "CaseStatisticsRead",
+    "Dimension",
+    "IndicatorRow",
+    "OfficerYear",
+    "UnitYear",
+]
 
 Dimension = Literal["community", "squad", "category", "source", "month"]
 DIMENSIONS: Final[tuple[Dimension, ...]] = ("community", "squad", "category", "source", "month")
@@ -77,3 +86,43 @@ class CaseRecordRead(BaseModel):
     reworked: bool
     overdue: bool
     parked: bool
+
+
+class OfficerYear(BaseModel):
+    """An information officer's year."""
+
+    person: str
+    community: str
+    community_name: str | None
+    reports_filed: int = Field(description="Daily reports submitted.")
+    reports_on_time: int = Field(description="Approved by the deadline.")
+    on_time_share: float | None
+    items: int
+    valid_items: int
+    valid_share: float | None = Field(description="Valid / (valid + wrong).")
+    wrong_items: int
+    missed_items: int
+    total_yuan: int = Field(description="The year's ledger total.")
+
+
+class UnitYear(BaseModel):
+    """An enforcement unit's year: the filed cases it had last."""
+
+    unit: str
+    filed: int
+    handled: int
+    closed: int
+    due: int
+    closed_on_time: int
+    on_time_closure_rate: float | None
+    reworked: int
+    rework_rate: float | None
+    overdue: int
+
+
+class AppraisalRead(BaseModel):
+    """The year's figures for the appraisal (年度考核)."""
+
+    year: int
+    officers: list[OfficerYear]
+    units: list[UnitYear]

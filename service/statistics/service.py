@@ -23,6 +23,7 @@ whichever is earlier):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Final
 
@@ -172,9 +173,10 @@ def _local(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(BEIJING).isoformat(timespec="seconds")
 
 
-def indicators(records: pd.DataFrame, *, by: tuple[Dimension, ...]) -> pd.DataFrame:
+def indicators(records: pd.DataFrame, *, by: Sequence[str]) -> pd.DataFrame:
     """The indicators per group of ``by`` (one row in all when ``by`` is empty), rates rounded
-    to 4 places (None where the denominator is 0)."""
+    to 4 places (None where the denominator is 0). ``by`` names columns of ``records``: the
+    dimensions, or a column a caller added (the unit, for the appraisal)."""
     frame = records.assign(reports=1)
     keys: list[str] = []
     for dimension in by:

@@ -253,3 +253,26 @@ def test_bad_ledger_input_names_the_field(day):
         headers=as_(client, "case"),
     )
     assert again.status_code == 409
+
+
+def test_the_yearly_appraisal_of_the_officers(day):
+    client = day["client"]
+    answer = client.get("/statistics/appraisal", params={"year": 2026}, headers=as_(client, "case"))
+    assert answer.status_code == 200, answer.text
+    officers = {o["person"]: o for o in answer.json()["officers"]}
+    # t-info: one report, approved 09:00 (on time); items 1, 3, 4 valid and item 2 rejected;
+    # the special inspection and the complaint (not yet disputed) missed: 6 - 10 - 10.
+    mine = officers["t-info"]
+    assert (mine["reports_filed"], mine["reports_on_time"], mine["on_time_share"]) == (1, 1, 1.0)
+    assert (mine["items"], mine["valid_items"], mine["wrong_items"]) == (4, 3, 1)
+    assert mine["valid_share"] == 0.75
+    assert (mine["missed_items"], mine["total_yuan"]) == (2, 6 - 10 - 10)
+    other = officers["t-info-qsh"]
+    assert (other["reports_filed"], other["on_time_share"], other["total_yuan"]) == (0, None, -5)
+    sheet = client.get(
+        "/statistics/appraisal",
+        params={"year": 2026, "format": "csv"},
+        headers=as_(client, "case"),
+    )
+    assert sheet.status_code == 200
+    assert sheet.text.startswith("\ufeffperson,community,")

@@ -121,3 +121,18 @@ def test_a_period_backwards_or_too_long_names_the_field(client):
     assert long.json()["detail"][0]["field"] == "end"
     unknown = client.get("/statistics/cases", params={"by": "street"}, headers=as_(client, "case"))
     assert unknown.status_code == 422
+
+
+def test_the_yearly_appraisal_of_the_units(worked):
+    client = worked["client"]
+    answer = client.get("/statistics/appraisal", params={"year": 2026}, headers=as_(client, "case"))
+    assert answer.status_code == 200, answer.text
+    units = {u["unit"]: u for u in answer.json()["units"]}
+    # west-car-1 had A (closed within the hour); west-car-2 had E (reopened, closed late);
+    # D, F, G and H never had a unit.
+    assert set(units) == {"west-car-1", "west-car-2"}
+    one, two = units["west-car-1"], units["west-car-2"]
+    assert (one["filed"], one["closed"], one["closed_on_time"], one["reworked"]) == (1, 1, 1, 0)
+    assert one["on_time_closure_rate"] == 1.0
+    assert (two["closed"], two["closed_on_time"], two["reworked"], two["overdue"]) == (1, 0, 1, 1)
+    assert (two["on_time_closure_rate"], two["rework_rate"]) == (0.0, 1.0)
