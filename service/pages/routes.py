@@ -1,5 +1,6 @@
-"""The pages: sign-in (``/login``, ``/logout``), the jurisdiction map (``/``) and the
-dispatcher's console (``/console``).
+"""The pages: sign-in (``/login``, ``/logout``), the jurisdiction map (``/``), the
+dispatcher's console (``/console``), the planning page (``/plan``) and the work pages of the
+information groups and the case team (``/report``, ``/report/review``, ``/cases``).
 
 The console (调度台) is a live page of open incidents, units, recommendations and assignment,
 built on the JSON API alone (``/static/console/console.js`` polls it) with the page's cookie
@@ -55,6 +56,10 @@ def _landing(role: str) -> str:
     can = permissions_of(role)
     if "plans:create" in can:
         return "/plan"
+    if "reports:file" in can:
+        return "/report"
+    if "reports:approve" in can:
+        return "/report/review"
     if "console:open" in can:
         return "/console"
     return "/" if "map:read" in can else "/docs"
@@ -242,3 +247,60 @@ def planning(
         demo=settings.demo or principal.demo,
     )
     return HTMLResponse(page, headers=_NO_STORE)
+
+
+# -- the work pages: the officer's daily report, the head's review, the case team ------------
+
+
+def _work_page(
+    template: str, request: Request, settings: SettingsDep, principal: Principal
+) -> HTMLResponse:
+    me = {
+        "username": principal.name,
+        "title": principal.title,
+        "role": principal.role,
+        "community": principal.community,
+        "squad": principal.squad,
+        "permissions": sorted(principal.permissions),
+    }
+    page = render(
+        template,
+        me=me,
+        me_json=_script_json(me),
+        csrf=auth_service.csrf_of(principal, key=request.app.state.signing_key),
+        demo=settings.demo or principal.demo,
+    )
+    return HTMLResponse(page, headers=_NO_STORE)
+
+
+@router.get("/report", response_class=HTMLResponse, tags=["reports"])
+def daily_report_page(
+    request: Request,
+    settings: SettingsDep,
+    principal: Annotated[Principal, Depends(require("reports:file"))],
+) -> HTMLResponse:
+    """The information officer's daily report, for a phone: tap the map where each problem
+    is, pick its category or the department it goes to, save and submit to the group head."""
+    return _work_page("report.html.j2", request, settings, principal)
+
+
+@router.get("/report/review", response_class=HTMLResponse, tags=["reports"])
+def report_review_page(
+    request: Request,
+    settings: SettingsDep,
+    principal: Annotated[Principal, Depends(require("reports:approve"))],
+) -> HTMLResponse:
+    """The group head's queue: the reports waiting for approval, approve or return them; the
+    community's last two weeks against the deadline."""
+    return _work_page("review.html.j2", request, settings, principal)
+
+
+@router.get("/cases", response_class=HTMLResponse, tags=["case files"])
+def cases_page(
+    request: Request,
+    settings: SettingsDep,
+    principal: Annotated[Principal, Depends(require("casefiles:read"))],
+) -> HTMLResponse:
+    """The case team's page: the period's indicators and their exports, the case files, one
+    file with its timeline and documents, typical cases and archiving."""
+    return _work_page("cases.html.j2", request, settings, principal)

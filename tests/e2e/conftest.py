@@ -142,7 +142,7 @@ def server(request, tmp_path_factory):
             time.sleep(0.3)
         printed = log.read_text()
         server = Server(base)
-        server.passwords = dict(re.findall(r"(demo-[a-z0-9]+)\s*│\s*([A-Za-z0-9]{12})\b", printed))
+        server.passwords = dict(re.findall(r"(demo-[a-z0-9-]+)\s*│\s*([A-Za-z0-9]{12})\b", printed))
         assert len(server.passwords) >= 7, printed
         yield server
     finally:

@@ -707,7 +707,12 @@ def test_the_service_refuses_to_start_with_demo_users_outside_demo_mode(tmp_path
 
 
 def test_each_role_lands_on_a_page_it_may_open_and_is_told_why_not_elsewhere(client):
-    landings = {"t-dispatch": "/console", "t-info": "/console", "t-admin": "/docs"}
+    landings = {
+        "t-dispatch": "/console",
+        "t-info": "/report",  # the officer's daily report
+        "t-head": "/report/review",
+        "t-admin": "/docs",
+    }
     for username, landing in landings.items():
         browser = TestClient(client.app, follow_redirects=False)
         answer = browser.post("/login", data={"username": username, "password": TEST_PASSWORD})
