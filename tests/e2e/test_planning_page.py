@@ -56,9 +56,10 @@ def test_a_squad_leader_plans_a_shift_on_the_page(server, browser):
     page.click("#p-plan")
     page.wait_for_selector("#p-progress:not([hidden])", timeout=5_000)  # the progress bar
     # ... telling the job's real progress: its share and the search phase.
+    # (The inputs, beats and travel times, come first: on a loaded machine they take a while.)
     page.wait_for_function(
         "/\\d+% · 搜索/.test(document.getElementById('p-progress-text').textContent)",
-        timeout=60_000,
+        timeout=150_000,
     )
     page.wait_for_selector("#result:not([hidden])", timeout=120_000)
     plan_id = _plan_id(page)
