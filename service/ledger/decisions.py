@@ -13,7 +13,6 @@ from ..auth import service as auth_service
 from ..auth.service import Principal
 from ..core.audit import record
 from ..core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from ..core.timezones import BEIJING
 from ..incidents import service as incidents_service
 from ..reports import service as reports_service
 from .models import LedgerAward, LedgerDispute, LedgerFinding
@@ -202,10 +201,7 @@ def decide_award(
     if row.status != "proposed":
         raise ConflictError(
             "award_id",
-            f"Award {award_id} was already {row.status} by {row.decided_by} on "
-            f"{row.decided_at.astimezone(BEIJING):%Y-%m-%d}."
-            if row.decided_at
-            else "",
+            f"Award {award_id} was already {row.status} by {row.decided_by}.",
             "nothing to do.",
         )
     if row.proposed_by == principal.name:

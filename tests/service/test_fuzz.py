@@ -77,9 +77,9 @@ schema = schemathesis.openapi.from_dict(_BARE_APP.openapi())
 _RULES = {(method, path): rule for method, path, rule in route_rules(_BARE_APP)}
 
 
-# The snapshot renders a page in Chromium, a second or more a call: a few generated examples
-# only, without the boundary-value (explicit) phase.
-_SLOW = {"path": "/maps/hotspots.png"}
+# The snapshot and the monthly pack render pages in Chromium, a second or more a call: a few
+# generated examples only, without the boundary-value (explicit) phase.
+_SLOW = {"path_regex": r"^/(maps/hotspots\.png|meetings/monthly)$"}
 
 
 @schema.exclude(**_SLOW).parametrize()
