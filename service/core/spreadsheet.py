@@ -9,7 +9,14 @@ from typing import Any, Literal
 import pandas as pd
 from fastapi import Response
 
-__all__ = ["FILE_RESPONSES", "XLSX_MEDIA_TYPE", "TableFormat", "csv_response", "xlsx_response"]
+__all__ = [
+    "FILE_RESPONSES",
+    "XLSX_MEDIA_TYPE",
+    "TableFormat",
+    "csv_response",
+    "json_rows",
+    "xlsx_response",
+]
 
 TableFormat = Literal["json", "csv", "xlsx"]
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -21,6 +28,17 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _download(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+def json_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """``table``'s rows as dicts for a JSON answer: pandas' missing values (NaN) as None."""
+    return [
+        {
+            str(k): (None if v is None or (isinstance(v, float) and pd.isna(v)) else v)
+            for k, v in row.items()
+        }
+        for row in table.to_dict(orient="records")
+    ]
 
 
 def csv_response(table: pd.DataFrame, *, filename: str) -> Response:

@@ -14,7 +14,13 @@ from ..auth.service import Principal, require
 from ..core.config import Settings
 from ..core.deps import NowDep, ReadSessionDep, SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES, errors
-from ..core.spreadsheet import FILE_RESPONSES, TableFormat, csv_response, xlsx_response
+from ..core.spreadsheet import (
+    FILE_RESPONSES,
+    TableFormat,
+    csv_response,
+    json_rows,
+    xlsx_response,
+)
 from ..core.timezones import BEIJING
 from ..incidents.service import IntakeDep, get_incident, public_id
 from ..layers.service import ActiveLayer, LayerDep
@@ -73,16 +79,6 @@ def _lines(
     )
 
 
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {
-            str(k): (None if v is None or (isinstance(v, float) and pd.isna(v)) else v)
-            for k, v in row.items()
-        }
-        for row in table.to_dict(orient="records")
-    ]
-
-
 @router.get("/statements", response_model=LedgerRead, responses={**errors(422), **FILE_RESPONSES})
 def statements(
     session: ReadSessionDep,
@@ -122,8 +118,8 @@ def statements(
             f"{params.match_hours:g} h; 0 once a dispute is upheld",
             "award": "one-off awards approved by a leader",
         },
-        people=_records(people),
-        communities=_records(communities),
+        people=json_rows(people),
+        communities=json_rows(communities),
     )
 
 
@@ -152,7 +148,7 @@ def lines(
         return csv_response(table, filename=f"{name}.csv")
     if format == "xlsx":
         return xlsx_response({"lines": table}, filename=f"{name}.xlsx")
-    return _records(table)
+    return json_rows(table)
 
 
 @router.post("/findings", status_code=201, response_model=FindingRead, responses=errors(404, 409))

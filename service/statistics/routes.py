@@ -15,7 +15,13 @@ from ..core.config import Settings
 from ..core.deps import NowDep, ReadSessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES, errors
 from ..core.period import Period, PeriodDep
-from ..core.spreadsheet import FILE_RESPONSES, TableFormat, csv_response, xlsx_response
+from ..core.spreadsheet import (
+    FILE_RESPONSES,
+    TableFormat,
+    csv_response,
+    json_rows,
+    xlsx_response,
+)
 from ..core.timezones import BEIJING
 from ..incidents.service import IntakeDep
 from ..layers.service import LayerDep
@@ -60,13 +66,6 @@ def _records(
     )
 
 
-def _rows(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {str(k): (None if isinstance(v, float) and pd.isna(v) else v) for k, v in row.items()}
-        for row in table.to_dict(orient="records")
-    ]
-
-
 @router.get(
     "/cases", response_model=CaseStatisticsRead, responses={**errors(422), **FILE_RESPONSES}
 )
@@ -106,8 +105,8 @@ def case_statistics(
         end=period.end,
         cutoff=cutoff,
         by=list(dimensions),
-        rows=[IndicatorRow(**row) for row in _rows(table)],
-        total=IndicatorRow(**_rows(total)[0]),
+        rows=[IndicatorRow(**row) for row in json_rows(table)],
+        total=IndicatorRow(**json_rows(total)[0]),
     )
 
 
@@ -133,7 +132,7 @@ def case_statistics_records(
         return csv_response(records, filename=f"{name}.csv")
     if format == "xlsx":
         return xlsx_response({"cases": records}, filename=f"{name}.xlsx")
-    return [CaseRecordRead(**row) for row in _rows(records)]
+    return [CaseRecordRead(**row) for row in json_rows(records)]
 
 
 @router.get("/appraisal", response_model=AppraisalRead, responses={**errors(422), **FILE_RESPONSES})
@@ -181,6 +180,6 @@ def appraisal(
         return xlsx_response({"officers": officers, "units": units}, filename=f"{name}.xlsx")
     return AppraisalRead(
         year=wanted,
-        officers=[OfficerYear(**row) for row in _rows(officers)],
-        units=[UnitYear(**row) for row in _rows(units)],
+        officers=[OfficerYear(**row) for row in json_rows(officers)],
+        units=[UnitYear(**row) for row in json_rows(units)],
     )
