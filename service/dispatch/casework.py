@@ -8,25 +8,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from ..incidents.service import Incident
+from ..incidents.service import Incident, in_scope
 from .models import Assignment, IncidentEvent, Unit
 
 __all__ = ["FILING_STEPS", "first_steps", "handling_units", "is_filed", "reported_between"]
 
 FILING_STEPS: Final = ("accepted", "dispatched")  # 立案: accepted, or sent a unit at once
-
-
-def _scoped(
-    query: Select[Incident], *, community: str | None, squad: str | None
-) -> Select[Incident]:
-    if community is not None:
-        query = query.where(Incident.community_code == community)
-    if squad is not None:
-        query = query.where(or_(Incident.squad == squad, Incident.community_squad == squad))
-    return query
 
 
 def reported_between(
@@ -41,7 +31,7 @@ def reported_between(
 ) -> Sequence[Incident]:
     """Incidents reported in [since, until), oldest first; ``filed_only`` keeps the valid
     filed cases (not rejected or duplicate)."""
-    query = _scoped(
+    query = in_scope(
         select(Incident).where(Incident.reported_at >= since, Incident.reported_at < until),
         community=community,
         squad=squad,
@@ -73,12 +63,8 @@ def first_steps(
         .where(Incident.reported_at >= since, Incident.reported_at < until)
         .group_by(IncidentEvent.incident_id, IncidentEvent.step)
     )
-    if community is not None:
-        query = query.where(Incident.community_code == community)
-    if squad is not None:
-        query = query.where(or_(Incident.squad == squad, Incident.community_squad == squad))
     steps: dict[int, dict[str, datetime]] = defaultdict(dict)
-    for incident_id, step, at in session.execute(query):
+    for incident_id, step, at in session.execute(in_scope(query, community=community, squad=squad)):
         steps[incident_id][step] = at
     return dict(steps)
 

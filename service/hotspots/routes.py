@@ -26,6 +26,7 @@ from ..core.chromium import png_snapshot
 from ..core.deps import NowDep, SessionDep, SettingsDep
 from ..core.errors import ERROR_RESPONSES
 from ..core.schemas import FeatureCollection
+from ..core.spreadsheet import csv_response
 from ..core.timezones import BEIJING
 from ..incidents.service import CATEGORIES
 from ..layers.service import LayerDep
@@ -211,16 +212,7 @@ def campaign_target_list(
         return JSONResponse([{**asdict(t), "where": t.where} for t in analysis.targets])
     table = targets_table(analysis.targets, categories=CATEGORY_NAMES, squads=layer.squad_names)
     if format == "csv":
-        # The BOM lets Excel open the Chinese text as UTF-8.
-        return Response(
-            "\ufeff" + table.to_csv(index=False),
-            media_type="text/csv",
-            headers={
-                "Content-Disposition": (
-                    f'attachment; filename="targets-{query.start}-{query.end}.csv"'
-                )
-            },
-        )
+        return csv_response(table, filename=f"targets-{query.start}-{query.end}.csv")
     page = _printable(analysis, table.to_html(index=False, border=0, classes="targets"))
     return HTMLResponse(with_demo_banner(page, demo=settings.demo))
 

@@ -30,7 +30,7 @@ from .intake import (
 from .models import CLOSED_STATUSES, OPEN_STATUSES, Incident
 from .reads import incident_reads, parse_public_id, public_id
 from .schemas import IncidentCreate, IncidentRead
-from .store import IncidentFilter, PublicId, list_incidents
+from .store import IncidentFilter, PublicId, in_scope, list_incidents
 
 __all__ = [
     "CATEGORIES",
@@ -50,6 +50,7 @@ __all__ = [
     "get_category",
     "get_incident",
     "get_visible_incident",
+    "in_scope",
     "incident_count",
     "incident_frame",
     "incident_reads",

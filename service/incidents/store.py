@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Integer, Select, and_, column, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,7 @@ __all__ = [
     "PublicId",
     "by_idempotency_key",
     "get",
+    "in_scope",
     "insert_many",
     "is_idempotency_conflict",
     "list_incidents",
@@ -178,16 +179,25 @@ def frame_rows(
     return list(session.execute(query).all())
 
 
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
+def in_scope(query: _Query, *, community: str | None, squad: str | None) -> _Query:
+    """``query`` kept to one community's incidents, or one squad's (resolved to the squad, or
+    in a community of the squad), as a scoped reader sees them."""
+    if community is not None:
+        query = query.where(Incident.community_code == community)
+    if squad is not None:
+        query = query.where(or_(Incident.squad == squad, Incident.community_squad == squad))
+    return query
+
+
 def occurred_since(
     session: Session, since: datetime, *, community: str | None = None, squad: str | None = None
 ) -> list[Incident]:
     """Incidents that occurred at or after ``since`` (in one community, or one squad's)."""
     query = select(Incident).where(Incident.occurred_at >= since)
-    if community is not None:
-        query = query.where(Incident.community_code == community)
-    if squad is not None:
-        query = query.where(or_(Incident.squad == squad, Incident.community_squad == squad))
-    return list(session.scalars(query))
+    return list(session.scalars(in_scope(query, community=community, squad=squad)))
 
 
 def count(session: Session) -> int:

@@ -53,10 +53,6 @@ def _as(permission: str) -> Any:
     return Depends(require(permission))
 
 
-def _names(layer: ActiveLayer) -> dict[str, str]:
-    return layer.community_names
-
-
 def _month(month: str | None, now: datetime) -> str:
     return month or now.astimezone(BEIJING).strftime("%Y-%m")
 
@@ -73,7 +69,7 @@ def _lines(
         session,
         principal,
         month=month,
-        names=_names(layer),
+        names=layer.community_names,
         params=service.params_of(settings),
         prefix=prefix,
     )
@@ -196,7 +192,7 @@ def add_dispute(
         session,
         principal,
         body,
-        names=_names(layer),
+        names=layer.community_names,
         params=service.params_of(settings),
         prefix=intake.id_prefix,
         now=now,

@@ -91,41 +91,28 @@ class LedgerLine(BaseModel):
     dispute: str | None = Field(description="A dispute of a missed item and where it stands.")
 
 
-class PersonStatement(BaseModel):
-    """A person's month: items and yuan by kind, and the total."""
+class CommunityStatement(BaseModel):
+    """A community's month, its people together: items and yuan by kind, and the total."""
+
+    community: str
+    community_name: str
+    valid_items: int
+    valid_yuan: int
+    wrong_items: int
+    wrong_yuan: int
+    duplicate_items: int
+    duplicate_yuan: int
+    missed_items: int
+    missed_yuan: int
+    award_items: int
+    award_yuan: int
+    total_yuan: int
+
+
+class PersonStatement(CommunityStatement):
+    """A person's month in their community."""
 
     person: str
-    community: str
-    community_name: str
-    valid_items: int
-    valid_yuan: int
-    wrong_items: int
-    wrong_yuan: int
-    duplicate_items: int
-    duplicate_yuan: int
-    missed_items: int
-    missed_yuan: int
-    award_items: int
-    award_yuan: int
-    total_yuan: int
-
-
-class CommunityStatement(BaseModel):
-    """A community's month, its people together."""
-
-    community: str
-    community_name: str
-    valid_items: int
-    valid_yuan: int
-    wrong_items: int
-    wrong_yuan: int
-    duplicate_items: int
-    duplicate_yuan: int
-    missed_items: int
-    missed_yuan: int
-    award_items: int
-    award_yuan: int
-    total_yuan: int
 
 
 class LedgerRead(BaseModel):
